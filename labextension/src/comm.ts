@@ -1,0 +1,128 @@
+// The one module that talks to the kernel: it bootstraps the runtime with a silent
+// execute, opens the versioned comm and carries messages both ways as data.
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import { BOOTSTRAP_CODE } from './bootstrap.generated';
+import type { ClientMessage } from './effects';
+
+/** Comm target of protocol version 1 (crate/src/protocol.rs `COMM_TARGET`). */
+export const COMM_TARGET = 'parallel_cell.v1';
+export const PROTOCOL_VERSION = 1;
+
+/** Why a kernel cannot host background jobs. */
+export class UnsupportedKernelError extends Error {}
+
+/** A live link to one kernel's runtime. */
+export class KernelLink {
+  constructor(
+    readonly kernel: Kernel.IKernelConnection,
+    private readonly onMessage: (kernelId: string, data: unknown) => void
+  ) {}
+
+  /** Resolves once the runtime is bootstrapped and the comm is open. */
+  get ready(): Promise<void> {
+    if (!this._ready) {
+      this._ready = this._connect();
+      // A failed connection may be retried by the next command.
+      this._ready.catch(() => {
+        this._ready = null;
+      });
+    }
+    return this._ready;
+  }
+
+  /** Send a protocol message; returns false when the link is not open. */
+  send(message: ClientMessage): boolean {
+    if (!this._comm || this._comm.isDisposed || this.kernel.isDisposed) {
+      return false;
+    }
+    this._comm.send(message as any);
+    return true;
+  }
+
+  /** Forget the comm (kernel restarted or died): the next use reconnects. */
+  reset(): void {
+    this._comm = null;
+    this._ready = null;
+  }
+
+  dispose(): void {
+    if (this._comm && !this._comm.isDisposed && !this.kernel.isDisposed) {
+      try {
+        this._comm.close();
+      } catch {
+        // The kernel may already be gone; nothing to close then.
+      }
+    }
+    this.reset();
+  }
+
+  private async _connect(): Promise<void> {
+    const info = await this.kernel.info;
+    const language = info.language_info?.name ?? '';
+    if (language !== 'python' || info.implementation !== 'ipython') {
+      throw new UnsupportedKernelError(
+        `Background jobs need an IPython kernel; this one is "${info.implementation}" (${language || 'unknown language'}).`
+      );
+    }
+    const future = this.kernel.requestExecute({
+      code: BOOTSTRAP_CODE,
+      silent: true,
+      store_history: false,
+      allow_stdin: false,
+      stop_on_error: false
+    });
+    const reply = (await future.done) as KernelMessage.IExecuteReplyMsg;
+    const content = reply.content;
+    if (content.status === 'error') {
+      throw new UnsupportedKernelError(
+        `The parallel-cell runtime could not start in this kernel: ${content.ename}: ${content.evalue}`
+      );
+    }
+    if (content.status !== 'ok') {
+      throw new Error(`The parallel-cell runtime did not start (status: ${content.status}).`);
+    }
+    const comm = this.kernel.createComm(COMM_TARGET);
+    const kernelId = this.kernel.id;
+    // Keep onMsg synchronous: the wasm core handles the message at once.
+    comm.onMsg = msg => this.onMessage(kernelId, msg.content.data);
+    comm.onClose = () => {
+      if (this._comm === comm) {
+        this._comm = null;
+        this._ready = null;
+      }
+    };
+    this._comm = comm;
+    await comm.open({ protocol: PROTOCOL_VERSION }).done;
+  }
+
+  private _comm: Kernel.IComm | null = null;
+  private _ready: Promise<void> | null = null;
+}
+
+/** One link per kernel, created on first use. */
+export class KernelLinks {
+  constructor(private readonly onMessage: (kernelId: string, data: unknown) => void) {}
+
+  get(kernelId: string): KernelLink | undefined {
+    return this._links.get(kernelId);
+  }
+
+  /** The link for `kernel`, connected (bootstrap + comm open) before it resolves. */
+  async connect(kernel: Kernel.IKernelConnection): Promise<KernelLink> {
+    let link = this._links.get(kernel.id);
+    if (!link || link.kernel !== kernel) {
+      link?.dispose();
+      link = new KernelLink(kernel, this.onMessage);
+      this._links.set(kernel.id, link);
+    }
+    await link.ready;
+    return link;
+  }
+
+  /** The kernel restarted, died or was replaced: its comm is gone. */
+  drop(kernelId: string): void {
+    this._links.get(kernelId)?.reset();
+  }
+
+  private readonly _links = new Map<string, KernelLink>();
+}

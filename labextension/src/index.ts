@@ -1,0 +1,146 @@
+// Plugin wiring only: commands, the sidebar, settings. Logic lives in the wasm core.
+import {
+  ILabShell,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { BackgroundJobs } from './jobs';
+import { JobsPanel, PANEL_ID, jobsIcon } from './panel';
+import { loadCore } from './wasm';
+
+const PLUGIN_ID = 'parallel-cell:plugin';
+
+/** Command ids (UI contract, see DESIGN.md). */
+export namespace CommandIDs {
+  export const runInBackground = 'parallel-cell:run-in-background';
+  export const killJob = 'parallel-cell:kill-job';
+  export const killAll = 'parallel-cell:kill-all';
+  export const clearFinished = 'parallel-cell:clear-finished';
+  export const openPanel = 'parallel-cell:open-panel';
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Run notebook cells in the background, inside the notebook kernel.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ISettingRegistry, ITranslator, ICommandPalette, ILabShell],
+  activate: async (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    settings: ISettingRegistry | null,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null,
+    labShell: ILabShell | null
+  ) => {
+    const trans = (translator ?? nullTranslator).load('parallel_cell');
+    const panel = new JobsPanel(trans);
+    // Commands exist before the wasm loads, so menus built from settings find them.
+    let jobs: BackgroundJobs | null = null;
+
+    const currentCodeCells = (notebookPanel: NotebookPanel) => {
+      const notebook = notebookPanel.content;
+      return notebook.widgets.filter(
+        cell => cell.model.type === 'code' && notebook.isSelectedOrActive(cell)
+      );
+    };
+
+    const current = () => {
+      const widget = tracker.currentWidget;
+      return widget && app.shell.currentWidget === widget ? widget : tracker.currentWidget;
+    };
+
+    app.commands.addCommand(CommandIDs.runInBackground, {
+      label: trans.__('Run in Background'),
+      caption: trans.__('Run the selected code cells in a background thread of the kernel'),
+      icon: jobsIcon,
+      isEnabled: () => {
+        const widget = current();
+        return !!jobs && !!widget && currentCodeCells(widget).length > 0;
+      },
+      execute: async () => {
+        const widget = current();
+        if (!jobs || !widget) {
+          return;
+        }
+        const cells = currentCodeCells(widget);
+        return jobs.runInBackground(widget, cells);
+      }
+    });
+    app.commands.addCommand(CommandIDs.killJob, {
+      label: trans.__('Kill Background Job'),
+      execute: args => {
+        const jobId = args['jobId'];
+        if (typeof jobId === 'string') {
+          jobs?.kill(jobId);
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.killAll, {
+      label: trans.__('Kill All Background Jobs'),
+      execute: () => jobs?.killAll()
+    });
+    app.commands.addCommand(CommandIDs.clearFinished, {
+      label: trans.__('Clear Finished Background Jobs'),
+      execute: () => jobs?.clearFinished()
+    });
+    app.commands.addCommand(CommandIDs.openPanel, {
+      label: trans.__('Show Background Jobs'),
+      execute: () => {
+        if (!panel.isAttached) {
+          app.shell.add(panel, 'right', { rank: 600 });
+        }
+        app.shell.activateById(PANEL_ID);
+      }
+    });
+    for (const command of Object.values(CommandIDs)) {
+      if (command !== CommandIDs.killJob) {
+        palette?.addItem({ command, category: trans.__('Background Jobs') });
+      }
+    }
+
+    app.shell.add(panel, 'right', { rank: 600 });
+
+    await loadCore();
+    let concurrency = 4;
+    let notifications = true;
+    jobs = new BackgroundJobs({
+      tracker,
+      root: panel.root,
+      trans,
+      concurrency,
+      activate: widget => app.shell.activateById(widget.id)
+    });
+    app.commands.notifyCommandChanged(CommandIDs.runInBackground);
+    tracker.activeCellChanged.connect(() =>
+      app.commands.notifyCommandChanged(CommandIDs.runInBackground)
+    );
+    labShell?.currentChanged.connect(() =>
+      app.commands.notifyCommandChanged(CommandIDs.runInBackground)
+    );
+
+    if (settings) {
+      const apply = (loaded: ISettingRegistry.ISettings) => {
+        concurrency = loaded.get('concurrency').composite as number;
+        notifications = loaded.get('notifications').composite as boolean;
+        jobs?.setConcurrency(concurrency);
+        if (jobs) {
+          jobs.notifications = notifications;
+        }
+      };
+      try {
+        const loaded = await settings.load(PLUGIN_ID);
+        apply(loaded);
+        loaded.changed.connect(apply);
+      } catch (error) {
+        console.warn('parallel-cell: settings not loaded, using defaults', error);
+      }
+    }
+  }
+};
+
+export default plugin;

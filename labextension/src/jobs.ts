@@ -1,0 +1,212 @@
+// Carries the wasm core's effects out into JupyterLab: kernel links, cell outputs,
+// cell state attributes, notifications. No job logic lives here.
+import { Notification } from '@jupyterlab/apputils';
+import type { Cell, ICodeCellModel } from '@jupyterlab/cells';
+import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { Kernel } from '@jupyterlab/services';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import { UUID } from '@lumino/coreutils';
+import { KernelLinks } from './comm';
+import type { Effect } from './effects';
+import { OutputWriter } from './outputs';
+import { Core } from './wasm';
+
+/** The attribute a cell with a background job carries (UI contract). */
+export const CELL_STATE_ATTRIBUTE = 'data-parallel-cell-state';
+
+export interface IJobsOptions {
+  tracker: INotebookTracker;
+  root: HTMLElement;
+  trans: TranslationBundle;
+  concurrency: number;
+  /** Bring a notebook panel to the front. */
+  activate: (panel: NotebookPanel) => void;
+}
+
+/** The background jobs of this page: one wasm core, one link per kernel. */
+export class BackgroundJobs {
+  constructor(options: IJobsOptions) {
+    this._tracker = options.tracker;
+    this._trans = options.trans;
+    this._activate = options.activate;
+    this._links = new KernelLinks((kernelId, data) => this._core.receive(kernelId, data));
+    this._core = new Core(options.root, (effect: Effect) => this._onEffect(effect), options.concurrency);
+    this._tracker.widgetAdded.connect((_, panel) => this._watch(panel));
+    this._tracker.forEach(panel => this._watch(panel));
+  }
+
+  /** Notifications on job end (a setting). */
+  notifications = true;
+
+  setConcurrency(cap: number): void {
+    this._core.set_cap(cap);
+  }
+
+  /** Submit the given code cells of `panel` as background jobs, in notebook order. */
+  async runInBackground(panel: NotebookPanel, cells: readonly Cell[]): Promise<string[]> {
+    const kernel = panel.sessionContext.session?.kernel;
+    if (!kernel) {
+      throw new Error(this._trans.__('This notebook has no running kernel.'));
+    }
+    await this._links.connect(kernel);
+    const ids: string[] = [];
+    for (const cell of cells) {
+      if (cell.model.type !== 'code') {
+        continue;
+      }
+      const model = cell.model as ICodeCellModel;
+      const jobId = UUID.uuid4();
+      // Like a normal run: the cell's old outputs go away when the new run is queued.
+      model.outputs.clear();
+      model.executionCount = null;
+      this._writer.reset(model);
+      this._core.submit(jobId, kernel.id, panel.context.path, model.id, model.sharedModel.getSource());
+      ids.push(jobId);
+    }
+    return ids;
+  }
+
+  kill(jobId: string): void {
+    this._core.kill(jobId);
+  }
+
+  killAll(): void {
+    this._core.kill_all();
+  }
+
+  clearFinished(): void {
+    this._core.clear_finished();
+  }
+
+  jobState(jobId: string): string | undefined {
+    return this._core.job_state(jobId);
+  }
+
+  dispose(): void {
+    this._core.free();
+  }
+
+  private _watch(panel: NotebookPanel): void {
+    const session = panel.sessionContext;
+    let kernel: Kernel.IKernelConnection | null = session.session?.kernel ?? null;
+    session.kernelChanged.connect((_, change) => {
+      if (change.oldValue) {
+        this._lost(change.oldValue.id);
+      }
+      kernel = change.newValue;
+    });
+    session.statusChanged.connect((_, status) => {
+      if (kernel && (status === 'restarting' || status === 'autorestarting' || status === 'dead')) {
+        this._lost(kernel.id);
+      }
+    });
+  }
+
+  private _lost(kernelId: string): void {
+    this._links.drop(kernelId);
+    this._core.kernel_lost(kernelId);
+  }
+
+  private _onEffect(effect: Effect): void {
+    try {
+      this._apply(effect);
+    } catch (error) {
+      console.error('parallel-cell: could not apply', effect.kind, error);
+    }
+  }
+
+  private _apply(effect: Effect): void {
+    switch (effect.kind) {
+      case 'send': {
+        const link = this._links.get(effect.kernel_id);
+        if (!link || !link.send(effect.message)) {
+          this._problem(this._trans.__('The kernel of this job is not connected; the request was not sent.'));
+        }
+        return;
+      }
+      case 'outputs': {
+        const cell = this._cell(effect.notebook, effect.cell_id);
+        if (cell && cell.model.type === 'code') {
+          this._writer.apply(cell.model as ICodeCellModel, effect.outputs);
+        }
+        return;
+      }
+      case 'cell_state': {
+        const cell = this._cell(effect.notebook, effect.cell_id);
+        cell?.node.setAttribute(CELL_STATE_ATTRIBUTE, effect.state);
+        return;
+      }
+      case 'notify':
+        this._notify(effect);
+        return;
+      case 'goto_cell':
+        this._goto(effect.notebook, effect.cell_id);
+        return;
+      case 'problem':
+        this._problem(effect.message);
+        return;
+    }
+  }
+
+  private _notify(effect: Extract<Effect, { kind: 'notify' }>): void {
+    if (!this.notifications) {
+      return;
+    }
+    const actions = [
+      {
+        label: this._trans.__('Go to cell'),
+        callback: () => this._goto(effect.notebook, effect.cell_id)
+      }
+    ];
+    const message = this._trans.__('Background job %1: %2', effect.state, effect.title);
+    const options = { autoClose: 5000, actions };
+    if (effect.state === 'done') {
+      Notification.success(message, options);
+    } else if (effect.state === 'error' || effect.state === 'lost') {
+      Notification.error(message, options);
+    } else {
+      Notification.warning(message, options);
+    }
+  }
+
+  private _problem(message: string): void {
+    console.warn('parallel-cell:', message);
+    Notification.warning(message, { autoClose: 8000 });
+  }
+
+  private _panel(path: string | null): NotebookPanel | null {
+    if (path === null) {
+      return null;
+    }
+    return this._tracker.find(panel => panel.context.path === path) ?? null;
+  }
+
+  private _cell(path: string | null, cellId: string | null): Cell | null {
+    const panel = this._panel(path);
+    if (!panel || cellId === null) {
+      return null;
+    }
+    return panel.content.widgets.find(cell => cell.model.id === cellId) ?? null;
+  }
+
+  private _goto(path: string | null, cellId: string | null): void {
+    const panel = this._panel(path);
+    if (!panel) {
+      return;
+    }
+    this._activate(panel);
+    const notebook = panel.content;
+    const index = notebook.widgets.findIndex(cell => cell.model.id === cellId);
+    if (index >= 0) {
+      notebook.activeCellIndex = index;
+      void notebook.scrollToItem(index, 'smart');
+    }
+  }
+
+  private readonly _tracker: INotebookTracker;
+  private readonly _trans: TranslationBundle;
+  private readonly _activate: (panel: NotebookPanel) => void;
+  private readonly _links: KernelLinks;
+  private readonly _writer = new OutputWriter();
+  private readonly _core: Core;
+}

@@ -1,0 +1,214 @@
+// A real JupyterLab server (from .venv, with the extension installed by `make build`)
+// and a real Chromium driven by playwright-core, for the UI tests.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/** Write a notebook with one code cell per source string. */
+export function notebook(sources) {
+  return {
+    cells: sources.map((source, i) => ({
+      cell_type: 'code',
+      id: `cell-${i}`,
+      metadata: {},
+      source,
+      outputs: [],
+      execution_count: null
+    })),
+    metadata: {
+      kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' },
+      language_info: { name: 'python' }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+}
+
+/** Start `jupyter lab` on a free loopback port in a fresh temporary root. */
+export async function startLab(files = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'pc-ui-'));
+  const root = join(dir, 'root');
+  const config = join(dir, 'config');
+  mkdirSync(root);
+  mkdirSync(join(config, 'labconfig'), { recursive: true });
+  // The news poll toast would cover the notebook.
+  writeFileSync(
+    join(config, 'labconfig', 'page_config.json'),
+    JSON.stringify({ disabledExtensions: { '@jupyterlab/apputils-extension:announcements': true } })
+  );
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(join(root, name), typeof content === 'string' ? content : JSON.stringify(content));
+  }
+  const port = await freePort();
+  const token = 'parallel-cell-ui-test';
+  const args = [
+    'lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--ServerApp.port_retries=0',
+    `--ServerApp.root_dir=${root}`, `--IdentityProvider.token=${token}`,
+    '--LabApp.expose_app_in_browser=True', `--LabApp.workspaces_dir=${join(dir, 'ws')}`,
+    `--LabApp.user_settings_dir=${join(dir, 'settings')}`, '--allow-root'
+  ];
+  const proc = spawn(join(ROOT, '.venv', 'bin', 'jupyter'), args, {
+    env: { ...process.env, JUPYTER_CONFIG_DIR: config },
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
+  let log = '';
+  proc.stdout.on('data', d => (log += d));
+  proc.stderr.on('data', d => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) {
+      throw new Error(`jupyter lab exited (${proc.exitCode}):\n${log}`);
+    }
+    try {
+      const res = await fetch(`${base}/api/status?token=${token}`);
+      if (res.ok) {
+        break;
+      }
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`jupyter lab did not start in 60 s:\n${log}`);
+    }
+    await new Promise(r => setTimeout(r, 250));
+  }
+  return {
+    base,
+    token,
+    root,
+    log: () => log,
+    async stop() {
+      // Shut kernels down through the API so no kernel outlives the test.
+      try {
+        await fetch(`${base}/api/shutdown?token=${token}`, { method: 'POST' });
+      } catch {
+        // already gone
+      }
+      await new Promise(r => {
+        const timer = setTimeout(() => {
+          proc.kill('SIGKILL');
+          r();
+        }, 10_000);
+        proc.once('exit', () => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'
+    ]
+  });
+}
+
+/** Open a notebook and wait until its kernel is idle and the extension is active. */
+export async function openNotebook(browser, lab, name) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', e => errors.push(String(e)));
+  await page.goto(`${lab.base}/lab/tree/${name}?token=${lab.token}`);
+  await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 60_000 });
+  await page.waitForFunction(
+    () => {
+      const w = window.jupyterapp?.shell.currentWidget;
+      return w?.sessionContext?.session?.kernel?.status === 'idle';
+    },
+    null,
+    { timeout: 60_000 }
+  );
+  await page.waitForFunction(
+    () => window.jupyterapp.commands.hasCommand('parallel-cell:run-in-background'),
+    null,
+    { timeout: 30_000 }
+  );
+  return { page, context, errors };
+}
+
+export const cell = (page, i) => page.locator('.jp-Notebook .jp-Cell').nth(i);
+
+/** Right-click a cell and choose "Run in Background" from its context menu. */
+export async function runInBackground(page, i) {
+  await cell(page, i).locator('.jp-InputPrompt').click();
+  await cell(page, i).locator('.jp-InputPrompt').click({ button: 'right' });
+  const item = page.locator('.lm-Menu-item[data-command="parallel-cell:run-in-background"]');
+  await item.waitFor({ state: 'visible' });
+  await item.click();
+}
+
+/** Run a cell in the foreground with Shift+Enter. */
+export async function runInForeground(page, i) {
+  await cell(page, i).locator('.jp-InputPrompt').click();
+  await page.keyboard.press('Shift+Enter');
+}
+
+export async function openPanel(page) {
+  await page.evaluate(() => window.jupyterapp.commands.execute('parallel-cell:open-panel'));
+  await page.locator('#parallel-cell-jobs').waitFor({ state: 'visible' });
+}
+
+/** The panel row of the job started from cell `i` (the latest one). */
+export function rowOf(page, jobId) {
+  return page.locator(`#parallel-cell-jobs [data-job-id="${jobId}"]`);
+}
+
+/** Ids of every job row in the panel. */
+export function jobIds(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('#parallel-cell-jobs [data-job-id]')].map(r =>
+      r.getAttribute('data-job-id')
+    )
+  );
+}
+
+/** Run `action` and return the id of the one job row it added to the panel. */
+export async function newJob(page, action) {
+  const before = new Set(await jobIds(page));
+  await action();
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const fresh = (await jobIds(page)).filter(id => !before.has(id));
+    if (fresh.length === 1) {
+      return fresh[0];
+    }
+    if (fresh.length > 1) {
+      throw new Error(`expected one new job row, got ${fresh.length}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error('no new job row appeared in the panel within 30 s');
+    }
+    await new Promise(r => setTimeout(r, 50));
+  }
+}
+
+export async function waitForState(page, jobId, state, timeout = 30_000) {
+  await page.waitForSelector(
+    `#parallel-cell-jobs [data-job-id="${jobId}"][data-job-state="${state}"]`,
+    { state: 'attached', timeout }
+  );
+}

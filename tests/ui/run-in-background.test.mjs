@@ -1,0 +1,111 @@
+// The foundation journey in a real JupyterLab, real ipykernel and real Chromium:
+// right-click → Run in Background, keep working, see output, errors and kill.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  cell,
+  launchBrowser,
+  newJob,
+  notebook,
+  openNotebook,
+  openPanel,
+  rowOf,
+  runInBackground,
+  runInForeground,
+  startLab,
+  waitForState
+} from './lab.mjs';
+
+const CELLS = [
+  // 0: a job that prints for ~4 s and leaves a variable behind
+  'import time\nfor i in range(20):\n    print("tick", i, flush=True)\n    time.sleep(0.2)\nbg_result = "finished in background"',
+  // 1: a foreground cell
+  'print("foreground says hi")',
+  // 2: a failing job
+  'def explode():\n    return 1 / 0\n\nexplode()',
+  // 3: a job that never ends
+  'spins = 0\nwhile True:\n    spins += 1',
+  // 4: reads what the background job left
+  'print(bg_result)'
+];
+
+let lab;
+let browser;
+let session;
+
+before(async () => {
+  lab = await startLab({ 'jobs.ipynb': notebook(CELLS) });
+  browser = await launchBrowser();
+  session = await openNotebook(browser, lab, 'jobs.ipynb');
+  await openPanel(session.page);
+});
+
+after(async () => {
+  await browser?.close();
+  await lab?.stop();
+});
+
+const outputText = (page, i) => cell(page, i).locator('.jp-OutputArea').innerText();
+
+test('a background job runs while a foreground cell finishes, and prints into its cell', async () => {
+  const { page } = session;
+  const jobId = await newJob(page, () => runInBackground(page, 0));
+  await waitForState(page, jobId, 'running');
+  assert.equal(await cell(page, 0).getAttribute('data-parallel-cell-state'), 'running');
+
+  await runInForeground(page, 1);
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('.jp-Notebook .jp-Cell')[1]
+        ?.querySelector('.jp-OutputArea')
+        ?.textContent?.includes('foreground says hi'),
+    null,
+    { timeout: 15_000 }
+  );
+  // The foreground cell is done while the background job is still going.
+  assert.equal(await rowOf(page, jobId).getAttribute('data-job-state'), 'running');
+  assert.match(await outputText(page, 0), /tick 0/);
+  assert.doesNotMatch(await outputText(page, 0), /foreground says hi/);
+
+  await waitForState(page, jobId, 'done', 30_000);
+  const text = await outputText(page, 0);
+  for (let i = 0; i < 20; i++) {
+    assert.match(text, new RegExp(`tick ${i}\\b`));
+  }
+  assert.equal(await cell(page, 0).getAttribute('data-parallel-cell-state'), 'done');
+
+  // What the job assigned is in the kernel's namespace.
+  await runInForeground(page, 4);
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('.jp-Notebook .jp-Cell')[4]
+        ?.querySelector('.jp-OutputArea')
+        ?.textContent?.includes('finished in background'),
+    null,
+    { timeout: 15_000 }
+  );
+});
+
+test('a failing job shows error and its traceback in the panel', async () => {
+  const { page } = session;
+  const jobId = await newJob(page, () => runInBackground(page, 2));
+  await waitForState(page, jobId, 'error');
+  const traceback = rowOf(page, jobId).locator('[data-role="traceback"]');
+  const text = await traceback.textContent();
+  assert.match(text ?? '', /ZeroDivisionError/);
+  assert.match(text ?? '', /return 1 \/ 0/, 'the traceback shows the cell source line');
+  assert.match(await outputText(page, 2), /ZeroDivisionError/);
+});
+
+test('a spinning job is killed from its kill button', async () => {
+  const { page } = session;
+  const jobId = await newJob(page, () => runInBackground(page, 3));
+  await waitForState(page, jobId, 'running');
+  await rowOf(page, jobId).locator('button[aria-label="Kill job"]').click();
+  await waitForState(page, jobId, 'killed', 15_000);
+  assert.equal(await cell(page, 3).getAttribute('data-parallel-cell-state'), 'killed');
+});
+
+test('no uncaught errors in the page', () => {
+  assert.deepEqual(session.errors, []);
+});
