@@ -11,3 +11,28 @@ __version__ = "0.1.0"
 
 def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "parallel-cell"}]
+
+
+# The user API lives in the kernel runtime, which the frontend loads as the module
+# ``_parallel_cell_runtime``; these names resolve to that module's objects (loading it
+# if needed) so that ``except parallel_cell.JobKilled`` matches what a kill raises.
+_RUNTIME_API = ("checkpoint", "JobKilled", "jobs", "map")
+
+
+def __getattr__(name):
+    if name not in _RUNTIME_API:
+        raise AttributeError(f"module 'parallel_cell' has no attribute {name!r}")
+    import sys
+
+    runtime = sys.modules.get("_parallel_cell_runtime")
+    if runtime is None:
+        from ._bootstrap import load_runtime
+
+        try:
+            from IPython import get_ipython
+
+            in_ipython = get_ipython() is not None
+        except ImportError:
+            in_ipython = False
+        runtime = load_runtime(register=in_ipython)
+    return getattr(runtime, name)

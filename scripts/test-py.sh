@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Python layer: ruff on the kernel runtime and its tests, then pytest against real
+# kernels on ipykernel 7 (.venv) and ipykernel 6 (.venv-ipk6, created here if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+VENV7="$ROOT/.venv"
+VENV6="$ROOT/.venv-ipk6"
+PY_PATHS=(parallel_cell tests/python)
+
+if [[ ! -x "$VENV7/bin/pytest" ]]; then
+    echo "test-py: $VENV7 has no pytest; run 'make setup' first" >&2
+    exit 1
+fi
+
+echo "== ruff"
+"$VENV7/bin/ruff" check "${PY_PATHS[@]}"
+"$VENV7/bin/ruff" format --check "${PY_PATHS[@]}"
+
+# The ipykernel 6 venv: idempotent, re-created when broken or on the wrong major.
+if ! "$VENV6/bin/python" -c 'import ipykernel, jupyter_client, pytest, sys; sys.exit(ipykernel.__version__.split(".")[0] != "6")' 2>/dev/null; then
+    echo "== creating $VENV6 (ipykernel 6)"
+    rm -rf "$VENV6"
+    "$VENV7/bin/python" -m venv "$VENV6" 2>/dev/null || python3 -m venv "$VENV6"
+    "$VENV6/bin/pip" install --quiet --disable-pip-version-check \
+        'ipykernel>=6.29,<7' 'jupyter_client>=8' 'pytest>=8'
+fi
+
+status=0
+run_pytest() {
+    local venv="$1" label="$2" version rc
+    version="$("$venv/bin/python" -c 'import ipykernel; print(ipykernel.__version__)')"
+    echo "== pytest on ipykernel $version ($label)"
+    set +e
+    # Nothing of ours is installed in either venv: the tests' conftest puts the repo
+    # root on sys.path, and the kernels get the runtime only through the bootstrap.
+    "$venv/bin/pytest" tests/python -p no:cacheprovider -q "${@:3}"
+    rc=$?
+    set -e
+    if [[ $rc -eq 5 ]]; then
+        echo "test-py: no tests ran on ipykernel $version" >&2
+    fi
+    if [[ $rc -ne 0 ]]; then
+        echo "test-py: FAILED on ipykernel $version (exit $rc)" >&2
+        status=1
+    else
+        echo "test-py: passed on ipykernel $version"
+    fi
+}
+
+run_pytest "$VENV7" ".venv" "$@"
+run_pytest "$VENV6" ".venv-ipk6" "$@"
+exit $status

@@ -1,0 +1,67 @@
+"""Bootstrap: idempotent, versioned, leaves the user namespace alone."""
+
+import subprocess
+import sys
+
+from parallel_cell._bootstrap import bootstrap_code, load_runtime, runtime_source, runtime_version
+
+NS_KEYS = "sorted(get_ipython().user_ns)"
+TARGETS = "sorted(t for t in get_ipython().kernel.comm_manager.targets if 'parallel' in t)"
+MODULE_ID = "id(__import__('sys').modules['_parallel_cell_runtime'])"
+
+
+def test_bootstrap_twice_is_idempotent_and_leaves_no_names(fresh_kernel):
+    k = fresh_kernel
+    before = k.evaluate(NS_KEYS)
+    k.bootstrap()
+    first_module = k.evaluate(MODULE_ID)
+    assert k.evaluate(TARGETS) == "['parallel_cell.v1']"
+    k.bootstrap()
+    assert k.evaluate(MODULE_ID) == first_module
+    assert k.evaluate(TARGETS) == "['parallel_cell.v1']"
+    assert k.evaluate(NS_KEYS) == before
+    # the streams are wrapped once, not once per bootstrap
+    assert k.evaluate("type(__import__('sys').stdout._pc_target).__name__") == "'OutStream'"
+    c = k.open_comm()
+    assert c.wait_type("hello")["runtime"] == "0.1.0"
+    assert c.run("print('hi')")["state"] == "done"
+    assert c.text(c.messages[-1]["job_id"]) == "hi\n"
+
+
+def test_newer_version_replaces_older(fresh_kernel):
+    k = fresh_kernel
+    k.bootstrap()
+    k.ok("import sys; sys.modules['_parallel_cell_runtime'].VERSION = '0.0.1'")
+    old = k.evaluate(MODULE_ID)
+    k.bootstrap()
+    assert k.evaluate(MODULE_ID) != old
+    assert k.evaluate("__import__('sys').modules['_parallel_cell_runtime'].VERSION") == "'0.1.0'"
+    assert k.evaluate("type(__import__('sys').stdout._pc_target).__name__") == "'OutStream'"
+    c = k.open_comm()
+    c.wait_type("hello")
+    assert c.run("print('after upgrade')")["state"] == "done"
+
+
+def test_kernel_needs_nothing_of_ours_installed(fresh_kernel):
+    k = fresh_kernel
+    assert "ModuleNotFoundError" in k.execute("import parallel_cell").reply["ename"]
+    k.bootstrap()
+    c = k.open_comm()
+    c.wait_type("hello")
+    assert c.run("print('ok')")["state"] == "done"
+
+
+def test_bootstrap_without_ipython_says_so():
+    proc = subprocess.run(
+        [sys.executable, "-c", bootstrap_code()], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode != 0
+    assert "parallel-cell needs an IPython kernel" in proc.stderr
+
+
+def test_runtime_loads_without_a_kernel():
+    runtime = load_runtime(register=False)
+    assert runtime.VERSION == runtime_version(runtime_source()) == "0.1.0"
+    assert runtime.COMM_TARGET == "parallel_cell.v1"
+    assert issubclass(runtime.JobKilled, BaseException)
+    assert not issubclass(runtime.JobKilled, Exception)

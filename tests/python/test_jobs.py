@@ -1,0 +1,118 @@
+"""Running cells in the background: output, results, names, errors."""
+
+import time
+
+from helpers import plain
+
+
+def test_run_cell_streams_stdout_and_finishes_done(comm):
+    job = comm.submit("import time\nfor i in range(3):\n    print(i)\n    time.sleep(0.05)\n")
+    started = comm.wait_type("started", job)
+    assert started["num"] >= 1 and started["origin"] == "frontend"
+    assert started["cell_id"] == "cell-1" and started["notebook"] == "test.ipynb"
+    assert abs(started["started_at"] - time.time() * 1000) < 60_000
+    finished = comm.wait_type("finished", job)
+    assert finished["state"] == "done" and finished["error"] is None
+    assert finished["ended_at"] >= started["started_at"]
+    assert comm.text(job) == "0\n1\n2\n"
+    kinds = [m["type"] for m in comm.of_job(job)]
+    assert kinds[0] == "started" and kinds[-1] == "finished"
+
+
+def test_assignment_lands_in_namespace_and_is_reported(kernel, comm):
+    finished = comm.run("x = 42\ny, *rest = 1, 2, 3\ndef helper(): pass\n")
+    assert finished["assigned"] == ["x", "y", "rest", "helper"]
+    assert kernel.evaluate("x") == "42"
+    assert kernel.ok("print(x + 1)") == "43\n"
+
+
+def test_trailing_expression_is_an_execute_result(comm):
+    job = comm.submit("6 * 7")
+    comm.wait_type("finished", job)
+    (out,) = comm.outputs(job)
+    assert out == {
+        "output_type": "execute_result",
+        "data": {"text/plain": "42"},
+        "metadata": {},
+        "execution_count": None,
+    }
+    job = comm.submit("6 * 7;")
+    comm.wait_type("finished", job)
+    assert comm.outputs(job) == []
+
+
+def test_stderr_and_partial_lines(comm):
+    job = comm.submit(
+        "import sys\nprint('a', end='')\nprint('b', flush=True)\n"
+        "print('oops', file=sys.stderr)\nprint('\\rprogress', end='')"
+    )
+    comm.wait_type("finished", job)
+    assert comm.text(job, "stdout") == "ab\n\rprogress"
+    assert comm.text(job, "stderr") == "oops\n"
+
+
+def test_raising_cell_reports_error_with_source_line(comm):
+    finished = comm.run("def boom():\n    raise ValueError('bad value')\n\nboom()\n")
+    assert finished["state"] == "error"
+    error = finished["error"]
+    assert error["ename"] == "ValueError" and error["evalue"] == "bad value"
+    text = plain(error["traceback"])
+    assert "raise ValueError('bad value')" in text
+    assert "boom()" in text
+    assert "parallel_cell" not in text  # the runtime's own frames are hidden
+
+
+def test_syntax_error_reported_without_a_thread(kernel, comm):
+    job = comm.submit("x = (1,\n")
+    finished = comm.wait_type("finished", job)
+    assert finished["state"] == "error"
+    assert finished["error"]["ename"] == "SyntaxError"
+    assert "x = (1," in plain(finished["error"]["traceback"])
+    assert [m["type"] for m in comm.of_job(job)] == ["finished"]
+    threads = "[t.name for t in __import__('threading').enumerate() if 'job' in t.name]"
+    assert kernel.evaluate(threads) == "[]"
+
+
+def test_magics_and_shell_commands(comm):
+    job = comm.submit(
+        "%env PC_TEST_VAR=1\nimport os\nprint(os.environ['PC_TEST_VAR'])\n!echo shell"
+    )
+    finished = comm.wait_type("finished", job, timeout=20)
+    assert finished["state"] == "done", finished
+    assert comm.text(job).startswith("env: PC_TEST_VAR=1\n1\n")
+
+
+def test_top_level_await(comm):
+    job = comm.submit("import asyncio\nawait asyncio.sleep(0.01)\nv = await asyncio.sleep(0, 5)\nv")
+    finished = comm.wait_type("finished", job)
+    assert finished["state"] == "done", finished
+    assert comm.outputs(job)[-1]["data"] == {"text/plain": "5"}
+
+
+def test_display_and_update_display(comm):
+    job = comm.submit(
+        "from IPython.display import display, HTML, clear_output\n"
+        "h = display(HTML('<b>hi</b>'), display_id='d1')\n"
+        "h.update('2')\n"
+        "clear_output(wait=True)\n"
+        "print('after')"
+    )
+    comm.wait_type("finished", job)
+    outs = comm.outputs(job)
+    assert outs[0]["output_type"] == "display_data"
+    assert outs[0]["data"]["text/html"] == "<b>hi</b>"
+    assert outs[0]["transient"] == {"display_id": "d1"}
+    assert outs[1]["output_type"] == "update_display_data"
+    assert outs[1]["data"]["text/plain"] == "'2'"
+    assert outs[2] == {"output_type": "clear_output", "wait": True}
+    assert outs[3] == {"output_type": "stream", "name": "stdout", "text": "after\n"}
+
+
+def test_foreground_runs_while_job_runs(kernel, comm):
+    job = comm.submit("import time\ntime.sleep(1.5)\nprint('job done')")
+    comm.wait_type("started", job)
+    t0 = time.monotonic()
+    assert kernel.ok("print('fg')") == "fg\n"
+    assert time.monotonic() - t0 < 1.0
+    comm.wait_type("finished", job, timeout=10)
+    assert comm.text(job) == "job done\n"

@@ -1,0 +1,35 @@
+"""Kill: escalates, tells the truth, leaves the kernel healthy."""
+
+import time
+
+
+def kill_and_wait(comm, job, timeout=10):
+    """Kill ``job``; returns (cancelling message, finished message, seconds to finished)."""
+    start = len(comm.messages)
+    t0 = time.monotonic()
+    comm.kill(job)
+    cancelling = comm.wait_type("cancelling", job, start=start)
+    finished = comm.wait_type("finished", job, timeout=timeout, start=start)
+    return cancelling, finished, time.monotonic() - t0
+
+
+def test_kill_python_loop(kernel, comm):
+    job = comm.submit("n = 0\nwhile True:\n    n += 1")
+    comm.wait_type("started", job)
+    time.sleep(0.2)
+    cancelling, finished, took = kill_and_wait(comm, job)
+    assert cancelling["reason"] is None
+    assert finished["state"] == "killed" and finished["error"] is None
+    assert took < 3
+    kinds = [m["type"] for m in comm.of_job(job)]
+    assert kinds.index("cancelling") < kinds.index("finished")
+    assert kernel.ok("print('alive')") == "alive\n"
+
+
+def test_kill_unknown_or_finished_job_is_an_error_reply(kernel, comm):
+    done = comm.run("pass")
+    start = len(comm.messages)
+    comm.kill(done["job_id"])
+    reply = comm.wait_type("error", start=start)
+    assert reply["job_id"] == done["job_id"]
+    assert kernel.ok("print('alive')") == "alive\n"

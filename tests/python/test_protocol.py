@@ -1,0 +1,123 @@
+"""The wire format: golden messages both ways, malformed input answered, not fatal."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from parallel_cell._bootstrap import load_runtime
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def golden(side):
+    return {p.stem: json.loads(p.read_text()) for p in sorted((GOLDEN / side).glob("*.json"))}
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    return load_runtime(register=False)
+
+
+@pytest.mark.parametrize("name", sorted(golden("client")))
+def test_golden_client_messages_decode(runtime, name):
+    msg = golden("client")[name]
+    assert runtime.decode_client_msg(msg) == msg
+
+
+def test_decoder_rejects_bad_messages(runtime):
+    bad = [
+        "text",
+        [],
+        {},
+        {"type": 3},
+        {"type": "frobnicate"},
+        {"type": "submit", "job_id": "a", "cell_id": "c", "notebook": "n"},
+        {"type": "submit", "job_id": "", "cell_id": "c", "notebook": "n", "code": ""},
+        {"type": "submit", "job_id": "a b", "cell_id": "c", "notebook": "n", "code": ""},
+        {"type": "submit", "job_id": "x" * 65, "cell_id": "c", "notebook": "n", "code": ""},
+        {"type": "submit", "job_id": "a", "cell_id": "c", "notebook": "n", "code": 1},
+        {"type": "kill", "job_id": 5},
+        {"type": "replay", "job_id": "a", "since": -1},
+        {"type": "replay", "job_id": "a", "since": True},
+        {"type": "replay", "job_id": "a", "since": "1"},
+    ]
+    for data in bad:
+        with pytest.raises(runtime.ProtocolError):
+            runtime.decode_client_msg(data)
+    err = pytest.raises(runtime.ProtocolError, runtime.decode_client_msg, {"type": "frobnicate"})
+    assert err.value.message == golden("kernel")["error"]["message"]
+
+
+def test_malformed_messages_get_error_replies(kernel, comm):
+    for data in ["nonsense", {"type": "frobnicate"}, {"type": "submit"}, {"type": "kill"}]:
+        start = len(comm.messages)
+        comm.send(data)
+        reply = comm.wait_type("error", start=start)
+        assert isinstance(reply["message"], str) and reply["message"]
+    start = len(comm.messages)
+    comm.send({"type": "kill", "job_id": "no-such-job"})
+    reply = comm.wait_type("error", start=start)
+    assert reply["job_id"] == "no-such-job"
+    assert kernel.ok("print(1 + 1)") == "2\n"
+
+
+def test_kernel_messages_match_golden_shapes(kernel, comm):
+    gold = golden("kernel")
+    seen = {"hello": comm.messages[0]}
+    done = comm.submit("print('0')\nimport sys; print('w', file=sys.stderr)\nx = 42")
+    seen["finished_done"] = comm.wait_type("finished", done)
+    seen["started"] = comm.wait_type("started", done)
+    seen["output_stream"] = comm.wait_type("output", done)
+    rich = comm.submit(
+        "from IPython.display import display, HTML, clear_output\n"
+        "h = display(HTML('<b>hi</b>'), display_id='d1')\nh.update(2)\n"
+        "clear_output(wait=True)\n42"
+    )
+    comm.wait_type("finished", rich)
+    seen["output_rich"] = {
+        "type": "output",
+        "job_id": rich,
+        "seq": 0,
+        "outputs": comm.outputs(rich),
+    }
+    seen["finished_error"] = comm.run("1/0")
+    spin = comm.submit("while True: pass")
+    comm.wait_type("started", spin)
+    comm.kill(spin)
+    seen["cancelling"] = comm.wait_type("cancelling", spin)
+    seen["finished_killed"] = comm.wait_type("finished", spin)
+    start = len(comm.messages)
+    comm.send({"type": "list"})
+    seen["jobs"] = comm.wait_type("jobs", start=start)
+    start = len(comm.messages)
+    comm.send({"type": "frobnicate"})
+    seen["error"] = comm.wait_type("error", start=start)
+    kernel.ok("%job print('from the kernel')")
+    seen["started_from_kernel"] = comm.wait_for(
+        lambda m: m["type"] == "started" and m["origin"] == "kernel"
+    )
+
+    assert set(seen) == set(gold)
+    for name, msg in seen.items():
+        assert msg["type"] == gold[name]["type"]
+        if name == "output_rich":
+            got = {o["output_type"]: sorted(o) for o in msg["outputs"]}
+            want = {o["output_type"]: sorted(o) for o in gold[name]["outputs"]}
+            assert got == want
+        elif name == "output_stream":
+            assert sorted(msg) == sorted(gold[name])
+            assert sorted(msg["outputs"][0]) == sorted(gold[name]["outputs"][0])
+        else:
+            assert _shape_ok(msg, gold[name]), (name, msg)
+
+
+def _shape_ok(msg, gold):
+    """Keys equal at every level where both sides have an object."""
+    if isinstance(msg, dict) and isinstance(gold, dict):
+        return sorted(msg) == sorted(gold) and all(
+            _shape_ok(msg[k], gold[k]) for k in msg if isinstance(gold[k], (dict, list))
+        )
+    if isinstance(gold, list) and gold and isinstance(gold[0], dict):
+        return bool(msg) and all(_shape_ok(m, gold[0]) for m in msg)
+    return True
