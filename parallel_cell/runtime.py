@@ -57,6 +57,13 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 class JobKilled(BaseException):
     """Raised inside a background job's thread when the job is killed."""
 
+    def __init__(self, *args):
+        super().__init__(*args)
+        # Counting deliveries tells the reaper whether its async raises land at all.
+        job = _current_job()
+        if job is not None:
+            job.kills_delivered += 1
+
 
 def _now_ms():
     return time.time() * 1000.0
@@ -564,6 +571,7 @@ class Job:
         self.thread = None
         self.ident = None
         self.in_user_code = False
+        self.kills_delivered = 0
         self.cancel = threading.Event()
         self.children = []
         self.lock = threading.Lock()  # state, pending outputs, in_user_code
@@ -712,13 +720,6 @@ def _async_raise(ident):
 
 def _clear_async_exc(ident):
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
-
-
-def _frame_signature(ident):
-    frame = sys._current_frames().get(ident)
-    if frame is None:
-        return None, None
-    return (id(frame), frame.f_lasti), frame
 
 
 def _stuck_reason(frame):
@@ -992,6 +993,9 @@ class Runtime:
             first = job.state != "cancelling"
             job.state = "cancelling"
         job.request_cancel()
+        with job.lock:  # raise before ending its children, whose end lets the job go on
+            if job.in_user_code and job.ident is not None:
+                _async_raise(job.ident)
         job.terminate_children()
         if first:
             self.broadcast(msg_cancelling(job.job_id, None))
@@ -1002,7 +1006,8 @@ class Runtime:
 
     def _reap(self, job):
         """Raise JobKilled into the job's thread until it leaves the user's code."""
-        interval, waited, last, reported = 0.02, 0.0, None, False
+        interval, waited, reported = 0.02, 0.0, False
+        undelivered, delivered = 0.0, job.kills_delivered
         while True:
             with job.lock:
                 if not job.in_user_code or job.ident is None:
@@ -1014,12 +1019,25 @@ class Runtime:
             waited += interval
             interval = min(interval * 2, 0.25)
             job.terminate_children(hard=waited > 2.0)
-            signature, frame = _frame_signature(job.ident)
-            if waited >= Config.kill_grace_seconds and not reported and signature == last:
+            if job.kills_delivered == delivered:
+                undelivered += interval
+            delivered = job.kills_delivered
+            if reported:
+                continue
+            reason = None
+            if undelivered >= Config.kill_grace_seconds:
+                frame = sys._current_frames().get(job.ident)
+                if frame is not None:
+                    reason = _stuck_reason(frame)
+                del frame
+            elif delivered >= 3:
+                reason = (
+                    "the job's code keeps catching the kill (a bare except: or "
+                    "except BaseException:?); still trying"
+                )
+            if reason is not None:
                 reported = True
-                self.broadcast(msg_cancelling(job.job_id, _stuck_reason(frame)))
-            last = signature
-            del frame
+                self.broadcast(msg_cancelling(job.job_id, reason))
 
 
 # ----------------------------------------------------------------------------------

@@ -1,0 +1,166 @@
+"""The kill matrix: what a kill stops, how fast, and what it honestly cannot stop."""
+
+import time
+
+import pytest
+
+from test_kill import kill_and_wait
+
+# case -> (cell code, expected state, max seconds from kill to finished)
+QUICK = {
+    "python loop": ("while True:\n    pass", 2.0),
+    "time.sleep": ("import time\ntime.sleep(1000)", 2.0),
+    "Event.wait": ("import threading\nthreading.Event().wait()", 2.0),
+    "Queue.get": ("import queue\nqueue.Queue().get()", 2.0),
+    "Condition.wait_for": (
+        "import threading\nc = threading.Condition()\nwith c:\n    c.wait_for(lambda: False)",
+        2.0,
+    ),
+    "subprocess sleep": ("import subprocess\nsubprocess.run(['sleep', '1000'])", 3.0),
+    "bare except loop": (
+        "import time\nswallowed = 0\nwhile True:\n    try:\n        time.sleep(0.01)\n"
+        "    except:\n        swallowed += 1",
+        5.0,
+    ),
+    "swallow one, then loop": (
+        "try:\n    while True:\n        pass\nexcept:\n    pass\nwhile True:\n    pass",
+        3.0,
+    ),
+}
+
+TIMINGS = {}
+
+
+@pytest.mark.parametrize("case", sorted(QUICK))
+def test_kill_matrix_killed(kernel, comm, case):
+    code, limit = QUICK[case]
+    job = comm.submit(code)
+    comm.wait_type("started", job)
+    time.sleep(0.3)
+    _, finished, took = kill_and_wait(comm, job, timeout=limit + 5)
+    TIMINGS[case] = took
+    print(f"kill matrix: {case}: {finished['state']} in {took * 1000:.0f} ms")
+    assert finished["state"] == "killed"
+    assert took < limit
+    assert kernel.ok("print('alive')") == "alive\n"
+
+
+def test_kill_runs_finally(kernel, comm):
+    job = comm.submit("try:\n    while True:\n        pass\nfinally:\n    cleaned_up = 'yes'")
+    comm.wait_type("started", job)
+    time.sleep(0.2)
+    _, finished, _ = kill_and_wait(comm, job)
+    assert finished["state"] == "killed"
+    assert finished["assigned"] == ["cleaned_up"]
+    assert kernel.evaluate("cleaned_up") == "'yes'"
+
+
+def test_kill_stops_child_processes(kernel, comm):
+    job = comm.submit(
+        "import subprocess\np = subprocess.Popen(['sleep', '1000'])\nchild_pid = p.pid\np.wait()"
+    )
+    comm.wait_type("started", job)
+    time.sleep(0.5)
+    _, finished, _ = kill_and_wait(comm, job)
+    assert finished["state"] == "killed"
+    assert kernel.evaluate("p.poll() is not None") == "True"
+
+
+def test_native_call_is_cancelling_not_killed(kernel, comm):
+    # select() blocks in C with the GIL released; an async exception waits until it
+    # returns (3 s here), so the job must stay "cancelling", with a reason, until then.
+    job = comm.submit("import select\nselect.select([], [], [], 3)\nwhile True:\n    pass")
+    started = comm.wait_type("started", job)
+    t_started = time.monotonic()
+    time.sleep(0.3)
+    start = len(comm.messages)
+    comm.kill(job)
+    comm.wait_type("cancelling", job, start=start)
+    stuck = comm.wait_for(
+        lambda m: m["type"] == "cancelling" and m["job_id"] == job and m["reason"],
+        timeout=5,
+        start=start,
+    )
+    assert "native call" in stuck["reason"] and "select" in stuck["reason"]
+    t_reason = time.monotonic()
+    finished = comm.wait_type("finished", job, timeout=10, start=start)
+    t_finished = time.monotonic()
+    print(
+        f"kill matrix: native select(3 s): reason after {(t_reason - t_started):.2f} s, "
+        f"killed {(t_finished - t_started):.2f} s after start"
+    )
+    assert finished["state"] == "killed"
+    assert t_reason < t_started + 2.7  # reported while the call still runs
+    assert finished["ended_at"] - started["started_at"] >= 2900  # not before it returned
+
+
+def test_socket_recv_with_timeout(kernel, comm):
+    job = comm.submit("import socket\na, b = socket.socketpair()\na.settimeout(2)\na.recv(1)")
+    comm.wait_type("started", job)
+    time.sleep(0.3)
+    start = len(comm.messages)
+    t0 = time.monotonic()
+    comm.kill(job)
+    finished = comm.wait_type("finished", job, timeout=10, start=start)
+    took = time.monotonic() - t0
+    reasons = [m["reason"] for m in comm.of_job(job) if m["type"] == "cancelling"]
+    print(f"kill matrix: socket recv(timeout 2 s): {finished['state']} in {took:.2f} s, {reasons}")
+    assert finished["state"] == "killed"
+    assert any(reasons)  # the wait in recv was reported, not hidden
+
+
+def test_double_kill_and_kill_racing_completion(kernel, comm):
+    job = comm.submit("while True:\n    pass")
+    comm.wait_type("started", job)
+    comm.kill(job)
+    comm.kill(job)
+    finished = comm.wait_type("finished", job)
+    assert finished["state"] == "killed"
+    assert len([m for m in comm.of_job(job) if m["type"] == "finished"]) == 1
+    for _ in range(20):
+        job = comm.submit("x_race = 1")
+        comm.kill(job)
+        finished = comm.wait_type("finished", job)
+        assert finished["state"] in ("done", "killed")
+    assert kernel.ok("print('alive')") == "alive\n"
+
+
+def test_hundred_kill_cycles(kernel, comm):
+    threads = "len(__import__('threading').enumerate())"
+    before = int(kernel.evaluate(threads))
+    t0 = time.monotonic()
+    for i in range(100):
+        job = comm.submit(f"i_{i % 3} = 0\nwhile True:\n    i_{i % 3} += 1")
+        comm.wait_type("started", job)
+        comm.kill(job)
+        assert comm.wait_type("finished", job)["state"] == "killed"
+    print(f"100 kill cycles in {time.monotonic() - t0:.1f} s")
+    assert kernel.ok("print('alive')") == "alive\n"
+    deadline = time.monotonic() + 5
+    while int(kernel.evaluate(threads)) > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert int(kernel.evaluate(threads)) <= before
+
+
+def test_code_that_swallows_every_kill_is_reported(kernel, comm):
+    # The kill lands inside the try almost every time, so the job cannot be stopped;
+    # it must stay "cancelling" and say why, and never be shown as killed.
+    job = comm.submit(
+        "stop_swallowing = False\nwhile not stop_swallowing:\n    try:\n"
+        "        while not stop_swallowing:\n            pass\n    except BaseException:\n"
+        "        pass"
+    )
+    comm.wait_type("started", job)
+    start = len(comm.messages)
+    comm.kill(job)
+    reason = comm.wait_for(
+        lambda m: m["type"] == "cancelling" and m["job_id"] == job and m["reason"],
+        timeout=10,
+        start=start,
+    )["reason"]
+    assert "keeps catching" in reason
+    assert not [m for m in comm.of_job(job) if m["type"] == "finished"]
+    # the foreground can still end it cooperatively; its code then ran to its end
+    kernel.ok("stop_swallowing = True")
+    finished = comm.wait_type("finished", job, timeout=10)
+    assert finished["state"] == "done"
