@@ -30,7 +30,11 @@ export class BackgroundJobs {
     this._trans = options.trans;
     this._activate = options.activate;
     this._links = new KernelLinks((kernelId, data) => this._core.receive(kernelId, data));
-    this._core = new Core(options.root, (effect: Effect) => this._onEffect(effect), options.concurrency);
+    this._core = new Core(
+      options.root,
+      (effect: Effect) => this._onEffect(effect),
+      options.concurrency
+    );
     this._tracker.widgetAdded.connect((_, panel) => this._watch(panel));
     this._tracker.forEach(panel => this._watch(panel));
   }
@@ -60,7 +64,13 @@ export class BackgroundJobs {
       model.outputs.clear();
       model.executionCount = null;
       this._writer.reset(model);
-      this._core.submit(jobId, kernel.id, panel.context.path, model.id, model.sharedModel.getSource());
+      this._core.submit(
+        jobId,
+        kernel.id,
+        panel.context.path,
+        model.id,
+        model.sharedModel.getSource()
+      );
       ids.push(jobId);
     }
     return ids;
@@ -120,7 +130,9 @@ export class BackgroundJobs {
       case 'send': {
         const link = this._links.get(effect.kernel_id);
         if (!link || !link.send(effect.message)) {
-          this._problem(this._trans.__('The kernel of this job is not connected; the request was not sent.'));
+          this._problem(
+            this._trans.__('The kernel of this job is not connected; the request was not sent.')
+          );
         }
         return;
       }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# TypeScript: type check (strict) and format.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node_modules/.bin/tsc -p labextension --noEmit
+node_modules/.bin/prettier --check labextension/src tests/ui
+echo "lint: tsc and prettier clean"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The installed package ships the prebuilt extension where JupyterLab finds it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; fi; }
+ext=.venv/share/jupyter/labextensions/parallel-cell
+listing="$(.venv/bin/jupyter labextension list 2>&1 | sed 's/\x1b\[[0-9;]*m//g')"
+check "jupyter labextension list shows parallel-cell enabled OK" \
+  'grep -Eq "parallel-cell v[0-9.]+ enabled.*OK" <<<"$listing"'
+check "installed by pip (a copy in share/jupyter/labextensions, not a symlink)" \
+  '[ -f "$ext/package.json" ] && [ ! -L "$ext" ]'
+check "the prebuilt bundle contains the wasm core" 'ls "$ext"/static/*.wasm >/dev/null 2>&1'
+check "pip lists the shared data files" \
+  'grep -q "share/jupyter/labextensions/parallel-cell/package.json" <<<"$(.venv/bin/pip show -f parallel-cell)"'
+check "install.json marks it as a python-managed extension" '[ -f "$ext/install.json" ]'
+[ "$fail" = 0 ] || { echo "$listing"; exit 1; }
