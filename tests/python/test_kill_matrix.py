@@ -3,7 +3,6 @@
 import time
 
 import pytest
-
 from test_kill import kill_and_wait
 
 # case -> (cell code, expected state, max seconds from kill to finished)
