@@ -44,7 +44,9 @@ def test_newer_version_replaces_older(fresh_kernel):
 
 def test_kernel_needs_nothing_of_ours_installed(fresh_kernel):
     k = fresh_kernel
-    assert "ModuleNotFoundError" in k.execute("import parallel_cell").reply["ename"]
+    # The project venv may have the package installed (make build); hide it.
+    k.ok("import sys; sys.modules['parallel_cell'] = None")
+    assert k.execute("import parallel_cell").reply["ename"] == "ModuleNotFoundError"
     k.bootstrap()
     c = k.open_comm()
     c.wait_type("hello")
