@@ -635,25 +635,27 @@ class Job:
             size = _output_size(out)
             self._log.append((seq + i, out, size))
             self._log_bytes += size
+        limit_n, limit_bytes = Config.log_limit_outputs, Config.log_limit_bytes
+        if len(self._log) <= limit_n and self._log_bytes <= limit_bytes:
+            return
         dropped_to = None
-        while self._log and (
-            len(self._log) > Config.log_limit_outputs or self._log_bytes > Config.log_limit_bytes
-        ):
-            old_seq, old, size = self._log.popleft()
+        if self._log and self._log[0][1].get("_pc_marker"):
+            dropped_to, _, size = self._log.popleft()
             self._log_bytes -= size
-            if not old.get("_pc_marker"):
-                self._dropped += 1
-            dropped_to = old_seq
-        if dropped_to is not None:
-            # The marker takes the last dropped seq so a replay stays consecutive.
-            text = (
-                f"[parallel-cell: {self._dropped} earlier output(s) of job {self.num} were "
-                "dropped from the kernel's replay log (limit: "
-                f"{Config.log_limit_outputs} outputs / {Config.log_limit_bytes} bytes)]\n"
-            )
-            marker = {"output_type": "stream", "name": "stderr", "text": text}
-            self._log.appendleft((dropped_to, dict(marker, _pc_marker=True), len(text)))
-            self._log_bytes += len(text)
+        # Room for the marker itself, which counts toward the limits.
+        while self._log and (len(self._log) + 1 > limit_n or self._log_bytes + 200 > limit_bytes):
+            dropped_to, _, size = self._log.popleft()
+            self._log_bytes -= size
+            self._dropped += 1
+        # The marker takes the last dropped seq, so a replay stays consecutive.
+        text = (
+            f"[parallel-cell: {self._dropped} earlier output(s) of job {self.num} were "
+            "dropped from the kernel's replay log (limit: "
+            f"{limit_n} outputs / {limit_bytes} bytes)]\n"
+        )
+        marker = {"output_type": "stream", "name": "stderr", "text": text, "_pc_marker": True}
+        self._log.appendleft((dropped_to, marker, len(text)))
+        self._log_bytes += len(text)
 
     def logged_since(self, since):
         """Under ``lock``: (seq, output) pairs with seq >= since."""

@@ -1,0 +1,90 @@
+"""Output routing, batching, replay and the bounded log."""
+
+import time
+
+import pytest
+
+
+def test_foreground_and_job_output_never_mix(kernel, comm):
+    job = comm.submit(
+        "import time\nfor i in range(40):\n    print(f'job {i}')\n    time.sleep(0.02)\n"
+    )
+    comm.wait_type("started", job)
+    fg = kernel.execute(
+        "import time, sys\nfor i in range(40):\n    print(f'fg {i}')\n"
+        "    print(f'fg err {i}', file=sys.stderr)\n    time.sleep(0.02)\n"
+    )
+    comm.wait_type("finished", job, timeout=20)
+    assert fg.stdout == "".join(f"fg {i}\n" for i in range(40))
+    assert fg.stderr == "".join(f"fg err {i}\n" for i in range(40))
+    assert comm.text(job) == "".join(f"job {i}\n" for i in range(40))
+    assert comm.text(job, "stderr") == ""
+
+
+def test_output_is_batched(comm):
+    finished = comm.run("for i in range(5000):\n    print(i)")
+    job = finished["job_id"]
+    batches = [m for m in comm.of_job(job) if m["type"] == "output"]
+    assert comm.text(job) == "".join(f"{i}\n" for i in range(5000))
+    assert len(batches) <= 5  # not one message per print
+
+
+@pytest.mark.parametrize("n_jobs,n_lines", [(50, 2000)])
+def test_many_concurrent_jobs_lose_nothing(kernel, comm, n_jobs, n_lines):
+    t0 = time.monotonic()
+    ids = [
+        comm.submit(f"for i in range({n_lines}):\n    print('job{j}', i)", job_id=f"many-{j}")
+        for j in range(n_jobs)
+    ]
+    for job in ids:
+        assert comm.wait_type("finished", job, timeout=120)["state"] == "done"
+    took = time.monotonic() - t0
+    messages = sum(1 for m in comm.messages if m.get("job_id", "").startswith("many-"))
+    print(f"{n_jobs} jobs x {n_lines} lines: {took:.1f} s, {messages} comm messages")
+    for j, job in enumerate(ids):
+        assert comm.text(job) == "".join(f"job{j} {i}\n" for i in range(n_lines))
+
+
+def test_replay_from_a_seq(kernel, comm):
+    job = comm.submit(
+        "import time\nfor i in range(8):\n    print(i, flush=True)\n    time.sleep(0.08)"
+    )
+    comm.wait_type("finished", job)
+    live = comm.outputs(job)
+    assert len(live) >= 3
+    # a new client (a reloaded page) lists the jobs and replays what it missed
+    other = kernel.open_comm()
+    other.wait_type("hello")
+    other.send({"type": "list"})
+    (info,) = [j for j in other.wait_type("jobs")["jobs"] if j["job_id"] == job]
+    assert info["state"] == "done" and info["next_seq"] == len(live)
+    other.send({"type": "replay", "job_id": job, "since": 0})
+    other.wait_for(lambda m: m["type"] == "output" and m["seq"] + len(m["outputs"]) == len(live))
+    assert other.outputs(job) == live
+    start = len(other.messages)
+    other.send({"type": "replay", "job_id": job, "since": 2})
+    first = other.wait_type("output", job, start=start)
+    assert first["seq"] == 2 and first["outputs"] == live[2 : 2 + len(first["outputs"])]
+    start = len(other.messages)
+    other.send({"type": "replay", "job_id": "no-such-job", "since": 0})
+    assert other.wait_type("error", start=start)["job_id"] == "no-such-job"
+
+
+def test_replay_log_truncation_is_marked(kernel, comm):
+    kernel.ok("__import__('_parallel_cell_runtime').jobs.configure(log_limit_outputs=5)")
+    try:
+        job = comm.submit(
+            "from IPython.display import display\nfor i in range(20):\n    display(i)"
+        )
+        comm.wait_type("finished", job)
+        assert len(comm.outputs(job)) == 20  # live output is complete
+        start = len(comm.messages)
+        comm.send({"type": "replay", "job_id": job, "since": 0})
+        replay = comm.wait_type("output", job, start=start)
+    finally:
+        kernel.ok("__import__('_parallel_cell_runtime').jobs.configure(log_limit_outputs=5000)")
+    marker, *rest = replay["outputs"]
+    assert marker["output_type"] == "stream" and marker["name"] == "stderr"
+    assert "16 earlier output(s)" in marker["text"] and "dropped" in marker["text"]
+    assert replay["seq"] == 15  # the marker stands in for seq 0..15
+    assert [o["data"]["text/plain"] for o in rest] == [str(i) for i in range(16, 20)]
