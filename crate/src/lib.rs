@@ -1,0 +1,232 @@
+//! parallel-cell's WebAssembly core: the wire protocol, the job scheduler and the jobs
+//! panel. This file is the only `#[wasm_bindgen]` surface and stays thin: it reads the
+//! clock, hands events to the [`scheduler`], applies row effects to the [`panel`] and
+//! passes every other effect to JavaScript.
+#![deny(missing_docs)]
+
+pub mod ansi;
+pub mod error;
+pub mod js;
+pub mod panel;
+pub mod protocol;
+pub mod scheduler;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use crate::error::Error;
+use crate::panel::{Action, Panel};
+use crate::protocol::KernelMsg;
+use crate::scheduler::{Effect, Scheduler, Submit, DEFAULT_CAP};
+
+/// The core as JavaScript sees it: one per JupyterLab window.
+#[wasm_bindgen]
+pub struct Core {
+    inner: Rc<RefCell<Inner>>,
+}
+
+struct Inner {
+    scheduler: Scheduler,
+    panel: Option<Panel>,
+    on_effect: js_sys::Function,
+}
+
+#[wasm_bindgen]
+impl Core {
+    /// Draw the panel into `root`; `on_effect` is called once per effect; at most `cap`
+    /// jobs run at once per kernel.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        root: web_sys::HtmlElement,
+        #[wasm_bindgen(unchecked_param_type = "(effect: any) => void")] on_effect: js_sys::Function,
+        cap: f64,
+    ) -> Result<Core, JsError> {
+        install_panic_hook();
+        let inner = Rc::new(RefCell::new(Inner {
+            scheduler: Scheduler::new(cap_from(cap)),
+            panel: None,
+            on_effect,
+        }));
+        // The panel's callbacks hold a weak reference: the panel lives inside `inner`.
+        let weak = Rc::downgrade(&inner);
+        let on_action: panel::OnAction = Rc::new(move |action| {
+            if let Some(inner) = weak.upgrade() {
+                on_panel_action(&inner, action);
+            }
+        });
+        let panel = Panel::new(&root, on_action)?;
+        inner.borrow_mut().panel = Some(panel);
+        Ok(Core { inner })
+    }
+
+    /// Queue a cell to run in the background. Throws an `Error` on invalid input.
+    pub fn submit(
+        &self,
+        job_id: &str,
+        kernel_id: &str,
+        notebook: &str,
+        cell_id: &str,
+        code: &str,
+    ) -> Result<(), JsError> {
+        let s = Submit {
+            job_id,
+            kernel_id,
+            notebook,
+            cell_id,
+            code,
+            after: None,
+        };
+        dispatch(&self.inner, |sched, now| sched.submit(s, now))?;
+        Ok(())
+    }
+
+    /// Hand over a message from kernel `kernel_id`'s comm. Never throws: what cannot be
+    /// understood becomes a `problem` effect.
+    pub fn receive(&self, kernel_id: &str, msg: JsValue) {
+        let decoded = js::from_js::<KernelMsg>(msg).and_then(|m| m.validate().map(|()| m));
+        let result = dispatch(&self.inner, |sched, now| match decoded {
+            Ok(m) => Ok(sched.receive(kernel_id, m, now)),
+            Err(e) => Ok(vec![Effect::Problem {
+                message: format!("A message from the kernel was not understood: {e}"),
+            }]),
+        });
+        if let Err(e) = result {
+            log_error(&e.to_string());
+        }
+    }
+
+    /// Kill a job (queued: at once; running: `cancelling` until the kernel answers).
+    pub fn kill(&self, job_id: &str) {
+        run(&self.inner, |s, now| s.kill(job_id, now));
+    }
+
+    /// Kill every unfinished job.
+    pub fn kill_all(&self) {
+        run(&self.inner, |s, now| s.kill_all(now));
+    }
+
+    /// Forget every finished job.
+    pub fn clear_finished(&self) {
+        run(&self.inner, |s, _| s.clear_finished());
+    }
+
+    /// The kernel restarted, died or was replaced: its unfinished jobs are `lost`.
+    pub fn kernel_lost(&self, kernel_id: &str) {
+        run(&self.inner, |s, now| s.kernel_lost(kernel_id, now));
+    }
+
+    /// Change how many jobs run at once per kernel (at least 1).
+    pub fn set_cap(&self, cap: f64) {
+        run(&self.inner, |s, now| s.set_cap(cap_from(cap), now));
+    }
+
+    /// A job's state name, or `undefined` for an unknown job.
+    pub fn job_state(&self, job_id: &str) -> Option<String> {
+        let inner = self.inner.try_borrow().ok()?;
+        let job = inner.scheduler.job(job_id)?;
+        Some(job.state.as_str().to_owned())
+    }
+}
+
+fn cap_from(cap: f64) -> usize {
+    if cap.is_finite() && cap >= 1.0 {
+        cap.min(1_000_000.0) as usize
+    } else {
+        DEFAULT_CAP
+    }
+}
+
+fn on_panel_action(inner: &Rc<RefCell<Inner>>, action: Action) {
+    match action {
+        Action::Tick => {
+            if let Ok(mut guard) = inner.try_borrow_mut() {
+                if let Some(panel) = guard.panel.as_mut() {
+                    panel.tick(js_sys::Date::now());
+                }
+            }
+        }
+        Action::Kill(id) => run(inner, |s, now| s.kill(&id, now)),
+        Action::Goto(id) => run(inner, |s, _| s.goto_cell(&id).into_iter().collect()),
+        Action::KillAll => run(inner, |s, now| s.kill_all(now)),
+        Action::ClearFinished => run(inner, |s, _| s.clear_finished()),
+    }
+}
+
+/// [`dispatch`] for events that cannot fail.
+fn run(inner: &Rc<RefCell<Inner>>, event: impl FnOnce(&mut Scheduler, f64) -> Vec<Effect>) {
+    if let Err(e) = dispatch(inner, |s, now| Ok(event(s, now))) {
+        log_error(&e.to_string());
+    }
+}
+
+/// Feed one event to the scheduler, apply its row effects to the panel, then (with no
+/// borrow held, so `on_effect` may call back into the core) hand the rest to JavaScript.
+fn dispatch(
+    inner: &Rc<RefCell<Inner>>,
+    event: impl FnOnce(&mut Scheduler, f64) -> error::Result<Vec<Effect>>,
+) -> error::Result<()> {
+    let now = js_sys::Date::now();
+    let (effects, on_effect) = {
+        let mut guard = inner
+            .try_borrow_mut()
+            .map_err(|_| Error::Invalid("the core was called while it was busy".into()))?;
+        let Inner {
+            scheduler,
+            panel,
+            on_effect,
+        } = &mut *guard;
+        let effects = event(scheduler, now)?;
+        if let Some(panel) = panel.as_mut() {
+            for e in &effects {
+                let drawn = match e {
+                    Effect::RowChanged { job_id } => match scheduler.job(job_id) {
+                        Some(job) => panel.upsert(job, now),
+                        None => panel.remove(job_id),
+                    },
+                    Effect::RowRemoved { job_id } => panel.remove(job_id),
+                    _ => Ok(()),
+                };
+                if let Err(err) = drawn {
+                    log_error(&err.to_string());
+                }
+            }
+            if let Err(err) = panel.flush() {
+                log_error(&err.to_string());
+            }
+        }
+        (effects, on_effect.clone())
+    };
+    for e in effects.iter().filter(|e| !e.is_panel_only()) {
+        let value = js::to_js(e).or_else(|err| {
+            js::to_js(&Effect::Problem {
+                message: err.to_string(),
+            })
+        });
+        match value {
+            Ok(v) => {
+                if let Err(thrown) = on_effect.call1(&JsValue::NULL, &v) {
+                    web_sys::console::error_2(&"parallel-cell: on_effect threw".into(), &thrown);
+                }
+            }
+            Err(err) => log_error(&err.to_string()),
+        }
+    }
+    Ok(())
+}
+
+fn log_error(message: &str) {
+    web_sys::console::error_1(&format!("parallel-cell: {message}").into());
+}
+
+/// Log panics to the console (they abort: `panic = "abort"`). A few lines of our own
+/// rather than `console_error_panic_hook`: the message is what we need, not a JS stack.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            web_sys::console::error_1(&format!("parallel-cell core panicked: {info}").into());
+        }));
+    });
+}

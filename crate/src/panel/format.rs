@@ -1,0 +1,64 @@
+//! Text the panel shows that is computed, not copied from the kernel.
+
+use crate::protocol::JobState;
+
+/// Elapsed time as a person reads it: `7s`, `2m 05s`, `1h 02m`.
+pub fn elapsed(ms: f64) -> String {
+    let s = if ms.is_finite() && ms > 0.0 {
+        (ms / 1000.0) as u64
+    } else {
+        0
+    };
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// The header's summary, e.g. `2 running · 1 queued`, from counts indexed like
+/// [`JobState::ALL`]; empty when nothing is live.
+pub fn summary(counts: &[usize; 7]) -> String {
+    let live = [JobState::Running, JobState::Cancelling, JobState::Queued];
+    let parts: Vec<String> = live
+        .iter()
+        .filter_map(|&s| {
+            let n = counts[state_index(s)];
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect();
+    parts.join(" · ")
+}
+
+/// The position of `state` in [`JobState::ALL`].
+pub fn state_index(state: JobState) -> usize {
+    JobState::ALL
+        .iter()
+        .position(|&s| s == state)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_reads_naturally() {
+        assert_eq!(elapsed(0.0), "0s");
+        assert_eq!(elapsed(-5.0), "0s");
+        assert_eq!(elapsed(f64::NAN), "0s");
+        assert_eq!(elapsed(59_999.0), "59s");
+        assert_eq!(elapsed(125_000.0), "2m 05s");
+        assert_eq!(elapsed(3_720_000.0), "1h 02m");
+    }
+
+    #[test]
+    fn summary_lists_live_states() {
+        let mut c = [0; 7];
+        assert_eq!(summary(&c), "");
+        c[state_index(JobState::Running)] = 2;
+        c[state_index(JobState::Queued)] = 1;
+        c[state_index(JobState::Done)] = 5;
+        assert_eq!(summary(&c), "2 running · 1 queued");
+    }
+}

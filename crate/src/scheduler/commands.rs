@@ -1,0 +1,110 @@
+//! What the person asks: kill, kill all, clear finished, change the cap, go to a cell;
+//! and what the frontend notices: a kernel that went away.
+
+use super::{dedupe_rows, job_kernel, Effect, Scheduler};
+use crate::protocol::{ClientMsg, JobState};
+
+impl Scheduler {
+    /// Kill a job: a job never sent ends here as `killed`; a sent one turns `cancelling`
+    /// and a `kill` goes to the kernel (again, if it was cancelling: the kernel escalates).
+    pub fn kill(&mut self, job_id: &str, now: f64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        self.kill_into(job_id, true, now, &mut out);
+        dedupe_rows(&mut out);
+        out
+    }
+
+    /// Kill every unfinished job (jobs already cancelling are not asked twice).
+    pub fn kill_all(&mut self, now: f64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let keys: Vec<String> = self
+            .jobs()
+            .filter(|j| !j.state.is_finished())
+            .map(|j| j.id.clone())
+            .collect();
+        for key in keys {
+            self.kill_into(&key, false, now, &mut out);
+        }
+        dedupe_rows(&mut out);
+        out
+    }
+
+    /// Forget every finished job.
+    pub fn clear_finished(&mut self) -> Vec<Effect> {
+        let gone: Vec<(u64, String)> = self
+            .jobs()
+            .filter(|j| j.state.is_finished())
+            .map(|j| (j.serial, j.id.clone()))
+            .collect();
+        gone.into_iter()
+            .map(|(serial, key)| {
+                self.jobs.remove(&key);
+                self.order.remove(&serial);
+                self.send_no.remove(&key);
+                Effect::RowRemoved { job_id: key }
+            })
+            .collect()
+    }
+
+    /// The kernel restarted, died or was swapped: its unfinished jobs are `lost`, and it
+    /// must say `hello` again before anything is sent to it.
+    pub fn kernel_lost(&mut self, kernel_id: &str, now: f64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let keys: Vec<String> = self
+            .jobs()
+            .filter(|j| j.kernel_id == kernel_id && !j.state.is_finished())
+            .map(|j| j.id.clone())
+            .collect();
+        for key in keys {
+            self.transition(&key, JobState::Lost, now, &mut out);
+        }
+        self.kernels.remove(kernel_id);
+        out
+    }
+
+    /// Change the cap (at least 1) and send whatever now fits.
+    pub fn set_cap(&mut self, cap: usize, now: f64) -> Vec<Effect> {
+        self.cap = cap.max(1);
+        let mut ids: Vec<String> = self.kernels.keys().cloned().collect();
+        ids.sort();
+        let mut out = Vec::new();
+        for id in ids {
+            self.pump(&id, now, &mut out);
+        }
+        dedupe_rows(&mut out);
+        out
+    }
+
+    /// The effect that shows a job's cell, if it has one.
+    pub fn goto_cell(&self, job_id: &str) -> Option<Effect> {
+        let job = self.jobs.get(job_id)?;
+        job.cell_id.as_ref()?;
+        Some(Effect::GotoCell {
+            notebook: job.notebook.clone(),
+            cell_id: job.cell_id.clone(),
+        })
+    }
+
+    fn kill_into(&mut self, key: &str, again: bool, now: f64, out: &mut Vec<Effect>) {
+        let Some(job) = self.jobs.get(key) else {
+            return;
+        };
+        match (job.state, job.sent) {
+            (s, _) if s.is_finished() => {}
+            (JobState::Queued, false) => {
+                self.transition(key, JobState::Killed, now, out);
+                let kernel_id = job_kernel(&self.jobs, key);
+                self.pump(&kernel_id, now, out);
+            }
+            (JobState::Cancelling, _) if !again => {}
+            _ => {
+                let message = ClientMsg::Kill {
+                    job_id: job.wire_id.clone(),
+                };
+                let kernel_id = job.kernel_id.clone();
+                self.transition(key, JobState::Cancelling, now, out);
+                out.push(Effect::Send { kernel_id, message });
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! What the scheduler asks the outside world to do.
+
+use serde::Serialize;
+
+use crate::protocol::{ClientMsg, JobState, Output};
+
+/// One effect. Serialized (tagged by `kind`) for the variants JavaScript receives; the
+/// `Row*` variants stay inside the crate and drive the panel.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    /// Send `message` to the runtime in kernel `kernel_id`.
+    Send {
+        /// The kernel.
+        kernel_id: String,
+        /// The message, exactly as on the wire.
+        message: ClientMsg,
+    },
+    /// Append outputs to the job's cell.
+    Outputs {
+        /// The job.
+        job_id: String,
+        /// Its kernel.
+        kernel_id: String,
+        /// Its notebook (`null` for some kernel-originated jobs).
+        notebook: Option<String>,
+        /// Its cell (`null` for some kernel-originated jobs).
+        cell_id: Option<String>,
+        /// nbformat outputs, in order, duplicates removed.
+        outputs: Vec<Output>,
+    },
+    /// The state of the job attached to a cell changed (`data-parallel-cell-state`).
+    CellState {
+        /// The job.
+        job_id: String,
+        /// Its notebook.
+        notebook: Option<String>,
+        /// Its cell.
+        cell_id: Option<String>,
+        /// The new state.
+        state: JobState,
+    },
+    /// A job ended (done, error, killed or lost): tell the person.
+    Notify {
+        /// The job.
+        job_id: String,
+        /// Its notebook.
+        notebook: Option<String>,
+        /// Its cell.
+        cell_id: Option<String>,
+        /// How it ended.
+        state: JobState,
+        /// Its title (the code's first line).
+        title: String,
+    },
+    /// Show the cell a job came from.
+    GotoCell {
+        /// The notebook.
+        notebook: Option<String>,
+        /// The cell.
+        cell_id: Option<String>,
+    },
+    /// Something the person should see went wrong (bad message, kernel `error`).
+    Problem {
+        /// What happened.
+        message: String,
+    },
+    /// The job's panel row must be (re)drawn.
+    #[serde(skip)]
+    RowChanged {
+        /// The job.
+        job_id: String,
+    },
+    /// The job's panel row must go.
+    #[serde(skip)]
+    RowRemoved {
+        /// The job.
+        job_id: String,
+    },
+}
+
+impl Effect {
+    /// Whether the effect is for the panel only (never handed to JavaScript).
+    pub fn is_panel_only(&self) -> bool {
+        matches!(self, Effect::RowChanged { .. } | Effect::RowRemoved { .. })
+    }
+}

@@ -1,0 +1,190 @@
+//! What the kernel says: `hello`, `started`, `output`, `cancelling`, `finished`, `error`.
+//!
+//! Each handler is idempotent: a duplicate, late or out-of-order message changes nothing
+//! it should not, and a message about an unknown job is dropped (or, for `started`, the
+//! job is adopted).
+
+use super::{adopted, adopted_title, dedupe_rows, Effect, Scheduler};
+use crate::protocol::{ClientMsg, ErrorInfo, JobState, KernelMsg, Output, PROTOCOL_VERSION};
+
+impl Scheduler {
+    /// Handle one decoded message from kernel `kernel_id`.
+    pub fn receive(&mut self, kernel_id: &str, msg: KernelMsg, now: f64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        match msg {
+            KernelMsg::Hello { protocol, .. } => {
+                if protocol != PROTOCOL_VERSION {
+                    out.push(Effect::Problem {
+                        message: format!(
+                            "The kernel's parallel-cell runtime speaks protocol {protocol}, \
+                             this extension speaks {PROTOCOL_VERSION}: restart the kernel."
+                        ),
+                    });
+                    return out;
+                }
+                let k = self.kernels.entry(kernel_id.to_owned()).or_default();
+                k.ready = true;
+                // Every (re)opened comm asks what the kernel runs: a reloaded page adopts
+                // its jobs, a reconnect finds the ones it missed. It goes out before any
+                // queued submit, and remembers how many submits preceded it, so the
+                // answer is never mistaken as missing a job sent after it.
+                k.list_marks.push_back(k.sends);
+                out.push(Effect::Send {
+                    kernel_id: kernel_id.to_owned(),
+                    message: ClientMsg::List,
+                });
+                self.pump(kernel_id, now, &mut out);
+            }
+            KernelMsg::Started {
+                job_id,
+                num,
+                cell_id,
+                notebook,
+                origin,
+                ..
+            } => match self.key(kernel_id, &job_id) {
+                Some(key) => self.on_started(&key, num, now, &mut out),
+                None => {
+                    let key = self.free_key(kernel_id, &job_id);
+                    let title = adopted_title(num, origin);
+                    let mut job = adopted(key, job_id, kernel_id, title, origin, now);
+                    job.num = Some(num);
+                    job.notebook = notebook;
+                    job.cell_id = cell_id;
+                    job.state = JobState::Running;
+                    job.started_at = Some(now);
+                    self.adopt(job, &mut out);
+                }
+            },
+            KernelMsg::Output {
+                job_id,
+                seq,
+                outputs,
+            } => {
+                if let Some(key) = self.key(kernel_id, &job_id) {
+                    self.on_output(&key, seq, outputs, &mut out);
+                }
+            }
+            KernelMsg::Cancelling { job_id, reason } => {
+                if let Some(job) = self
+                    .key(kernel_id, &job_id)
+                    .and_then(|k| self.jobs.get_mut(&k))
+                {
+                    if !job.state.is_finished() {
+                        job.cancel_reason = reason;
+                        let key = job.id.clone();
+                        self.transition(&key, JobState::Cancelling, now, &mut out);
+                        out.push(Effect::RowChanged { job_id: key });
+                    }
+                }
+            }
+            KernelMsg::Finished {
+                job_id,
+                state,
+                error,
+                assigned,
+                ..
+            } => {
+                if let Some(key) = self.key(kernel_id, &job_id) {
+                    self.on_finished(&key, state, error, assigned, now, &mut out);
+                    self.pump(kernel_id, now, &mut out);
+                }
+            }
+            KernelMsg::Jobs { jobs } => self.reconcile(kernel_id, jobs, now, &mut out),
+            KernelMsg::Error { message, job_id } => {
+                let about = job_id
+                    .and_then(|id| self.key(kernel_id, &id))
+                    .and_then(|k| self.jobs.get(&k))
+                    .map(|j| format!(" ({})", j.describe()))
+                    .unwrap_or_default();
+                out.push(Effect::Problem {
+                    message: format!("The kernel reported an error{about}: {message}"),
+                });
+            }
+        }
+        dedupe_rows(&mut out);
+        out
+    }
+
+    fn on_started(&mut self, key: &str, num: u64, now: f64, out: &mut Vec<Effect>) {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        job.num = Some(num);
+        if job.state.is_finished() {
+            return; // a late `started`: the job already ended
+        }
+        job.started_at.get_or_insert(now);
+        if !job.sent {
+            // Started without our submit (another tab sent it): it holds a slot now.
+            job.sent = true;
+            if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
+                k.active.insert(key.to_owned());
+            }
+        }
+        if job.state == JobState::Queued {
+            self.transition(key, JobState::Running, now, out);
+        }
+        out.push(Effect::RowChanged {
+            job_id: key.to_owned(),
+        });
+    }
+
+    fn on_output(&mut self, key: &str, seq: u64, outputs: Vec<Output>, out: &mut Vec<Effect>) {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        let end = seq.saturating_add(outputs.len() as u64);
+        if end <= job.next_seq {
+            return; // all seen before
+        }
+        let skip = usize::try_from(job.next_seq.saturating_sub(seq)).unwrap_or(usize::MAX);
+        job.next_seq = end;
+        let fresh: Vec<Output> = outputs.into_iter().skip(skip).collect();
+        if fresh.is_empty() {
+            return;
+        }
+        let before = job.last_line.get().to_owned();
+        for o in &fresh {
+            match o {
+                Output::Stream { text, .. } => job.last_line.feed(text),
+                Output::ClearOutput { .. } => job.last_line.clear(),
+                _ => {}
+            }
+        }
+        if job.last_line.get() != before {
+            out.push(Effect::RowChanged {
+                job_id: key.to_owned(),
+            });
+        }
+        out.push(Effect::Outputs {
+            job_id: key.to_owned(),
+            kernel_id: job.kernel_id.clone(),
+            notebook: job.notebook.clone(),
+            cell_id: job.cell_id.clone(),
+            outputs: fresh,
+        });
+    }
+
+    fn on_finished(
+        &mut self,
+        key: &str,
+        state: JobState,
+        error: Option<ErrorInfo>,
+        assigned: Vec<String>,
+        now: f64,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        if job.state.is_finished() || !state.is_finished() {
+            return; // a duplicate or late `finished`
+        }
+        job.error = error;
+        job.assigned = assigned;
+        job.cancel_reason = None;
+        job.sent = true;
+        self.transition(key, state, now, out);
+    }
+}

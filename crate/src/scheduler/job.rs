@@ -1,0 +1,220 @@
+//! One background job as the frontend sees it.
+
+use anstyle_parse::{Params, Parser, Perform};
+
+use crate::protocol::{ErrorInfo, JobState, Origin};
+
+/// The longest title kept (characters of the code's first line).
+pub const MAX_TITLE: usize = 120;
+
+/// The longest live line kept (characters); longer lines keep their start.
+pub const MAX_LINE: usize = 400;
+
+/// A job: where it came from, where it is, and what the panel shows of it.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The key the frontend uses (`data-job-id`, `kill(job_id)`).
+    pub id: String,
+    /// The id the kernel uses; equal to `id` except for adopted jobs whose id clashed.
+    pub wire_id: String,
+    /// The kernel it runs in.
+    pub kernel_id: String,
+    /// The notebook it came from (`None` for some kernel-originated jobs).
+    pub notebook: Option<String>,
+    /// The cell it came from (`None` for some kernel-originated jobs).
+    pub cell_id: Option<String>,
+    /// The code still to be sent (taken when the `submit` goes out).
+    pub code: Option<String>,
+    /// What the panel shows: the code's first non-blank line.
+    pub title: String,
+    /// Its state.
+    pub state: JobState,
+    /// Who started it.
+    pub origin: Origin,
+    /// The kernel's small job number, once known.
+    pub num: Option<u64>,
+    /// Whether the `submit` has gone to the kernel.
+    pub sent: bool,
+    /// Local clock (ms) when the frontend learned of it.
+    pub created_at: f64,
+    /// Local clock (ms) when it started running.
+    pub started_at: Option<f64>,
+    /// Local clock (ms) when it ended.
+    pub ended_at: Option<f64>,
+    /// The live last line of its stream output.
+    pub last_line: LastLine,
+    /// The exception that ended it.
+    pub error: Option<ErrorInfo>,
+    /// Why a kill has not taken effect yet, as the kernel says.
+    pub cancel_reason: Option<String>,
+    /// Global names it bound.
+    pub assigned: Vec<String>,
+    /// The seq expected for its next output.
+    pub next_seq: u64,
+    /// Another job that must finish before this one is sent.
+    pub after: Option<String>,
+    /// Creation order, for stable listing.
+    pub serial: u64,
+}
+
+impl Job {
+    /// Milliseconds it has run (or ran), if it started.
+    pub fn elapsed_ms(&self, now: f64) -> Option<f64> {
+        let start = self.started_at?;
+        let end = self.ended_at.unwrap_or(now);
+        Some((end - start).max(0.0))
+    }
+
+    /// The job number or title for places where space is short.
+    pub fn describe(&self) -> String {
+        match self.num {
+            Some(n) => format!("job {n} ({})", self.title),
+            None => self.title.clone(),
+        }
+    }
+}
+
+/// The title for a piece of code: its first non-blank line, trimmed and shortened.
+pub fn title_of(code: &str) -> String {
+    let line = code.lines().map(str::trim).find(|l| !l.is_empty());
+    match line {
+        None => "(empty cell)".to_owned(),
+        Some(l) => {
+            let short = crate::protocol::truncate(l, MAX_TITLE);
+            if short.len() < l.len() {
+                format!("{short}…")
+            } else {
+                short.to_owned()
+            }
+        }
+    }
+}
+
+/// The last line of a job's stream output, kept live the way a terminal shows it:
+/// `\r` returns to the line start (progress bars), `\n` ends a line, escapes are dropped,
+/// and a line split across output batches is joined.
+#[derive(Clone, Debug, Default)]
+pub struct LastLine {
+    parser: Parser,
+    line: Line,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Line {
+    /// The line being written.
+    current: String,
+    /// Characters in `current`.
+    current_chars: usize,
+    /// The last complete non-blank line.
+    last: String,
+    /// A `\r` came: the next character starts the line over.
+    at_line_start: bool,
+}
+
+impl LastLine {
+    /// Take more stream text.
+    pub fn feed(&mut self, text: &str) {
+        for b in text.bytes() {
+            self.parser.advance(&mut self.line, b);
+        }
+    }
+
+    /// What to show: the line being written if it has text, else the last complete one.
+    pub fn get(&self) -> &str {
+        if self.line.current.trim().is_empty() {
+            &self.line.last
+        } else {
+            &self.line.current
+        }
+    }
+
+    /// Forget everything (the cell's output was cleared).
+    pub fn clear(&mut self) {
+        self.line = Line::default();
+    }
+}
+
+impl Perform for Line {
+    fn print(&mut self, c: char) {
+        if self.at_line_start {
+            self.current.clear();
+            self.current_chars = 0;
+            self.at_line_start = false;
+        }
+        if self.current_chars < MAX_LINE {
+            self.current.push(c);
+            self.current_chars += 1;
+        }
+    }
+
+    fn execute(&mut self, byte: u8) {
+        match byte {
+            b'\n' => {
+                if !self.current.trim().is_empty() {
+                    self.last = std::mem::take(&mut self.current);
+                }
+                self.current.clear();
+                self.current_chars = 0;
+                self.at_line_start = false;
+            }
+            b'\r' => self.at_line_start = true,
+            b'\t' => self.print(' '),
+            0x08 if self.current.pop().is_some() => self.current_chars -= 1,
+            _ => {}
+        }
+    }
+
+    fn csi_dispatch(&mut self, params: &Params, _: &[u8], _: bool, action: u8) {
+        // `ESC[K`/`ESC[2K` (erase line) after `\r` is how many progress bars redraw.
+        if action == b'K' && params.iter().all(|p| p.first().is_none_or(|&n| n != 1)) {
+            self.current.clear();
+            self.current_chars = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fed(chunks: &[&str]) -> String {
+        let mut l = LastLine::default();
+        for c in chunks {
+            l.feed(c);
+        }
+        l.get().to_owned()
+    }
+
+    #[test]
+    fn last_complete_line() {
+        assert_eq!(fed(&["0\n1\n"]), "1");
+        assert_eq!(fed(&["a\n\n  \n"]), "a");
+    }
+
+    #[test]
+    fn partial_lines_join_across_batches() {
+        assert_eq!(fed(&["epo", "ch 3"]), "epoch 3");
+        assert_eq!(fed(&["x\nepo", "ch 3\n"]), "epoch 3");
+    }
+
+    #[test]
+    fn carriage_return_overwrites() {
+        assert_eq!(fed(&["10%\r", "20%\r", "30%"]), "30%");
+        assert_eq!(fed(&["done\r\n"]), "done");
+        assert_eq!(fed(&["\u{1b}[31m50%\u{1b}[0m\r\u{1b}[K", "60%"]), "60%");
+    }
+
+    #[test]
+    fn long_lines_are_capped() {
+        let long = "x".repeat(MAX_LINE * 3);
+        assert_eq!(fed(&[&long]).chars().count(), MAX_LINE);
+    }
+
+    #[test]
+    fn titles() {
+        assert_eq!(title_of("\n  \n  import time\nx=1"), "import time");
+        assert_eq!(title_of(""), "(empty cell)");
+        let t = title_of(&"é".repeat(500));
+        assert_eq!(t.chars().count(), MAX_TITLE + 1);
+    }
+}

@@ -1,0 +1,396 @@
+//! The job state machine: events in, effects out, no I/O.
+//!
+//! Jobs live per kernel. A kernel becomes ready when its `hello` arrives; until then its
+//! jobs wait as `queued`. At most `cap` frontend jobs per kernel are out at the kernel at
+//! once; the rest wait in a FIFO queue. Kernel messages may come twice, late or out of
+//! order: every handler is idempotent and ignores what no longer applies. Time is passed
+//! in (milliseconds) so the machine stays pure.
+
+mod commands;
+mod effect;
+mod incoming;
+mod job;
+mod reconcile;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+pub use effect::Effect;
+pub use job::{title_of, Job, LastLine};
+
+use crate::error::{Error, Result};
+use crate::protocol::{is_valid_id, ClientMsg, ErrorInfo, JobState, Origin};
+
+/// The concurrency cap per kernel when none is set.
+pub const DEFAULT_CAP: usize = 4;
+
+/// A request to run a cell in the background.
+#[derive(Clone, Copy, Debug)]
+pub struct Submit<'a> {
+    /// The new job's id (a UUID chosen by the frontend).
+    pub job_id: &'a str,
+    /// The kernel to run it in.
+    pub kernel_id: &'a str,
+    /// The notebook's path.
+    pub notebook: &'a str,
+    /// The cell's id.
+    pub cell_id: &'a str,
+    /// The cell's source.
+    pub code: &'a str,
+    /// A job that must finish successfully first ("run after job N").
+    pub after: Option<&'a str>,
+}
+
+/// One kernel as the scheduler sees it.
+#[derive(Debug, Default)]
+struct Kernel {
+    /// Its `hello` arrived: submits may go out.
+    ready: bool,
+    /// Frontend jobs waiting to be sent, oldest first.
+    queue: VecDeque<String>,
+    /// Frontend jobs sent and not finished (they fill the cap).
+    active: BTreeSet<String>,
+    /// Submits sent so far (orders sends against `list` requests).
+    sends: u64,
+    /// `sends` when each unanswered `list` went out, oldest first.
+    list_marks: VecDeque<u64>,
+}
+
+/// The state machine. See the module docs.
+#[derive(Debug)]
+pub struct Scheduler {
+    cap: usize,
+    jobs: HashMap<String, Job>,
+    order: BTreeMap<u64, String>,
+    kernels: HashMap<String, Kernel>,
+    next_serial: u64,
+    /// `Job::send_no` per job key: when its submit went out, for reconcile.
+    send_no: HashMap<String, u64>,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new(DEFAULT_CAP)
+    }
+}
+
+impl Scheduler {
+    /// An empty scheduler running at most `cap` jobs per kernel (at least 1).
+    pub fn new(cap: usize) -> Self {
+        Scheduler {
+            cap: cap.max(1),
+            jobs: HashMap::new(),
+            order: BTreeMap::new(),
+            kernels: HashMap::new(),
+            next_serial: 0,
+            send_no: HashMap::new(),
+        }
+    }
+
+    /// The concurrency cap per kernel.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// A job by its frontend id.
+    pub fn job(&self, job_id: &str) -> Option<&Job> {
+        self.jobs.get(job_id)
+    }
+
+    /// Every job, oldest first.
+    pub fn jobs(&self) -> impl Iterator<Item = &Job> {
+        self.order.values().filter_map(|k| self.jobs.get(k))
+    }
+
+    /// How many jobs exist.
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Whether there are no jobs.
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// Queue a cell to run in the background.
+    pub fn submit(&mut self, s: Submit<'_>, now: f64) -> Result<Vec<Effect>> {
+        for (what, id) in [
+            ("job_id", s.job_id),
+            ("kernel_id", s.kernel_id),
+            ("cell_id", s.cell_id),
+        ] {
+            if !is_valid_id(id) {
+                return Err(Error::Invalid(format!(
+                    "{what} must be 1-64 characters of [A-Za-z0-9_.:-], got {:?}",
+                    crate::protocol::truncate(id, 80)
+                )));
+            }
+        }
+        if s.notebook.is_empty() {
+            return Err(Error::Invalid("notebook must not be empty".into()));
+        }
+        if self.jobs.contains_key(s.job_id) {
+            return Err(Error::DuplicateJob(s.job_id.to_owned()));
+        }
+        if let Some(dep) = s.after {
+            if !self.jobs.contains_key(dep) || dep == s.job_id {
+                return Err(Error::Invalid(format!("no job {dep:?} to run after")));
+            }
+        }
+        let job = Job {
+            id: s.job_id.to_owned(),
+            wire_id: s.job_id.to_owned(),
+            kernel_id: s.kernel_id.to_owned(),
+            notebook: Some(s.notebook.to_owned()),
+            cell_id: Some(s.cell_id.to_owned()),
+            code: Some(s.code.to_owned()),
+            title: title_of(s.code),
+            state: JobState::Queued,
+            origin: Origin::Frontend,
+            num: None,
+            sent: false,
+            created_at: now,
+            started_at: None,
+            ended_at: None,
+            last_line: LastLine::default(),
+            error: None,
+            cancel_reason: None,
+            assigned: Vec::new(),
+            next_seq: 0,
+            after: s.after.map(str::to_owned),
+            serial: 0,
+        };
+        let mut out = Vec::new();
+        self.insert(job, &mut out);
+        self.kernels
+            .entry(s.kernel_id.to_owned())
+            .or_default()
+            .queue
+            .push_back(s.job_id.to_owned());
+        self.pump(s.kernel_id, now, &mut out);
+        Ok(out)
+    }
+
+    // ---- internals ----
+
+    /// The key of kernel `kernel_id`'s job `wire_id`, if known.
+    fn key(&self, kernel_id: &str, wire_id: &str) -> Option<String> {
+        match self.jobs.get(wire_id) {
+            Some(j) if j.kernel_id == kernel_id => Some(wire_id.to_owned()),
+            _ => {
+                let composite = format!("{kernel_id}/{wire_id}");
+                self.jobs.contains_key(&composite).then_some(composite)
+            }
+        }
+    }
+
+    /// A key for a job adopted from a kernel: its own id unless another kernel's job has it.
+    fn free_key(&self, kernel_id: &str, wire_id: &str) -> String {
+        if self.jobs.contains_key(wire_id) {
+            format!("{kernel_id}/{wire_id}")
+        } else {
+            wire_id.to_owned()
+        }
+    }
+
+    fn insert(&mut self, mut job: Job, out: &mut Vec<Effect>) {
+        job.serial = self.next_serial;
+        self.next_serial += 1;
+        self.order.insert(job.serial, job.id.clone());
+        push_cell_state(&job, out);
+        out.push(Effect::RowChanged {
+            job_id: job.id.clone(),
+        });
+        self.jobs.insert(job.id.clone(), job);
+    }
+
+    /// Take in a job the kernel runs that this frontend did not send.
+    fn adopt(&mut self, job: Job, out: &mut Vec<Effect>) {
+        let k = self.kernels.entry(job.kernel_id.clone()).or_default();
+        if job.origin == Origin::Frontend && !job.state.is_finished() {
+            k.active.insert(job.id.clone());
+        }
+        self.send_no.insert(job.id.clone(), k.sends);
+        self.insert(job, out);
+    }
+
+    /// Send queued jobs of `kernel_id` while it is ready and under the cap.
+    fn pump(&mut self, kernel_id: &str, now: f64, out: &mut Vec<Effect>) {
+        let mut failed_deps = Vec::new();
+        if let Some(k) = self.kernels.get_mut(kernel_id) {
+            let mut i = 0;
+            while k.ready && k.active.len() < self.cap && i < k.queue.len() {
+                let key = k.queue[i].clone();
+                let dep = match self.jobs.get(&key) {
+                    Some(j) if j.state == JobState::Queued && !j.sent => {
+                        j.after.as_ref().map(|d| dep_status(&self.jobs, d))
+                    }
+                    _ => {
+                        k.queue.remove(i);
+                        continue;
+                    }
+                };
+                match dep {
+                    Some(DepStatus::Waiting) => {
+                        i += 1;
+                        continue;
+                    }
+                    Some(DepStatus::Failed(why)) => {
+                        k.queue.remove(i);
+                        failed_deps.push((key, why));
+                        continue;
+                    }
+                    Some(DepStatus::Ready) | None => {}
+                }
+                k.queue.remove(i);
+                let Some(job) = self.jobs.get_mut(&key) else {
+                    continue;
+                };
+                job.sent = true;
+                k.active.insert(key.clone());
+                self.send_no.insert(key.clone(), k.sends);
+                k.sends += 1;
+                out.push(Effect::Send {
+                    kernel_id: kernel_id.to_owned(),
+                    message: ClientMsg::Submit {
+                        job_id: job.wire_id.clone(),
+                        cell_id: job.cell_id.clone().unwrap_or_default(),
+                        notebook: job.notebook.clone().unwrap_or_default(),
+                        code: job.code.take().unwrap_or_default(),
+                    },
+                });
+            }
+        }
+        if failed_deps.is_empty() {
+            return;
+        }
+        for (key, why) in failed_deps {
+            if let Some(job) = self.jobs.get_mut(&key) {
+                job.error = Some(ErrorInfo {
+                    ename: "DependencyFailed".into(),
+                    evalue: why,
+                    traceback: Vec::new(),
+                });
+            }
+            self.transition(&key, JobState::Error, now, out);
+        }
+        // Those failures may fail the jobs that wait on them in turn.
+        self.pump(kernel_id, now, out);
+    }
+
+    /// Move a job to `state` and emit what follows from it.
+    fn transition(&mut self, key: &str, state: JobState, now: f64, out: &mut Vec<Effect>) {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        if job.state == state {
+            return;
+        }
+        job.state = state;
+        if state.is_finished() {
+            job.ended_at = Some(now);
+            if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
+                k.active.remove(key);
+            }
+        }
+        push_cell_state(job, out);
+        out.push(Effect::RowChanged {
+            job_id: key.to_owned(),
+        });
+        if state.is_finished() {
+            out.push(Effect::Notify {
+                job_id: key.to_owned(),
+                notebook: job.notebook.clone(),
+                cell_id: job.cell_id.clone(),
+                state,
+                title: job.title.clone(),
+            });
+        }
+    }
+}
+
+enum DepStatus {
+    Ready,
+    Waiting,
+    Failed(String),
+}
+
+fn dep_status(jobs: &HashMap<String, Job>, dep: &str) -> DepStatus {
+    match jobs.get(dep) {
+        // Cleared jobs were finished; whether they succeeded is no longer known.
+        None => DepStatus::Ready,
+        Some(d) if d.state == JobState::Done => DepStatus::Ready,
+        Some(d) if d.state.is_finished() => DepStatus::Failed(format!(
+            "it was to run after {:?}, which ended as {}",
+            d.title,
+            d.state.as_str()
+        )),
+        Some(_) => DepStatus::Waiting,
+    }
+}
+
+fn job_kernel(jobs: &HashMap<String, Job>, key: &str) -> String {
+    jobs.get(key)
+        .map(|j| j.kernel_id.clone())
+        .unwrap_or_default()
+}
+
+fn push_cell_state(job: &Job, out: &mut Vec<Effect>) {
+    if job.cell_id.is_some() {
+        out.push(Effect::CellState {
+            job_id: job.id.clone(),
+            notebook: job.notebook.clone(),
+            cell_id: job.cell_id.clone(),
+            state: job.state,
+        });
+    }
+}
+
+/// Keep only the first `RowChanged` per job: the panel redraws from the final state anyway.
+fn dedupe_rows(out: &mut Vec<Effect>) {
+    let mut seen = BTreeSet::new();
+    out.retain(|e| match e {
+        Effect::RowChanged { job_id } => seen.insert(job_id.clone()),
+        _ => true,
+    });
+}
+
+fn adopted_title(num: u64, origin: Origin) -> String {
+    match origin {
+        Origin::Kernel => format!("Job {num} (started in the kernel)"),
+        Origin::Frontend => format!("Job {num}"),
+    }
+}
+
+/// A job the kernel told us about.
+fn adopted(
+    key: String,
+    wire_id: String,
+    kernel_id: &str,
+    title: String,
+    origin: Origin,
+    now: f64,
+) -> Job {
+    Job {
+        id: key,
+        wire_id,
+        kernel_id: kernel_id.to_owned(),
+        notebook: None,
+        cell_id: None,
+        code: None,
+        title,
+        state: JobState::Running,
+        origin,
+        num: None,
+        sent: true,
+        created_at: now,
+        started_at: None,
+        ended_at: None,
+        last_line: LastLine::default(),
+        error: None,
+        cancel_reason: None,
+        assigned: Vec::new(),
+        next_seq: 0,
+        after: None,
+        serial: 0,
+    }
+}

@@ -1,0 +1,126 @@
+//! Catching up with what a kernel really runs, from its answer to `list`.
+//!
+//! The scheduler asks for the list when a kernel says `hello` (a fresh page, a reconnect).
+//! Jobs the kernel knows and this frontend does not are adopted with the kernel's state;
+//! jobs this frontend sent before asking and the kernel no longer knows are `lost`.
+
+use std::collections::BTreeSet;
+
+use super::{adopted, adopted_title, Effect, Scheduler};
+use crate::protocol::{ClientMsg, JobInfo, JobState};
+
+impl Scheduler {
+    pub(super) fn reconcile(
+        &mut self,
+        kernel_id: &str,
+        infos: Vec<JobInfo>,
+        now: f64,
+        out: &mut Vec<Effect>,
+    ) {
+        let mut listed = BTreeSet::new();
+        for info in infos {
+            let key = match self.key(kernel_id, &info.job_id) {
+                Some(key) => {
+                    self.catch_up(&key, &info, now, out);
+                    key
+                }
+                None => {
+                    let key = self.free_key(kernel_id, &info.job_id);
+                    let mut job = adopted(
+                        key.clone(),
+                        info.job_id.clone(),
+                        kernel_id,
+                        adopted_title(info.num, info.origin),
+                        info.origin,
+                        now,
+                    );
+                    job.num = Some(info.num);
+                    job.notebook = info.notebook;
+                    job.cell_id = info.cell_id;
+                    job.state = info.state;
+                    // The kernel's clock; on one machine it agrees with ours.
+                    job.started_at = info.started_at.map(|t| t.min(now));
+                    job.ended_at = info.ended_at.map(|t| t.min(now));
+                    if job.state.is_finished() && job.ended_at.is_none() {
+                        job.ended_at = Some(now);
+                    }
+                    // Its outputs so far are already in the saved cell: do not replay them.
+                    job.next_seq = info.next_seq;
+                    job.error = info.error;
+                    job.assigned = info.assigned;
+                    self.adopt(job, out);
+                    key
+                }
+            };
+            listed.insert(key);
+        }
+
+        // Only jobs sent before the `list` went out can be missing from its answer; an
+        // answer nobody asked for marks nothing.
+        let Some(mark) = self
+            .kernels
+            .get_mut(kernel_id)
+            .and_then(|k| k.list_marks.pop_front())
+        else {
+            self.pump(kernel_id, now, out);
+            return;
+        };
+        let vanished: Vec<String> = self
+            .jobs()
+            .filter(|j| {
+                j.kernel_id == kernel_id
+                    && j.sent
+                    && !j.state.is_finished()
+                    && !listed.contains(&j.id)
+                    && self.send_no.get(&j.id).is_some_and(|&n| n < mark)
+            })
+            .map(|j| j.id.clone())
+            .collect();
+        for key in vanished {
+            self.transition(&key, JobState::Lost, now, out);
+        }
+        self.pump(kernel_id, now, out);
+    }
+
+    /// Bring a known job up to what the kernel says about it.
+    fn catch_up(&mut self, key: &str, info: &JobInfo, now: f64, out: &mut Vec<Effect>) {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        job.num = Some(info.num);
+        if job.state.is_finished() {
+            return;
+        }
+        if !job.sent {
+            job.sent = true;
+            if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
+                k.active.insert(key.to_owned());
+            }
+        }
+        if info.next_seq > job.next_seq {
+            // Outputs were sent while we were not listening: ask for them again.
+            out.push(Effect::Send {
+                kernel_id: job.kernel_id.clone(),
+                message: ClientMsg::Replay {
+                    job_id: job.wire_id.clone(),
+                    since: job.next_seq,
+                },
+            });
+        }
+        match info.state {
+            s if s.is_finished() => {
+                job.error = info.error.clone();
+                job.assigned = info.assigned.clone();
+                job.cancel_reason = None;
+                job.started_at.get_or_insert(now);
+                self.transition(key, s, now, out);
+            }
+            JobState::Running if job.state == JobState::Queued => {
+                job.started_at.get_or_insert(now);
+                self.transition(key, JobState::Running, now, out);
+            }
+            JobState::Cancelling => self.transition(key, JobState::Cancelling, now, out),
+            _ => {}
+        }
+    }
+}
