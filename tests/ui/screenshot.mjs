@@ -1,0 +1,38 @@
+// Not a test: takes docs/screenshot.png of the demo notebook with jobs in the panel,
+// to look at the UI as a person would (`node tests/ui/screenshot.mjs`).
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  launchBrowser,
+  newJob,
+  openNotebook,
+  openPanel,
+  runInBackground,
+  runInForeground,
+  startLab,
+  waitForState
+} from './lab.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const demo = readFileSync(resolve(ROOT, 'examples', 'demo.ipynb'), 'utf8');
+const lab = await startLab({ 'demo.ipynb': demo });
+const browser = await launchBrowser();
+try {
+  const { page } = await openNotebook(browser, lab, 'demo.ipynb');
+  page.on('console', m => console.log('console:', m.type(), m.text()));
+  await openPanel(page);
+  const spin = await newJob(page, () => runInBackground(page, 9));
+  await waitForState(page, spin, 'running');
+  const fail = await newJob(page, () => runInBackground(page, 7));
+  await waitForState(page, fail, 'error');
+  const steps = await newJob(page, () => runInBackground(page, 1));
+  await waitForState(page, steps, 'running');
+  await runInForeground(page, 3);
+  await page.waitForTimeout(2500);
+  const out = process.argv[2] ?? resolve(ROOT, 'docs', 'screenshot.png');
+  await page.screenshot({ path: out });
+  console.log('wrote', out);
+} finally {
+  await browser.close();
+  await lab.stop();
+}
