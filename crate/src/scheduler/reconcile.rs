@@ -40,10 +40,10 @@ impl Scheduler {
                     job.state = info.state;
                     // The kernel's clock; on one machine it agrees with ours.
                     job.started_at = info.started_at.map(|t| t.min(now));
-                    job.ended_at = info.ended_at.map(|t| t.min(now));
-                    if job.state.is_finished() && job.ended_at.is_none() {
-                        job.ended_at = Some(now);
-                    }
+                    job.ended_at = job
+                        .state
+                        .is_finished()
+                        .then(|| info.ended_at.map_or(now, |t| t.min(now)));
                     // Its outputs so far are already in the saved cell: do not replay them.
                     job.next_seq = info.next_seq;
                     job.error = info.error;
