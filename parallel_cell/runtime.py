@@ -175,7 +175,10 @@ _THREAD_JOBS = {}  # thread ident -> Job, for threads running job code
 
 
 def _current_job():
-    return _THREAD_JOBS.get(threading.get_ident())
+    """The live job whose code runs on this thread (or a thread it started), if any."""
+    job = _THREAD_JOBS.get(threading.get_ident())
+    # Threads a job started and left running stay interruptible once it was killed.
+    return None if job is None or (job.closed and not job.cancel.is_set()) else job
 
 
 def _original(fn):
@@ -185,6 +188,8 @@ def _original(fn):
 _orig_sleep = _original(time.sleep)
 _orig_cond_wait = _original(threading.Condition.wait)
 _orig_popen_init = _original(subprocess.Popen.__init__)
+_orig_thread_start = _original(threading.Thread.start)
+_orig_thread_bootstrap = _original(getattr(threading.Thread, "_bootstrap_inner", None))
 _WAIT_SLICE = 0.05
 
 
@@ -225,12 +230,50 @@ def _popen_init(self, *args, **kwargs):
         job.children.append(weakref.ref(self))
 
 
+def _thread_start(self):
+    # Threads a job starts (a ThreadPoolExecutor's workers, say) belong to that job:
+    # their output goes to it and their sleeps and waits end when it is killed.
+    if "_parallel_cell_job" not in self.__dict__:
+        self._parallel_cell_job = _current_job()
+    return _orig_thread_start(self)
+
+
+def _thread_bootstrap(self):
+    job = self.__dict__.get("_parallel_cell_job")
+    if job is None or job.closed:
+        return _orig_thread_bootstrap(self)
+    ident = threading.get_ident()
+    _THREAD_JOBS[ident] = job
+    hook = _display_hook(job)
+    display_pub = getattr(job.runtime.shell, "display_pub", None)
+    if hasattr(display_pub, "register_hook"):
+        display_pub.register_hook(hook)
+    try:
+        return _orig_thread_bootstrap(self)
+    finally:
+        if _THREAD_JOBS.get(ident) is job:
+            del _THREAD_JOBS[ident]
+
+
+def _internal_thread(target, name, *args):
+    """A thread of the runtime itself: never counted as part of a job."""
+    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+    thread._parallel_cell_job = None
+    return thread
+
+
 def _install_patches():
-    for owner, name, fn, orig in (
+    patches = [
         (time, "sleep", _sleep, _orig_sleep),
         (threading.Condition, "wait", _cond_wait, _orig_cond_wait),
         (subprocess.Popen, "__init__", _popen_init, _orig_popen_init),
-    ):
+        (threading.Thread, "start", _thread_start, _orig_thread_start),
+    ]
+    if _orig_thread_bootstrap is not None:
+        patches.append(
+            (threading.Thread, "_bootstrap_inner", _thread_bootstrap, _orig_thread_bootstrap)
+        )
+    for owner, name, fn, orig in patches:
         fn._parallel_cell_original = orig
         fn.__doc__ = orig.__doc__
         setattr(owner, name, fn)
@@ -250,26 +293,26 @@ class _JobStream:
 
     def write(self, text):
         job = _THREAD_JOBS.get(threading.get_ident())
-        if job is None:
-            tee = self.__dict__.get("_pc_tee")
-            if tee is not None and not getattr(_TEE_ACTIVE, "on", False):
-                _TEE_ACTIVE.on = True
-                try:
-                    return tee(text)
-                finally:
-                    _TEE_ACTIVE.on = False
-            return self._pc_target.write(text)
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        job.emit_stream(self._pc_name, text)
-        return len(text)
+        if job is not None and not job.closed:
+            if not isinstance(text, str):
+                raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+            if job.emit_stream(self._pc_name, text):
+                return len(text)
+        tee = self.__dict__.get("_pc_tee")
+        if tee is not None and not getattr(_TEE_ACTIVE, "on", False):
+            _TEE_ACTIVE.on = True
+            try:
+                return tee(text)
+            finally:
+                _TEE_ACTIVE.on = False
+        return self._pc_target.write(text)
 
     def writelines(self, lines):
         for line in lines:
             self.write(line)
 
     def flush(self):
-        if _THREAD_JOBS.get(threading.get_ident()) is None:
+        if _current_job() is None:
             return self._pc_target.flush()
         return None
 
@@ -314,8 +357,7 @@ def _display_hook(job):
             out = {"output_type": "clear_output", "wait": bool(content.get("wait"))}
         else:
             return msg
-        job.emit(out)
-        return None
+        return None if job.emit(out) else msg
 
     return hook
 
@@ -571,6 +613,7 @@ class Job:
         self.thread = None
         self.ident = None
         self.in_user_code = False
+        self.closed = False  # set when the job takes no more output
         self.kills_delivered = 0
         self.cancel = threading.Event()
         self.children = []
@@ -588,9 +631,12 @@ class Job:
 
     # -- output, called from the job's threads -------------------------------------
     def emit_stream(self, name, text):
+        """Queue stream text; False if the job has ended and takes no more."""
         if not text:
-            return
+            return True
         with self.lock:
+            if self.closed:  # a thread it started, printing after it ended
+                return False
             pending = self._pending
             if pending and pending[-1][0] == name:
                 pending[-1][1].append(text)
@@ -598,12 +644,17 @@ class Job:
                 pending.append([name, [text]])
             self._after_emit(len(text))
         self._backpressure()
+        return True
 
     def emit(self, output):
+        """Queue a (non-stream) output; False if the job has ended and takes no more."""
         with self.lock:
+            if self.closed:
+                return False
             self._pending.append([None, output])
             self._after_emit(_output_size(output))
         self._backpressure()
+        return True
 
     def _after_emit(self, size):
         before = self._pending_bytes
@@ -861,9 +912,7 @@ class Runtime:
             body = (self._run_cell, cell)
         else:
             body = (func, None)
-        job.thread = threading.Thread(
-            target=self._run_job, args=(job, body), name=f"parallel-cell job {num}", daemon=True
-        )
+        job.thread = _internal_thread(self._run_job, f"parallel-cell job {num}", job, body)
         self.broadcast(msg_started(job))
         job.thread.start()
         return job
@@ -907,6 +956,8 @@ class Runtime:
         if hasattr(display_pub, "unregister_hook"):
             display_pub.unregister_hook(hook)
         _THREAD_JOBS.pop(job.ident, None)
+        with job.lock:
+            job.closed = True
         state, error, result = outcome
         names = []
         if arg is not None:
@@ -947,9 +998,7 @@ class Runtime:
             self._dirty[job] = None
             self._urgent = self._urgent or urgent
             if self._flusher is None or not self._flusher.is_alive():
-                self._flusher = threading.Thread(
-                    target=self._flush_loop, name="parallel-cell flusher", daemon=True
-                )
+                self._flusher = _internal_thread(self._flush_loop, "parallel-cell flusher")
                 self._flusher.start()
             self._flush_cv.notify()
 
@@ -1001,9 +1050,7 @@ class Runtime:
         job.terminate_children()
         if first:
             self.broadcast(msg_cancelling(job.job_id, None))
-            threading.Thread(
-                target=self._reap, args=(job,), name=f"parallel-cell kill {job.num}", daemon=True
-            ).start()
+            _internal_thread(self._reap, f"parallel-cell kill {job.num}", job).start()
         return True
 
     def _reap(self, job):

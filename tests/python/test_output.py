@@ -88,3 +88,36 @@ def test_replay_log_truncation_is_marked(kernel, comm):
     assert "16 earlier output(s)" in marker["text"] and "dropped" in marker["text"]
     assert replay["seq"] == 15  # the marker stands in for seq 0..15
     assert [o["data"]["text/plain"] for o in rest] == [str(i) for i in range(16, 20)]
+
+
+def test_threads_started_by_a_job_belong_to_it(kernel, comm):
+    job = comm.submit(
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "def work(i):\n    print('worker', i)\n    return i\n"
+        "with ThreadPoolExecutor(4) as ex:\n    total = sum(ex.map(work, range(20)))\n"
+        "print('total', total)"
+    )
+    comm.wait_type("finished", job)
+    lines = comm.text(job).splitlines()
+    assert sorted(lines[:-1]) == sorted(f"worker {i}" for i in range(20))
+    assert lines[-1] == "total 190"
+
+
+def test_killing_a_job_stops_the_threads_it_started(kernel, comm):
+    job = comm.submit(
+        "import time\nfrom concurrent.futures import ThreadPoolExecutor\n"
+        "with ThreadPoolExecutor(4) as ex:\n    list(ex.map(time.sleep, [100] * 4))"
+    )
+    comm.wait_type("started", job)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    comm.kill(job)
+    assert comm.wait_type("finished", job, timeout=10)["state"] == "killed"
+    print(f"kill of a job with 4 pool threads sleeping: {time.monotonic() - t0:.2f} s")
+    busy = (
+        "sum(t.name.startswith('ThreadPoolExecutor') for t in __import__('threading').enumerate())"
+    )
+    deadline = time.monotonic() + 5
+    while kernel.evaluate(busy) != "0" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert kernel.evaluate(busy) == "0"
