@@ -45,6 +45,7 @@ class Config:
     pending_limit_bytes = 8 * 1024 * 1024  # a job printing faster than we send waits
     log_limit_outputs = 5000  # per job, for replay
     log_limit_bytes = 4 * 1024 * 1024  # per job, for replay
+    logged_jobs = 100  # finished jobs whose logs are kept; older ones keep a marker
     kill_grace_seconds = 0.5  # a kill not taken this long is examined for a reason
 
 
@@ -687,8 +688,15 @@ class Job:
             self._log.append((seq + i, out, size))
             self._log_bytes += size
         limit_n, limit_bytes = Config.log_limit_outputs, Config.log_limit_bytes
-        if len(self._log) <= limit_n and self._log_bytes <= limit_bytes:
-            return
+        if len(self._log) > limit_n or self._log_bytes > limit_bytes:
+            self._trim_log(limit_n, limit_bytes, f"limit: {limit_n} outputs / {limit_bytes} bytes")
+
+    def drop_log(self, why):
+        """Under ``lock``: forget every logged output, leaving only the marker."""
+        if self._log and not (len(self._log) == 1 and self._log[0][1].get("_pc_marker")):
+            self._trim_log(0, 0, why)
+
+    def _trim_log(self, limit_n, limit_bytes, why):
         dropped_to = None
         if self._log and self._log[0][1].get("_pc_marker"):
             dropped_to, _, size = self._log.popleft()
@@ -698,11 +706,12 @@ class Job:
             dropped_to, _, size = self._log.popleft()
             self._log_bytes -= size
             self._dropped += 1
+        if dropped_to is None:
+            return
         # The marker takes the last dropped seq, so a replay stays consecutive.
         text = (
             f"[parallel-cell: {self._dropped} earlier output(s) of job {self.num} were "
-            "dropped from the kernel's replay log (limit: "
-            f"{limit_n} outputs / {limit_bytes} bytes)]\n"
+            f"dropped from the kernel's replay log ({why})]\n"
         )
         marker = {"output_type": "stream", "name": "stderr", "text": text, "_pc_marker": True}
         self._log.appendleft((dropped_to, marker, len(text)))
@@ -800,14 +809,23 @@ class Runtime:
 
     # -- comms --------------------------------------------------------------------
     def on_comm_open(self, comm, open_msg):
+        data = (open_msg.get("content") or {}).get("data")
+        version = data.get("protocol") if isinstance(data, dict) else None
+        if version != PROTOCOL:
+            # An incompatible frontend: say so, then close, so it never gets messages
+            # it cannot read.
+            self._send(
+                comm, msg_error(f"unsupported protocol {version!r}; this kernel speaks {PROTOCOL}")
+            )
+            try:
+                comm.close()
+            except Exception:
+                _log.exception("parallel-cell: closing an incompatible comm failed")
+            return
         with self.lock:
             self.comms[comm.comm_id] = comm
         comm.on_msg(self._on_comm_msg)
         comm.on_close(self._on_comm_close)
-        data = (open_msg.get("content") or {}).get("data") or {}
-        if data.get("protocol") != PROTOCOL:
-            self._send(comm, msg_error(f"unsupported protocol {data.get('protocol')!r}"))
-            return
         try:
             import ipykernel
 
@@ -888,6 +906,7 @@ class Runtime:
     def start_job(self, code, origin, cell_id=None, notebook=None, job_id=None, func=None):
         """Start ``code`` (a cell's source) or ``func`` (a callable) as a background job."""
         _install_streams()
+        self.ensure_flusher()
         with self.lock:
             if job_id is not None and job_id in self.jobs:
                 raise ProtocolError(f"a job with id {job_id} already exists", job_id)
@@ -974,6 +993,18 @@ class Runtime:
                 job.ended_at = _now_ms()
             self.broadcast(msg_finished(job))
         job.done_event.set()
+        self._retire_logs()
+
+    def _retire_logs(self):
+        """Keep the replay logs of only the most recent ``Config.logged_jobs`` ended jobs."""
+        with self.lock:
+            ended = sorted(
+                (j for j in self.jobs.values() if j.state in _TERMINAL), key=lambda j: j.num
+            )
+        why = f"the kernel keeps the logs of the last {Config.logged_jobs} finished jobs"
+        for job in ended[: max(0, len(ended) - Config.logged_jobs)]:
+            with job.lock:
+                job.drop_log(why)
 
     def _execute(self, job, fn, arg):
         try:
@@ -991,15 +1022,19 @@ class Runtime:
             return ("error", error, _NO_RESULT)
 
     # -- output flushing ----------------------------------------------------------
+    def ensure_flusher(self):
+        """Start the output flusher (from the registering thread, never a job's)."""
+        with self._flush_cv:
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = _internal_thread(self._flush_loop, "parallel-cell flusher")
+                self._flusher.start()
+
     def mark_dirty(self, job, urgent=False):
         with self._flush_cv:
             if not self._dirty:
                 self._dirty_since = time.monotonic()
             self._dirty[job] = None
             self._urgent = self._urgent or urgent
-            if self._flusher is None or not self._flusher.is_alive():
-                self._flusher = _internal_thread(self._flush_loop, "parallel-cell flusher")
-                self._flusher.start()
             self._flush_cv.notify()
 
     def _flush_loop(self):
@@ -1079,7 +1114,7 @@ class Runtime:
                 if frame is not None:
                     reason = _stuck_reason(frame)
                 del frame
-            elif delivered >= 3:
+            elif delivered >= 3 and waited >= Config.kill_grace_seconds:
                 reason = (
                     "the job's code keeps catching the kill (a bare except: or "
                     "except BaseException:?); still trying"
@@ -1316,6 +1351,7 @@ def register(shell):
 
         manager = comm.get_comm_manager()
     manager.register_target(COMM_TARGET, _RUNTIME.on_comm_open)
+    _RUNTIME.ensure_flusher()
     try:
         _register_magics(shell)
     except Exception:

@@ -65,8 +65,8 @@ class Kernel:
                 self._by_parent[parent].append(msg)
                 self._cv.notify_all()
 
-    def _send_shell(self, kind, content, subshell_id=None):
-        msg = self.kc.session.msg(kind, content)
+    def _send_shell(self, kind, content, subshell_id=None, metadata=None):
+        msg = self.kc.session.msg(kind, content, metadata=metadata)
         if subshell_id is not None:
             msg["header"]["subshell_id"] = subshell_id
         self.kc.shell_channel.send(msg)
@@ -102,7 +102,9 @@ class Kernel:
                 self._cv.wait(left)
 
     # -- executing --------------------------------------------------------------------
-    def execute_async(self, code, silent=False, user_expressions=None, subshell_id=None):
+    def execute_async(
+        self, code, silent=False, user_expressions=None, subshell_id=None, metadata=None
+    ):
         content = {
             "code": code,
             "silent": silent,
@@ -111,7 +113,7 @@ class Kernel:
             "allow_stdin": False,
             "stop_on_error": False,
         }
-        return self._send_shell("execute_request", content, subshell_id)
+        return self._send_shell("execute_request", content, subshell_id, metadata)
 
     def wait_execute(self, msg_id, timeout=30):
         reply = self.shell_reply(msg_id, timeout)

@@ -17,6 +17,17 @@ def test_job_line_magic_runs_statements_and_is_announced(kernel, comm):
     assert kernel.evaluate("from_magic") == "42"
 
 
+def test_job_magic_knows_the_cell_it_came_from(kernel, comm):
+    # JupyterLab puts the cell's id in the execute_request's metadata
+    start = len(comm.messages)
+    msg_id = kernel.execute_async("%job print('in my cell')", metadata={"cellId": "cell-42"})
+    kernel.wait_execute(msg_id)
+    started = comm.wait_for(
+        lambda m: m["type"] == "started" and m["origin"] == "kernel", start=start
+    )
+    assert started["cell_id"] == "cell-42"
+
+
 def test_job_cell_magic_streams_to_the_comm(kernel, comm):
     start = len(comm.messages)
     kernel.ok("%%job\nfor i in range(3):\n    print('cell magic', i)\ncell_total = 3")

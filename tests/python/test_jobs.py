@@ -116,3 +116,33 @@ def test_foreground_runs_while_job_runs(kernel, comm):
     assert time.monotonic() - t0 < 1.0
     comm.wait_type("finished", job, timeout=10)
     assert comm.text(job) == "job done\n"
+
+
+def test_job_error_leaves_the_foregrounds_last_traceback_alone(kernel, comm):
+    assert kernel.execute("1/0").reply["ename"] == "ZeroDivisionError"
+    assert comm.run("raise KeyError('from the job')")["state"] == "error"
+    assert kernel.evaluate("type(__import__('sys').last_value).__name__") == "'ZeroDivisionError'"
+    shown = str([m["content"] for m in kernel.execute("%tb").iopub])
+    assert "ZeroDivisionError" in shown and "from the job" not in shown
+
+
+def test_duplicate_job_id_is_refused(comm):
+    first = comm.run("dup = 1")
+    start = len(comm.messages)
+    comm.submit("dup = 2", job_id=first["job_id"])
+    assert comm.wait_type("error", start=start)["job_id"] == first["job_id"]
+
+
+def test_rich_outputs_image_and_html(comm):
+    job = comm.submit(
+        "import base64\nfrom IPython.display import Image, HTML, display\n"
+        "png = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
+        "z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==')\n"
+        "display(Image(data=png))\nHTML('<i>last</i>')"
+    )
+    assert comm.wait_type("finished", job)["state"] == "done"
+    image, html = comm.outputs(job)
+    assert image["output_type"] == "display_data"
+    assert image["data"]["image/png"].startswith("iVBORw0KGgo")  # base64 text, JSON-safe
+    assert html["output_type"] == "execute_result"
+    assert html["data"]["text/html"] == "<i>last</i>"

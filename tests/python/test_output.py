@@ -41,6 +41,14 @@ def test_many_concurrent_jobs_lose_nothing(kernel, comm, n_jobs, n_lines):
     took = time.monotonic() - t0
     messages = sum(1 for m in comm.messages if m.get("job_id", "").startswith("many-"))
     print(f"{n_jobs} jobs x {n_lines} lines: {took:.1f} s, {messages} comm messages")
+    # all jobs together stay well under jupyter_server's iopub limit (1000 msg/s)
+    times = sorted(
+        t
+        for m, t in zip(comm.messages, comm.arrivals)
+        if m.get("type") == "output" and m["job_id"].startswith("many-")
+    )
+    busiest = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+    assert busiest <= 500, busiest
     for j, job in enumerate(ids):
         assert comm.text(job) == "".join(f"job{j} {i}\n" for i in range(n_lines))
 
@@ -121,3 +129,27 @@ def test_killing_a_job_stops_the_threads_it_started(kernel, comm):
     while kernel.evaluate(busy) != "0" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert kernel.evaluate(busy) == "0"
+
+
+def test_only_recent_finished_jobs_keep_their_logs(kernel, comm):
+    kernel.ok("__import__('_parallel_cell_runtime').jobs.configure(logged_jobs=2)")
+    try:
+        ids = [comm.run(f"print('run {i}')")["job_id"] for i in range(3)]
+    finally:
+        kernel.ok("__import__('_parallel_cell_runtime').jobs.configure(logged_jobs=100)")
+    start = len(comm.messages)
+    comm.send({"type": "replay", "job_id": ids[0], "since": 0})
+    (marker,) = comm.wait_type("output", ids[0], start=start)["outputs"]
+    assert "last 2 finished jobs" in marker["text"]
+    start = len(comm.messages)
+    comm.send({"type": "replay", "job_id": ids[2], "since": 0})
+    assert comm.wait_type("output", ids[2], start=start)["outputs"][0]["text"] == "run 2\n"
+
+
+def test_incompatible_protocol_is_refused_and_closed(kernel):
+    comm = kernel.open_comm(data={"protocol": 99})
+    assert "unsupported protocol 99" in comm.wait_type("error")["message"]
+    deadline = time.monotonic() + 5
+    while not comm.closed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert comm.closed
