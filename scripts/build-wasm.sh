@@ -46,6 +46,6 @@ raw=$(wc -c <"$BG")
 gz=$(gzip -9 -c "$BG" | wc -c)
 printf 'wasm: %s  %d bytes raw, %d bytes gzip (budget 102400 gzip)\n' "$BG" "$raw" "$gz"
 if [ "$gz" -gt 102400 ]; then
-  # TODO(issue 4): make this fatal once the core is under budget.
-  echo "build-wasm.sh: WARNING: the wasm is over its 100 KB gzip budget" >&2
+  echo "build-wasm.sh: the wasm is over its 100 KB gzip budget" >&2
+  exit 1
 fi

@@ -161,23 +161,37 @@ fn run(inner: &Rc<RefCell<Inner>>, event: impl FnOnce(&mut Scheduler, f64) -> Ve
     }
 }
 
-/// Feed one event to the scheduler, apply its row effects to the panel, then (with no
-/// borrow held, so `on_effect` may call back into the core) hand the rest to JavaScript.
+/// Feed one event to the scheduler, then [`deliver`] its effects.
 fn dispatch(
     inner: &Rc<RefCell<Inner>>,
     event: impl FnOnce(&mut Scheduler, f64) -> error::Result<Vec<Effect>>,
 ) -> error::Result<()> {
     let now = js_sys::Date::now();
-    let (effects, on_effect) = {
+    let effects = {
         let mut guard = inner
             .try_borrow_mut()
             .map_err(|_| Error::Invalid("the core was called while it was busy".into()))?;
+        event(&mut guard.scheduler, now)?
+    };
+    deliver(inner, effects, now);
+    Ok(())
+}
+
+/// Apply row effects to the panel, then (with no borrow held, so `on_effect` may call
+/// back into the core) hand the rest to JavaScript. Not generic, so not inlined into
+/// every caller of `dispatch`.
+#[inline(never)]
+fn deliver(inner: &Rc<RefCell<Inner>>, effects: Vec<Effect>, now: f64) {
+    let on_effect = {
+        let Ok(mut guard) = inner.try_borrow_mut() else {
+            log_error("the core was called while it was busy");
+            return;
+        };
         let Inner {
             scheduler,
             panel,
             on_effect,
         } = &mut *guard;
-        let effects = event(scheduler, now)?;
         if let Some(panel) = panel.as_mut() {
             for e in &effects {
                 let drawn = match e {
@@ -196,7 +210,7 @@ fn dispatch(
                 log_error(&err.to_string());
             }
         }
-        (effects, on_effect.clone())
+        on_effect.clone()
     };
     for e in effects.iter().filter(|e| !e.is_panel_only()) {
         let value = js::to_js(e).or_else(|err| {
@@ -213,7 +227,6 @@ fn dispatch(
             Err(err) => log_error(&err.to_string()),
         }
     }
-    Ok(())
 }
 
 fn log_error(message: &str) {

@@ -4,7 +4,7 @@
 //! tagged by `"type"` (see `docs/protocol.md`; `tests/golden/` holds one example of each).
 //! Unknown fields are ignored; anything else that does not fit is a typed [`Error`].
 
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -103,64 +103,88 @@ pub enum StreamName {
     Stderr,
 }
 
-/// One nbformat 4 output, as it would appear in the cell. Rich `data`, `metadata` and
-/// `transient` are kept as JSON values so they pass through untouched.
+/// Text written to stdout or stderr.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Stream {
+    /// The stream.
+    pub name: StreamName,
+    /// The text (may hold `\r`, partial lines and ANSI escapes).
+    pub text: String,
+}
+
+/// `display(...)`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct DisplayData {
+    /// mime type → value.
+    pub data: Map<String, Value>,
+    /// Per-mime metadata.
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    /// `{"display_id": …}` when the display can be updated later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transient: Option<Value>,
+}
+
+/// The value of the cell's last expression.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ExecuteResult {
+    /// mime type → value.
+    pub data: Map<String, Value>,
+    /// Per-mime metadata.
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    /// Always `null` for background jobs (they do not take an execution count).
+    #[serde(default)]
+    pub execution_count: Option<i64>,
+}
+
+/// An exception shown in the cell.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ErrorOutput {
+    /// The exception's class name.
+    pub ename: String,
+    /// The exception's message.
+    pub evalue: String,
+    /// The formatted traceback, with ANSI colours.
+    pub traceback: Vec<String>,
+}
+
+/// An update of an earlier `display_data` with the same display id.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct UpdateDisplayData {
+    /// mime type → value.
+    pub data: Map<String, Value>,
+    /// Per-mime metadata.
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    /// `{"display_id": …}`.
+    pub transient: Value,
+}
+
+/// Clear the cell's outputs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ClearOutput {
+    /// Wait for the next output before clearing.
+    pub wait: bool,
+}
+
+/// One nbformat 4 output, as it would appear in the cell, tagged by `output_type`. Rich
+/// `data`, `metadata` and `transient` are kept as JSON values so they pass through untouched.
+#[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "output_type", rename_all = "snake_case")]
 pub enum Output {
-    /// Text written to stdout or stderr.
-    Stream {
-        /// The stream.
-        name: StreamName,
-        /// The text (may hold `\r`, partial lines and ANSI escapes).
-        text: String,
-    },
-    /// `display(...)`.
-    DisplayData {
-        /// mime type → value.
-        data: Map<String, Value>,
-        /// Per-mime metadata.
-        #[serde(default)]
-        metadata: Map<String, Value>,
-        /// `{"display_id": …}` when the display can be updated later.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        transient: Option<Value>,
-    },
-    /// The value of the cell's last expression.
-    ExecuteResult {
-        /// mime type → value.
-        data: Map<String, Value>,
-        /// Per-mime metadata.
-        #[serde(default)]
-        metadata: Map<String, Value>,
-        /// Always `null` for background jobs (they do not take an execution count).
-        #[serde(default)]
-        execution_count: Option<i64>,
-    },
-    /// An exception shown in the cell.
-    Error {
-        /// The exception's class name.
-        ename: String,
-        /// The exception's message.
-        evalue: String,
-        /// The formatted traceback, with ANSI colours.
-        traceback: Vec<String>,
-    },
-    /// An update of an earlier `display_data` with the same display id.
-    UpdateDisplayData {
-        /// mime type → value.
-        data: Map<String, Value>,
-        /// Per-mime metadata.
-        #[serde(default)]
-        metadata: Map<String, Value>,
-        /// `{"display_id": …}`.
-        transient: Value,
-    },
-    /// Clear the cell's outputs (`wait`: when the next output arrives).
-    ClearOutput {
-        /// Wait for the next output before clearing.
-        wait: bool,
-    },
+    /// `stream`.
+    Stream(Stream),
+    /// `display_data`.
+    DisplayData(DisplayData),
+    /// `execute_result`.
+    ExecuteResult(ExecuteResult),
+    /// `error`.
+    Error(ErrorOutput),
+    /// `update_display_data`.
+    UpdateDisplayData(UpdateDisplayData),
+    /// `clear_output` (an instruction, as on iopub).
+    ClearOutput(ClearOutput),
 }
 
 /// A message from the frontend to the kernel runtime.
@@ -221,79 +245,187 @@ pub struct JobInfo {
     pub origin: Origin,
 }
 
-/// A message from the kernel runtime to the frontend.
+/// The answer to the comm opening.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Hello {
+    /// The protocol version the runtime speaks.
+    pub protocol: u32,
+    /// The runtime's version.
+    pub runtime: String,
+    /// The kernel's Python version.
+    pub python: String,
+    /// The kernel's ipykernel version.
+    pub ipykernel: String,
+    /// The Python implementation's shell (`ipython`).
+    pub implementation: String,
+}
+
+/// The job's thread runs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Started {
+    /// The job.
+    pub job_id: String,
+    /// The small per-kernel job number.
+    pub num: u64,
+    /// The cell (`null` for kernel-originated jobs).
+    pub cell_id: Option<String>,
+    /// The notebook (`null` for kernel-originated jobs).
+    pub notebook: Option<String>,
+    /// Kernel clock, ms.
+    pub started_at: f64,
+    /// Who started it.
+    pub origin: Origin,
+}
+
+/// A batch of outputs; `seq` numbers the first, the rest follow consecutively.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Outputs {
+    /// The job.
+    pub job_id: String,
+    /// The seq of `outputs[0]`.
+    pub seq: u64,
+    /// nbformat outputs.
+    pub outputs: Vec<Output>,
+}
+
+/// A kill is under way but the thread has not ended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Cancelling {
+    /// The job.
+    pub job_id: String,
+    /// Why it is stuck, when it is.
+    pub reason: Option<String>,
+}
+
+/// The job's thread has ended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Finished {
+    /// The job.
+    pub job_id: String,
+    /// `done`, `error` or `killed`.
+    pub state: JobState,
+    /// Kernel clock, ms.
+    pub ended_at: f64,
+    /// The exception, for `error`.
+    pub error: Option<ErrorInfo>,
+    /// Global names the job bound.
+    pub assigned: Vec<String>,
+}
+
+/// The answer to `list`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct JobList {
+    /// Every job the kernel knows.
+    pub jobs: Vec<JobInfo>,
+}
+
+/// A request could not be handled.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct KernelError {
+    /// What went wrong.
+    pub message: String,
+    /// The job concerned, if any.
+    pub job_id: Option<String>,
+}
+
+/// A message from the kernel runtime to the frontend, tagged by `type`.
+#[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum KernelMsg {
-    /// The answer to the comm opening.
-    Hello {
-        /// The protocol version the runtime speaks.
-        protocol: u32,
-        /// The runtime's version.
-        runtime: String,
-        /// The kernel's Python version.
-        python: String,
-        /// The kernel's ipykernel version.
-        ipykernel: String,
-        /// The Python implementation's shell (`ipython`).
-        implementation: String,
-    },
-    /// The job's thread runs.
-    Started {
-        /// The job.
-        job_id: String,
-        /// The small per-kernel job number.
-        num: u64,
-        /// The cell (`null` for kernel-originated jobs).
-        cell_id: Option<String>,
-        /// The notebook (`null` for kernel-originated jobs).
-        notebook: Option<String>,
-        /// Kernel clock, ms.
-        started_at: f64,
-        /// Who started it.
-        origin: Origin,
-    },
-    /// A batch of outputs; `seq` numbers the first, the rest follow consecutively.
-    Output {
-        /// The job.
-        job_id: String,
-        /// The seq of `outputs[0]`.
-        seq: u64,
-        /// nbformat outputs.
-        outputs: Vec<Output>,
-    },
-    /// A kill is under way but the thread has not ended.
-    Cancelling {
-        /// The job.
-        job_id: String,
-        /// Why it is stuck, when it is.
-        reason: Option<String>,
-    },
-    /// The job's thread has ended.
-    Finished {
-        /// The job.
-        job_id: String,
-        /// `done`, `error` or `killed`.
-        state: JobState,
-        /// Kernel clock, ms.
-        ended_at: f64,
-        /// The exception, for `error`.
-        error: Option<ErrorInfo>,
-        /// Global names the job bound.
-        assigned: Vec<String>,
-    },
-    /// The answer to `list`.
-    Jobs {
-        /// Every job the kernel knows.
-        jobs: Vec<JobInfo>,
-    },
-    /// A request could not be handled.
-    Error {
-        /// What went wrong.
-        message: String,
-        /// The job concerned, if any.
-        job_id: Option<String>,
-    },
+    /// `hello`.
+    Hello(Hello),
+    /// `started`.
+    Started(Started),
+    /// `output`.
+    Output(Outputs),
+    /// `cancelling`.
+    Cancelling(Cancelling),
+    /// `finished`.
+    Finished(Finished),
+    /// `jobs`.
+    Jobs(JobList),
+    /// `error`.
+    Error(KernelError),
+}
+
+// Decoding goes through a `serde_json::Value` and dispatches on the tag by hand. serde's
+// derive for internally tagged enums buffers through its private `Content` type, which
+// costs ~20 KB of gzipped wasm for these types; this costs a few hundred bytes and gives
+// the same results (the golden and fuzz tests hold both to the wire format).
+impl<'de> Deserialize<'de> for KernelMsg {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let (tag, value) = tagged(value, "type")?;
+        let msg = match tag.as_str() {
+            "hello" => serde_json::from_value(value).map(KernelMsg::Hello),
+            "started" => serde_json::from_value(value).map(KernelMsg::Started),
+            "output" => serde_json::from_value(value).map(KernelMsg::Output),
+            "cancelling" => serde_json::from_value(value).map(KernelMsg::Cancelling),
+            "finished" => serde_json::from_value(value).map(KernelMsg::Finished),
+            "jobs" => serde_json::from_value(value).map(KernelMsg::Jobs),
+            "error" => serde_json::from_value(value).map(KernelMsg::Error),
+            other => {
+                return Err(de::Error::unknown_variant(
+                    other,
+                    &[
+                        "hello",
+                        "started",
+                        "output",
+                        "cancelling",
+                        "finished",
+                        "jobs",
+                        "error",
+                    ],
+                ))
+            }
+        };
+        msg.map_err(de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Output {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let (tag, value) = tagged(value, "output_type")?;
+        let output = match tag.as_str() {
+            "stream" => serde_json::from_value(value).map(Output::Stream),
+            "display_data" => serde_json::from_value(value).map(Output::DisplayData),
+            "execute_result" => serde_json::from_value(value).map(Output::ExecuteResult),
+            "error" => serde_json::from_value(value).map(Output::Error),
+            "update_display_data" => serde_json::from_value(value).map(Output::UpdateDisplayData),
+            "clear_output" => serde_json::from_value(value).map(Output::ClearOutput),
+            other => {
+                return Err(de::Error::unknown_variant(
+                    other,
+                    &[
+                        "stream",
+                        "display_data",
+                        "execute_result",
+                        "error",
+                        "update_display_data",
+                        "clear_output",
+                    ],
+                ))
+            }
+        };
+        output.map_err(de::Error::custom)
+    }
+}
+
+/// The string under `key` of an object, and the object.
+fn tagged<E: de::Error>(
+    value: Value,
+    key: &'static str,
+) -> std::result::Result<(String, Value), E> {
+    let tag = match &value {
+        Value::Object(map) => match map.get(key) {
+            Some(Value::String(tag)) => tag.clone(),
+            Some(_) => return Err(E::custom(format!("`{key}` must be a string"))),
+            None => return Err(E::missing_field(key)),
+        },
+        _ => return Err(E::custom("expected a JSON object")),
+    };
+    Ok((tag, value))
 }
 
 /// Whether `id` is a protocol id: 1–64 characters of `[A-Za-z0-9_.:-]`.
@@ -368,22 +500,21 @@ impl KernelMsg {
     /// Check the rules serde cannot express: id syntax, finite times, final states.
     pub fn validate(&self) -> Result<()> {
         match self {
-            KernelMsg::Hello { .. } => Ok(()),
-            KernelMsg::Started {
+            KernelMsg::Hello(_) => Ok(()),
+            KernelMsg::Started(Started {
                 job_id, started_at, ..
-            } => {
+            }) => {
                 check_id("job_id", job_id)?;
                 check_time("started_at", *started_at)
             }
-            KernelMsg::Output { job_id, .. } | KernelMsg::Cancelling { job_id, .. } => {
-                check_id("job_id", job_id)
-            }
-            KernelMsg::Finished {
+            KernelMsg::Output(Outputs { job_id, .. })
+            | KernelMsg::Cancelling(Cancelling { job_id, .. }) => check_id("job_id", job_id),
+            KernelMsg::Finished(Finished {
                 job_id,
                 state,
                 ended_at,
                 ..
-            } => {
+            }) => {
                 check_id("job_id", job_id)?;
                 check_time("ended_at", *ended_at)?;
                 match state {
@@ -394,13 +525,13 @@ impl KernelMsg {
                     ))),
                 }
             }
-            KernelMsg::Jobs { jobs } => jobs.iter().try_for_each(|j| {
+            KernelMsg::Jobs(JobList { jobs }) => jobs.iter().try_for_each(|j| {
                 check_id("job_id", &j.job_id)?;
                 j.started_at
                     .map_or(Ok(()), |t| check_time("started_at", t))?;
                 j.ended_at.map_or(Ok(()), |t| check_time("ended_at", t))
             }),
-            KernelMsg::Error { job_id, .. } => job_id
+            KernelMsg::Error(KernelError { job_id, .. }) => job_id
                 .as_deref()
                 .map_or(Ok(()), |id| check_id("job_id", id)),
         }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use parallel_cell_core::protocol::{ClientMsg, KernelMsg};
+use parallel_cell_core::protocol::{ClientMsg, KernelMsg, Outputs};
 use serde_json::Value;
 
 fn golden(side: &str) -> Vec<(String, String)> {
@@ -125,7 +125,7 @@ fn rich_outputs_pass_through_untouched() {
         .into_iter()
         .find(|(n, _)| n == "output_rich.json")
         .unwrap();
-    let KernelMsg::Output { outputs, .. } = KernelMsg::from_json(&text).unwrap() else {
+    let KernelMsg::Output(Outputs { outputs, .. }) = KernelMsg::from_json(&text).unwrap() else {
         panic!("not an output message");
     };
     let expected: Value = serde_json::from_str(&text).unwrap();

@@ -1,36 +1,34 @@
 //! The scheduler, natively: cap and FIFO queue, waiting for `hello`, kills, duplicate and
 //! out-of-order messages, lost kernels, adopted jobs, reconcile, dependencies.
 
-use parallel_cell_core::protocol::{
-    ClientMsg, ErrorInfo, JobInfo, JobState, KernelMsg, Origin, Output, StreamName,
-};
+use parallel_cell_core::protocol::*;
 use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
 
 const K: &str = "kernel-1";
 
 fn hello() -> KernelMsg {
-    KernelMsg::Hello {
+    KernelMsg::Hello(Hello {
         protocol: 1,
         runtime: "0.1.0".into(),
         python: "3.11.7".into(),
         ipykernel: "7.4.0".into(),
         implementation: "ipython".into(),
-    }
+    })
 }
 
 fn started(id: &str, num: u64) -> KernelMsg {
-    KernelMsg::Started {
+    KernelMsg::Started(Started {
         job_id: id.into(),
         num,
         cell_id: Some(format!("cell-{id}")),
         notebook: Some("nb.ipynb".into()),
         started_at: 1.0,
         origin: Origin::Frontend,
-    }
+    })
 }
 
 fn finished(id: &str, state: JobState) -> KernelMsg {
-    KernelMsg::Finished {
+    KernelMsg::Finished(Finished {
         job_id: id.into(),
         state,
         ended_at: 2.0,
@@ -40,21 +38,23 @@ fn finished(id: &str, state: JobState) -> KernelMsg {
             traceback: vec!["\u{1b}[0;31mZeroDivisionError\u{1b}[0m: division by zero".into()],
         }),
         assigned: vec!["x".into()],
-    }
+    })
 }
 
 fn stdout(id: &str, seq: u64, texts: &[&str]) -> KernelMsg {
-    KernelMsg::Output {
+    KernelMsg::Output(Outputs {
         job_id: id.into(),
         seq,
         outputs: texts
             .iter()
-            .map(|t| Output::Stream {
-                name: StreamName::Stdout,
-                text: (*t).into(),
+            .map(|t| {
+                Output::Stream(Stream {
+                    name: StreamName::Stdout,
+                    text: (*t).into(),
+                })
             })
             .collect(),
-    }
+    })
 }
 
 fn submit(s: &mut Scheduler, id: &str) -> Vec<Effect> {
@@ -158,13 +158,13 @@ fn wrong_protocol_is_a_problem_and_not_ready() {
     submit(&mut s, "a");
     let fx = s.receive(
         K,
-        KernelMsg::Hello {
+        KernelMsg::Hello(Hello {
             protocol: 2,
             runtime: String::new(),
             python: String::new(),
             ipykernel: String::new(),
             implementation: String::new(),
-        },
+        }),
         1.0,
     );
     assert!(matches!(fx.as_slice(), [Effect::Problem { .. }]));
@@ -291,10 +291,10 @@ fn kill_running_is_cancelling_until_finished() {
     assert!(sent(&s.kill_all(2.6)).is_empty());
     let fx = s.receive(
         K,
-        KernelMsg::Cancelling {
+        KernelMsg::Cancelling(Cancelling {
             job_id: "a".into(),
             reason: Some("inside a native call".into()),
-        },
+        }),
         3.0,
     );
     assert!(fx.contains(&Effect::RowChanged { job_id: "a".into() }));
@@ -356,7 +356,7 @@ fn duplicate_and_overlapping_outputs_are_dropped() {
             })
             .flatten()
             .map(|o| match o {
-                Output::Stream { text, .. } => text,
+                Output::Stream(Stream { text, .. }) => text,
                 other => format!("{other:?}"),
             })
             .collect()
@@ -413,11 +413,11 @@ fn outputs_carry_the_cell_and_update_the_last_line() {
     assert_eq!(s.job("a").unwrap().last_line.get(), " 75%");
     let fx = s.receive(
         K,
-        KernelMsg::Output {
+        KernelMsg::Output(Outputs {
             job_id: "a".into(),
             seq: 4,
-            outputs: vec![Output::ClearOutput { wait: false }],
-        },
+            outputs: vec![Output::ClearOutput(ClearOutput { wait: false })],
+        }),
         3.0,
     );
     assert!(fx.contains(&Effect::RowChanged { job_id: "a".into() }));
@@ -437,10 +437,10 @@ fn finished_without_started_and_late_messages() {
     for msg in [
         started("a", 1),
         finished("a", JobState::Done),
-        KernelMsg::Cancelling {
+        KernelMsg::Cancelling(Cancelling {
             job_id: "a".into(),
             reason: None,
-        },
+        }),
     ] {
         let fx = s.receive(K, msg, 2.0);
         assert!(notified(&fx).is_empty());
@@ -454,10 +454,10 @@ fn finished_without_started_and_late_messages() {
     assert!(s
         .receive(
             K,
-            KernelMsg::Cancelling {
+            KernelMsg::Cancelling(Cancelling {
                 job_id: "ghost".into(),
                 reason: None
-            },
+            }),
             3.0
         )
         .is_empty());
@@ -470,10 +470,10 @@ fn kernel_error_messages_are_problems() {
     submit(&mut s, "a");
     let fx = s.receive(
         K,
-        KernelMsg::Error {
+        KernelMsg::Error(KernelError {
             message: "unknown job".into(),
             job_id: Some("a".into()),
-        },
+        }),
         1.0,
     );
     match fx.as_slice() {
@@ -528,14 +528,14 @@ fn kernel_jobs_are_adopted() {
     let mut s = Scheduler::default();
     let fx = s.receive(
         K,
-        KernelMsg::Started {
+        KernelMsg::Started(Started {
             job_id: "k2".into(),
             num: 2,
             cell_id: None,
             notebook: None,
             started_at: 5.0,
             origin: Origin::Kernel,
-        },
+        }),
         10.0,
     );
     assert!(fx.contains(&Effect::RowChanged {
@@ -554,14 +554,14 @@ fn kernel_jobs_are_adopted() {
     // The same id from another kernel is a different job.
     s.receive(
         "k9",
-        KernelMsg::Started {
+        KernelMsg::Started(Started {
             job_id: "k2".into(),
             num: 7,
             cell_id: None,
             notebook: None,
             started_at: 5.0,
             origin: Origin::Kernel,
-        },
+        }),
         10.0,
     );
     assert_eq!(s.len(), 2);
@@ -579,14 +579,14 @@ fn kernel_jobs_are_adopted() {
     s.receive(K, hello(), 0.0);
     s.receive(
         K,
-        KernelMsg::Started {
+        KernelMsg::Started(Started {
             job_id: "k1".into(),
             num: 1,
             cell_id: None,
             notebook: None,
             started_at: 0.0,
             origin: Origin::Kernel,
-        },
+        }),
         1.0,
     );
     assert_eq!(submits(&submit(&mut s, "a")), ["a"]);
@@ -641,12 +641,12 @@ fn reconcile_adopts_running_jobs_after_a_reload() {
     assert_eq!(sent(&fx), [("list", String::new())]);
     let fx = s.receive(
         K,
-        KernelMsg::Jobs {
+        KernelMsg::Jobs(JobList {
             jobs: vec![
                 info("r", JobState::Running, 7, Origin::Frontend),
                 info("d", JobState::Done, 3, Origin::Kernel),
             ],
-        },
+        }),
         1_000.0,
     );
     assert!(
@@ -665,9 +665,9 @@ fn reconcile_adopts_running_jobs_after_a_reload() {
     s2.receive(K, hello(), 0.0);
     s2.receive(
         K,
-        KernelMsg::Jobs {
+        KernelMsg::Jobs(JobList {
             jobs: vec![info("r", JobState::Running, 0, Origin::Frontend)],
-        },
+        }),
         1.0,
     );
     assert!(submits(&submit(&mut s2, "a")).is_empty());
@@ -681,7 +681,7 @@ fn reconcile_adopts_running_jobs_after_a_reload() {
 fn reconcile_marks_vanished_jobs_lost_but_not_newer_ones() {
     let mut s = Scheduler::default();
     s.receive(K, hello(), 0.0);
-    s.receive(K, KernelMsg::Jobs { jobs: vec![] }, 0.5);
+    s.receive(K, KernelMsg::Jobs(JobList { jobs: vec![] }), 0.5);
     submit(&mut s, "a");
     submit(&mut s, "b");
     s.receive(K, started("a", 1), 1.0);
@@ -696,9 +696,9 @@ fn reconcile_marks_vanished_jobs_lost_but_not_newer_ones() {
     assert_eq!(submits(&submit(&mut s, "c")), ["c"]);
     let fx = s.receive(
         K,
-        KernelMsg::Jobs {
+        KernelMsg::Jobs(JobList {
             jobs: vec![info("a", JobState::Running, 0, Origin::Frontend)],
-        },
+        }),
         3.0,
     );
     assert_eq!(state(&s, "a"), JobState::Running);
@@ -714,7 +714,7 @@ fn reconcile_marks_vanished_jobs_lost_but_not_newer_ones() {
     );
     assert_eq!(notified(&fx), [("b".to_owned(), JobState::Lost)]);
     // An answer nobody asked for marks nothing lost.
-    s.receive(K, KernelMsg::Jobs { jobs: vec![] }, 4.0);
+    s.receive(K, KernelMsg::Jobs(JobList { jobs: vec![] }), 4.0);
     assert_eq!(state(&s, "a"), JobState::Running);
     assert_eq!(state(&s, "c"), JobState::Queued);
 }
@@ -723,19 +723,19 @@ fn reconcile_marks_vanished_jobs_lost_but_not_newer_ones() {
 fn reconcile_catches_up_known_jobs() {
     let mut s = Scheduler::default();
     s.receive(K, hello(), 0.0);
-    s.receive(K, KernelMsg::Jobs { jobs: vec![] }, 0.1);
+    s.receive(K, KernelMsg::Jobs(JobList { jobs: vec![] }), 0.1);
     submit(&mut s, "a");
     submit(&mut s, "b");
     s.receive(K, stdout("a", 0, &["x"]), 0.2);
     s.receive(K, hello(), 0.5);
     let fx = s.receive(
         K,
-        KernelMsg::Jobs {
+        KernelMsg::Jobs(JobList {
             jobs: vec![
                 info("a", JobState::Running, 4, Origin::Frontend),
                 info("b", JobState::Error, 0, Origin::Frontend),
             ],
-        },
+        }),
         1.0,
     );
     assert_eq!(state(&s, "a"), JobState::Running);

@@ -31,18 +31,19 @@ impl Scheduler {
 
     /// Forget every finished job.
     pub fn clear_finished(&mut self) -> Vec<Effect> {
-        let gone: Vec<(u64, String)> = self
+        let gone: Vec<String> = self
             .jobs()
             .filter(|j| j.state.is_finished())
-            .map(|j| (j.serial, j.id.clone()))
+            .map(|j| j.id.clone())
             .collect();
+        for key in &gone {
+            self.jobs.remove(key);
+            self.send_no.remove(key);
+        }
+        let jobs = &self.jobs;
+        self.order.retain(|key| jobs.contains_key(key));
         gone.into_iter()
-            .map(|(serial, key)| {
-                self.jobs.remove(&key);
-                self.order.remove(&serial);
-                self.send_no.remove(&key);
-                Effect::RowRemoved { job_id: key }
-            })
+            .map(|job_id| Effect::RowRemoved { job_id })
             .collect()
     }
 

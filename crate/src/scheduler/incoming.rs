@@ -5,14 +5,17 @@
 //! job is adopted).
 
 use super::{adopted, adopted_title, dedupe_rows, Effect, Scheduler};
-use crate::protocol::{ClientMsg, ErrorInfo, JobState, KernelMsg, Output, PROTOCOL_VERSION};
+use crate::protocol::{
+    Cancelling, ClearOutput, ClientMsg, ErrorInfo, Finished, Hello, JobList, JobState, KernelError,
+    KernelMsg, Output, Outputs, Started, Stream, PROTOCOL_VERSION,
+};
 
 impl Scheduler {
     /// Handle one decoded message from kernel `kernel_id`.
     pub fn receive(&mut self, kernel_id: &str, msg: KernelMsg, now: f64) -> Vec<Effect> {
         let mut out = Vec::new();
         match msg {
-            KernelMsg::Hello { protocol, .. } => {
+            KernelMsg::Hello(Hello { protocol, .. }) => {
                 if protocol != PROTOCOL_VERSION {
                     out.push(Effect::Problem {
                         message: format!(
@@ -35,14 +38,14 @@ impl Scheduler {
                 });
                 self.pump(kernel_id, now, &mut out);
             }
-            KernelMsg::Started {
+            KernelMsg::Started(Started {
                 job_id,
                 num,
                 cell_id,
                 notebook,
                 origin,
                 ..
-            } => match self.key(kernel_id, &job_id) {
+            }) => match self.key(kernel_id, &job_id) {
                 Some(key) => self.on_started(&key, num, now, &mut out),
                 None => {
                     let key = self.free_key(kernel_id, &job_id);
@@ -56,16 +59,16 @@ impl Scheduler {
                     self.adopt(job, &mut out);
                 }
             },
-            KernelMsg::Output {
+            KernelMsg::Output(Outputs {
                 job_id,
                 seq,
                 outputs,
-            } => {
+            }) => {
                 if let Some(key) = self.key(kernel_id, &job_id) {
                     self.on_output(&key, seq, outputs, &mut out);
                 }
             }
-            KernelMsg::Cancelling { job_id, reason } => {
+            KernelMsg::Cancelling(Cancelling { job_id, reason }) => {
                 if let Some(job) = self
                     .key(kernel_id, &job_id)
                     .and_then(|k| self.jobs.get_mut(&k))
@@ -78,20 +81,20 @@ impl Scheduler {
                     }
                 }
             }
-            KernelMsg::Finished {
+            KernelMsg::Finished(Finished {
                 job_id,
                 state,
                 error,
                 assigned,
                 ..
-            } => {
+            }) => {
                 if let Some(key) = self.key(kernel_id, &job_id) {
                     self.on_finished(&key, state, error, assigned, now, &mut out);
                     self.pump(kernel_id, now, &mut out);
                 }
             }
-            KernelMsg::Jobs { jobs } => self.reconcile(kernel_id, jobs, now, &mut out),
-            KernelMsg::Error { message, job_id } => {
+            KernelMsg::Jobs(JobList { jobs }) => self.reconcile(kernel_id, jobs, now, &mut out),
+            KernelMsg::Error(KernelError { message, job_id }) => {
                 let about = job_id
                     .and_then(|id| self.key(kernel_id, &id))
                     .and_then(|k| self.jobs.get(&k))
@@ -147,8 +150,8 @@ impl Scheduler {
         let before = job.last_line.get().to_owned();
         for o in &fresh {
             match o {
-                Output::Stream { text, .. } => job.last_line.feed(text),
-                Output::ClearOutput { .. } => job.last_line.clear(),
+                Output::Stream(Stream { text, .. }) => job.last_line.feed(text),
+                Output::ClearOutput(ClearOutput { .. }) => job.last_line.clear(),
                 _ => {}
             }
         }

@@ -12,7 +12,7 @@ mod incoming;
 mod job;
 mod reconcile;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 pub use effect::Effect;
 pub use job::{title_of, Job, LastLine};
@@ -48,7 +48,7 @@ struct Kernel {
     /// Frontend jobs waiting to be sent, oldest first.
     queue: VecDeque<String>,
     /// Frontend jobs sent and not finished (they fill the cap).
-    active: BTreeSet<String>,
+    active: HashSet<String>,
     /// Submits sent so far (orders sends against `list` requests).
     sends: u64,
     /// `sends` when each unanswered `list` went out, oldest first.
@@ -60,10 +60,11 @@ struct Kernel {
 pub struct Scheduler {
     cap: usize,
     jobs: HashMap<String, Job>,
-    order: BTreeMap<u64, String>,
+    /// Job keys, oldest first.
+    order: Vec<String>,
     kernels: HashMap<String, Kernel>,
     next_serial: u64,
-    /// `Job::send_no` per job key: when its submit went out, for reconcile.
+    /// Per job key: how many submits preceded its own (orders it against `list`s).
     send_no: HashMap<String, u64>,
 }
 
@@ -79,7 +80,7 @@ impl Scheduler {
         Scheduler {
             cap: cap.max(1),
             jobs: HashMap::new(),
-            order: BTreeMap::new(),
+            order: Vec::new(),
             kernels: HashMap::new(),
             next_serial: 0,
             send_no: HashMap::new(),
@@ -98,7 +99,7 @@ impl Scheduler {
 
     /// Every job, oldest first.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
-        self.order.values().filter_map(|k| self.jobs.get(k))
+        self.order.iter().filter_map(|k| self.jobs.get(k))
     }
 
     /// How many jobs exist.
@@ -195,7 +196,7 @@ impl Scheduler {
     fn insert(&mut self, mut job: Job, out: &mut Vec<Effect>) {
         job.serial = self.next_serial;
         self.next_serial += 1;
-        self.order.insert(job.serial, job.id.clone());
+        self.order.push(job.id.clone());
         push_cell_state(&job, out);
         out.push(Effect::RowChanged {
             job_id: job.id.clone(),
@@ -347,7 +348,7 @@ fn push_cell_state(job: &Job, out: &mut Vec<Effect>) {
 
 /// Keep only the first `RowChanged` per job: the panel redraws from the final state anyway.
 fn dedupe_rows(out: &mut Vec<Effect>) {
-    let mut seen = BTreeSet::new();
+    let mut seen = HashSet::new();
     out.retain(|e| match e {
         Effect::RowChanged { job_id } => seen.insert(job_id.clone()),
         _ => true,

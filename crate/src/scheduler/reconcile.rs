@@ -4,7 +4,7 @@
 //! Jobs the kernel knows and this frontend does not are adopted with the kernel's state;
 //! jobs this frontend sent before asking and the kernel no longer knows are `lost`.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 use super::{adopted, adopted_title, Effect, Scheduler};
 use crate::protocol::{ClientMsg, JobInfo, JobState};
@@ -17,7 +17,7 @@ impl Scheduler {
         now: f64,
         out: &mut Vec<Effect>,
     ) {
-        let mut listed = BTreeSet::new();
+        let mut listed = HashSet::new();
         for info in infos {
             let key = match self.key(kernel_id, &info.job_id) {
                 Some(key) => {
