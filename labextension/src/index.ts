@@ -45,6 +45,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       );
     };
 
+    const refresh = () => app.commands.notifyCommandChanged(CommandIDs.runInBackground);
+
     const current = () => {
       const widget = tracker.currentWidget;
       return widget && app.shell.currentWidget === widget ? widget : tracker.currentWidget;
@@ -52,11 +54,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     app.commands.addCommand(CommandIDs.runInBackground, {
       label: trans.__('Run in Background'),
-      caption: trans.__('Run the selected code cells in a background thread of the kernel'),
+      caption: () => {
+        const widget = current();
+        const reason = widget && jobs ? jobs.unsupportedReason(widget, refresh) : null;
+        return (
+          reason ?? trans.__('Run the selected code cells in a background thread of the kernel')
+        );
+      },
       icon: jobsIcon,
       isEnabled: () => {
         const widget = current();
-        return !!jobs && !!widget && currentCodeCells(widget).length > 0;
+        return (
+          !!jobs &&
+          !!widget &&
+          currentCodeCells(widget).length > 0 &&
+          // Unknown yet (undefined) counts as supported: running checks again.
+          typeof jobs.unsupportedReason(widget, refresh) !== 'string'
+        );
       },
       execute: async () => {
         const widget = current();
@@ -103,7 +117,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     await loadCore();
     let concurrency = 4;
-    let notifications = true;
     jobs = new BackgroundJobs({
       tracker,
       root: panel.root,
@@ -111,21 +124,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
       concurrency,
       activate: widget => app.shell.activateById(widget.id)
     });
-    app.commands.notifyCommandChanged(CommandIDs.runInBackground);
-    tracker.activeCellChanged.connect(() =>
-      app.commands.notifyCommandChanged(CommandIDs.runInBackground)
-    );
-    labShell?.currentChanged.connect(() =>
-      app.commands.notifyCommandChanged(CommandIDs.runInBackground)
-    );
+    refresh();
+    tracker.activeCellChanged.connect(refresh);
+    tracker.selectionChanged.connect(refresh);
+    labShell?.currentChanged.connect(refresh);
 
     if (settings) {
       const apply = (loaded: ISettingRegistry.ISettings) => {
         concurrency = loaded.get('concurrency').composite as number;
-        notifications = loaded.get('notifications').composite as boolean;
         jobs?.setConcurrency(concurrency);
         if (jobs) {
-          jobs.notifications = notifications;
+          jobs.notifications = loaded.get('notifications').composite as boolean;
+          jobs.notifyAfterSeconds = loaded.get('notifyAfterSeconds').composite as number;
         }
       };
       try {

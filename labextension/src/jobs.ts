@@ -11,6 +11,8 @@ import type { Effect } from './effects';
 import { OutputWriter } from './outputs';
 import { Core } from './wasm';
 
+const FINAL_STATES = new Set(['done', 'error', 'killed', 'lost']);
+
 /** The attribute a cell with a background job carries (UI contract). */
 export const CELL_STATE_ATTRIBUTE = 'data-parallel-cell-state';
 
@@ -41,6 +43,8 @@ export class BackgroundJobs {
 
   /** Notifications on job end (a setting). */
   notifications = true;
+  /** No notification for jobs that ended faster than this (a setting). */
+  notifyAfterSeconds = 0;
 
   setConcurrency(cap: number): void {
     this._core.set_cap(cap);
@@ -63,6 +67,7 @@ export class BackgroundJobs {
       // Like a normal run: the cell's old outputs go away when the new run is queued.
       model.outputs.clear();
       model.executionCount = null;
+      model.deleteMetadata('execution');
       this._writer.reset(model);
       this._core.submit(
         jobId,
@@ -74,6 +79,42 @@ export class BackgroundJobs {
       ids.push(jobId);
     }
     return ids;
+  }
+
+  /**
+   * Why the notebook's kernel cannot run background jobs, `null` when it can, or
+   * `undefined` while that is not known yet (`changed` is then called once it is).
+   */
+  unsupportedReason(panel: NotebookPanel, changed: () => void): string | null | undefined {
+    const kernel = panel.sessionContext.session?.kernel;
+    if (!kernel) {
+      return this._trans.__('This notebook has no running kernel.');
+    }
+    if (this._support.has(kernel)) {
+      return this._support.get(kernel);
+    }
+    if (!this._supportPending.has(kernel)) {
+      this._supportPending.add(kernel);
+      kernel.info
+        .then(info => {
+          const ok = info.implementation === 'ipython' && info.language_info?.name === 'python';
+          this._support.set(
+            kernel,
+            ok
+              ? null
+              : this._trans.__(
+                  'Background jobs need an IPython kernel; this notebook runs "%1".',
+                  info.implementation
+                )
+          );
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          this._supportPending.delete(kernel);
+          changed();
+        });
+    }
+    return undefined;
   }
 
   kill(jobId: string): void {
@@ -144,8 +185,7 @@ export class BackgroundJobs {
         return;
       }
       case 'cell_state': {
-        const cell = this._cell(effect.notebook, effect.cell_id);
-        cell?.node.setAttribute(CELL_STATE_ATTRIBUTE, effect.state);
+        this._cellState(effect);
         return;
       }
       case 'notify':
@@ -160,8 +200,44 @@ export class BackgroundJobs {
     }
   }
 
+  private _cellState(effect: Extract<Effect, { kind: 'cell_state' }>): void {
+    const now = Date.now();
+    if (effect.state === 'running' && !this._started.has(effect.job_id)) {
+      this._started.set(effect.job_id, now);
+    }
+    const panel = this._panel(effect.notebook);
+    const cell = this._cell(effect.notebook, effect.cell_id);
+    if (!panel || !cell) {
+      return;
+    }
+    cell.node.setAttribute(CELL_STATE_ATTRIBUTE, effect.state);
+    // Timing as JupyterLab records it for a foreground run (when the notebook's
+    // "record timing" setting is on), so timing extensions show the job's duration.
+    if (!panel.content.notebookConfig.recordTiming) {
+      return;
+    }
+    const stamp = new Date(now).toISOString();
+    const timing = { ...((cell.model.getMetadata('execution') as Record<string, string>) ?? {}) };
+    if (effect.state === 'running') {
+      timing['iopub.status.busy'] = stamp;
+      timing['iopub.execute_input'] = stamp;
+      timing['shell.execute_reply.started'] = stamp;
+      delete timing['iopub.status.idle'];
+      delete timing['shell.execute_reply'];
+    } else if (FINAL_STATES.has(effect.state)) {
+      timing['iopub.status.idle'] = stamp;
+      timing['shell.execute_reply'] = stamp;
+    } else {
+      return;
+    }
+    cell.model.setMetadata('execution', timing);
+  }
+
   private _notify(effect: Extract<Effect, { kind: 'notify' }>): void {
-    if (!this.notifications) {
+    const started = this._started.get(effect.job_id);
+    this._started.delete(effect.job_id);
+    const seconds = started === undefined ? 0 : (Date.now() - started) / 1000;
+    if (!this.notifications || seconds < this.notifyAfterSeconds) {
       return;
     }
     const actions = [
@@ -220,5 +296,8 @@ export class BackgroundJobs {
   private readonly _activate: (panel: NotebookPanel) => void;
   private readonly _links: KernelLinks;
   private readonly _writer = new OutputWriter();
+  private readonly _started = new Map<string, number>();
+  private readonly _support = new WeakMap<Kernel.IKernelConnection, string | null>();
+  private readonly _supportPending = new WeakSet<Kernel.IKernelConnection>();
   private readonly _core: Core;
 }

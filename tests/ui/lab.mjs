@@ -53,15 +53,25 @@ export async function startLab(files = {}) {
     JSON.stringify({ disabledExtensions: { '@jupyterlab/apputils-extension:announcements': true } })
   );
   for (const [name, content] of Object.entries(files)) {
-    writeFileSync(join(root, name), typeof content === 'string' ? content : JSON.stringify(content));
+    writeFileSync(
+      join(root, name),
+      typeof content === 'string' ? content : JSON.stringify(content)
+    );
   }
   const port = await freePort();
   const token = 'parallel-cell-ui-test';
   const args = [
-    'lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--ServerApp.port_retries=0',
-    `--ServerApp.root_dir=${root}`, `--IdentityProvider.token=${token}`,
-    '--LabApp.expose_app_in_browser=True', `--LabApp.workspaces_dir=${join(dir, 'ws')}`,
-    `--LabApp.user_settings_dir=${join(dir, 'settings')}`, '--allow-root'
+    'lab',
+    '--no-browser',
+    '--ip=127.0.0.1',
+    `--port=${port}`,
+    '--ServerApp.port_retries=0',
+    `--ServerApp.root_dir=${root}`,
+    `--IdentityProvider.token=${token}`,
+    '--LabApp.expose_app_in_browser=True',
+    `--LabApp.workspaces_dir=${join(dir, 'ws')}`,
+    `--LabApp.user_settings_dir=${join(dir, 'settings')}`,
+    '--allow-root'
   ];
   const proc = spawn(join(ROOT, '.venv', 'bin', 'jupyter'), args, {
     env: { ...process.env, JUPYTER_CONFIG_DIR: config },
@@ -120,8 +130,14 @@ export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic'
     ]
   });
 }

@@ -56,7 +56,8 @@ test('a background job runs while a foreground cell finishes, and prints into it
   await runInForeground(page, 1);
   await page.waitForFunction(
     () =>
-      document.querySelectorAll('.jp-Notebook .jp-Cell')[1]
+      document
+        .querySelectorAll('.jp-Notebook .jp-Cell')[1]
         ?.querySelector('.jp-OutputArea')
         ?.textContent?.includes('foreground says hi'),
     null,
@@ -78,7 +79,8 @@ test('a background job runs while a foreground cell finishes, and prints into it
   await runInForeground(page, 4);
   await page.waitForFunction(
     () =>
-      document.querySelectorAll('.jp-Notebook .jp-Cell')[4]
+      document
+        .querySelectorAll('.jp-Notebook .jp-Cell')[4]
         ?.querySelector('.jp-OutputArea')
         ?.textContent?.includes('finished in background'),
     null,
