@@ -69,28 +69,35 @@ def runtime_version(source: str) -> str:
     return match.group(1)
 
 
-def loader_source(register: bool = True) -> str:
-    """The loader's Python source, with the runtime embedded as base64 data."""
+def _runtime_b64(source: str) -> str:
+    return base64.b64encode(source.encode("utf-8")).decode("ascii")
+
+
+def loader_source(register: bool = True, embed_source: bool = True) -> str:
+    """The loader's Python source; the runtime goes in as base64 data (``SOURCE``)."""
     source = runtime_source()
-    return (
+    header = (
         f"NAME = {MODULE_NAME!r}\n"
         f"VERSION = {runtime_version(source)!r}\n"
         f"FILENAME = {RUNTIME_FILENAME!r}\n"
         f"REGISTER = {bool(register)!r}\n"
-        f"SOURCE = {base64.b64encode(source.encode('utf-8')).decode('ascii')!r}\n" + _LOADER
     )
+    if embed_source:
+        header += f"SOURCE = {_runtime_b64(source)!r}\n"
+    return header + _LOADER
 
 
 def bootstrap_code() -> str:
     """Source for a silent execute_request: loads and registers the runtime.
 
-    Everything runs inside ``exec`` with a fresh globals dict, so the user namespace is
-    left untouched.
+    Everything runs inside ``exec`` with a fresh globals dict (which also carries the
+    runtime's base64 text as ``SOURCE``), so the user namespace is left untouched.
     """
-    payload = base64.b64encode(loader_source().encode("utf-8")).decode("ascii")
+    loader = base64.b64encode(loader_source(embed_source=False).encode("utf-8")).decode("ascii")
+    runtime = _runtime_b64(runtime_source())
     return (
-        f'exec(__import__("base64").b64decode("{payload}").decode("utf-8"), '
-        '{"__name__": "_parallel_cell_bootstrap"})\n'
+        f'exec(__import__("base64").b64decode("{loader}").decode("utf-8"), '
+        f'{{"__name__": "_parallel_cell_bootstrap", "SOURCE": "{runtime}"}})\n'
     )
 
 

@@ -534,6 +534,28 @@ def run_compiled(cell, glob, loc):
         loop.close()
 
 
+def _figure_numbers():
+    """Numbers of the open matplotlib figures (None when pyplot is not loaded)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    return None if plt is None else set(plt.get_fignums())
+
+
+def _show_new_figures(before):
+    """Show (in the job) and close the figures a job opened, as the inline backend's
+    post-execute hook would; otherwise the next foreground cell would show them."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None or "inline" not in str(plt.get_backend()).lower():
+        return
+    from IPython.display import display
+    from matplotlib._pylab_helpers import Gcf
+
+    for manager in Gcf.get_all_fig_managers():
+        if before is None or manager.num not in before:
+            figure = manager.canvas.figure
+            display(figure)
+            plt.close(figure)
+
+
 _TB_LOCK = threading.Lock()
 
 
@@ -940,10 +962,14 @@ class Runtime:
         shell = self.shell
         glob = shell.user_global_ns if shell is not None else {}
         loc = shell.user_ns if shell is not None else glob
-        value = run_compiled(cell, glob, loc)
-        out = format_result(shell, value) if shell is not None else None
-        if out is not None:
-            job.emit(out)
+        figures = _figure_numbers()
+        try:
+            value = run_compiled(cell, glob, loc)
+            out = format_result(shell, value) if shell is not None else None
+            if out is not None:
+                job.emit(out)
+        finally:
+            _show_new_figures(figures)
         return value
 
     def _run_job(self, job, body):

@@ -19,12 +19,13 @@ echo "== ruff"
 "$VENV7/bin/ruff" format --check "${PY_PATHS[@]}"
 
 # The ipykernel 6 venv: idempotent, re-created when broken or on the wrong major.
-if ! "$VENV6/bin/python" -c 'import ipykernel, jupyter_client, pytest, sys; sys.exit(ipykernel.__version__.split(".")[0] != "6")' 2>/dev/null; then
+# It also has matplotlib, so the figure test runs on at least one kernel.
+if ! "$VENV6/bin/python" -c 'import ipykernel, jupyter_client, pytest, matplotlib, sys; sys.exit(ipykernel.__version__.split(".")[0] != "6")' 2>/dev/null; then
     echo "== creating $VENV6 (ipykernel 6)"
     rm -rf "$VENV6"
     "$VENV7/bin/python" -m venv "$VENV6" 2>/dev/null || python3 -m venv "$VENV6"
     "$VENV6/bin/pip" install --quiet --disable-pip-version-check \
-        'ipykernel>=6.29,<7' 'jupyter_client>=8' 'pytest>=8'
+        'ipykernel>=6.29,<7' 'jupyter_client>=8' 'pytest>=8' matplotlib
 fi
 
 status=0

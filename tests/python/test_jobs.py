@@ -2,6 +2,7 @@
 
 import time
 
+import pytest
 from helpers import plain
 
 
@@ -146,3 +147,20 @@ def test_rich_outputs_image_and_html(comm):
     assert image["data"]["image/png"].startswith("iVBORw0KGgo")  # base64 text, JSON-safe
     assert html["output_type"] == "execute_result"
     assert html["data"]["text/html"] == "<i>last</i>"
+
+
+def test_matplotlib_figures_go_to_the_job(kernel, comm):
+    try:
+        kernel.ok("import matplotlib")
+    except AssertionError:
+        pytest.skip("matplotlib is not installed in this kernel's environment")
+    shown = comm.submit("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()")
+    assert comm.wait_type("finished", shown, timeout=30)["state"] == "done"
+    left = comm.submit("import matplotlib.pyplot as plt\nplt.plot([3, 2, 1])\nplt.title('t')")
+    assert comm.wait_type("finished", left, timeout=30)["state"] == "done"
+    for job in (shown, left):
+        images = [o for o in comm.outputs(job) if "image/png" in o.get("data", {})]
+        assert len(images) == 1, comm.outputs(job)
+    # nothing is left for the next foreground cell to show
+    foreground = kernel.execute("1")
+    assert not [m for m in foreground.iopub if m["header"]["msg_type"] == "display_data"]
