@@ -1,0 +1,123 @@
+// More journeys: ways to start a job, what it refuses, and a kernel restart.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  cell,
+  jobIds,
+  launchBrowser,
+  newJob,
+  openNotebook,
+  openPanel,
+  rowOf,
+  startLab,
+  waitForState
+} from './lab.mjs';
+
+const code = source => ({
+  cell_type: 'code',
+  metadata: {},
+  source,
+  outputs: [],
+  execution_count: null
+});
+
+const NOTEBOOK = {
+  cells: [
+    code('print("from the shortcut")'),
+    code('first = 1'),
+    code('second = 2'),
+    { cell_type: 'markdown', metadata: {}, source: '# a markdown cell' },
+    code('import time\nwhile True:\n    time.sleep(0.05)'),
+    code('print("after the restart")\nafter_restart = True')
+  ].map((c, i) => ({ ...c, id: `j-${i}` })),
+  metadata: {
+    kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' }
+  },
+  nbformat: 4,
+  nbformat_minor: 5
+};
+
+let lab;
+let browser;
+let page;
+
+before(async () => {
+  lab = await startLab({ 'journeys.ipynb': NOTEBOOK });
+  browser = await launchBrowser();
+  ({ page } = await openNotebook(browser, lab, 'journeys.ipynb'));
+  await openPanel(page);
+});
+
+after(async () => {
+  await browser?.close();
+  await lab?.stop();
+});
+
+const select = async i => cell(page, i).locator('.jp-InputPrompt').click();
+const isEnabled = () =>
+  page.evaluate(() => window.jupyterapp.commands.isEnabled('parallel-cell:run-in-background'));
+
+test('Ctrl+Shift+Enter runs the selected cell in the background', async () => {
+  await select(0);
+  const jobId = await newJob(page, () => page.keyboard.press('Control+Shift+Enter'));
+  await waitForState(page, jobId, 'done');
+  assert.match(await cell(page, 0).locator('.jp-OutputArea').innerText(), /from the shortcut/);
+});
+
+test('several selected cells each become a job', async () => {
+  await select(1);
+  await cell(page, 2)
+    .locator('.jp-InputPrompt')
+    .click({ modifiers: ['Shift'] });
+  const before = new Set(await jobIds(page));
+  await page.keyboard.press('Control+Shift+Enter');
+  await page.waitForFunction(
+    n => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length === n,
+    before.size + 2
+  );
+  const fresh = (await jobIds(page)).filter(id => !before.has(id));
+  assert.equal(fresh.length, 2);
+  for (const id of fresh) {
+    await waitForState(page, id, 'done');
+  }
+});
+
+test('the command is disabled on a markdown cell and enabled on a code cell', async () => {
+  await cell(page, 3).click();
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(
+    () => window.jupyterapp.shell.currentWidget.content.activeCell.model.type === 'markdown'
+  );
+  assert.equal(await isEnabled(), false);
+  await select(1);
+  assert.equal(await isEnabled(), true);
+});
+
+test('the command palette offers Run in Background', async () => {
+  await select(0);
+  await page.keyboard.press('Control+Shift+C');
+  const input = page.locator('.lm-CommandPalette-input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill('Run in Background');
+  const item = page.locator(
+    '.lm-CommandPalette-item[data-command="parallel-cell:run-in-background"]'
+  );
+  await item.first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Escape');
+});
+
+test('a kernel restart marks running jobs lost, and jobs run again afterwards', async () => {
+  await select(4);
+  const jobId = await newJob(page, () => page.keyboard.press('Control+Shift+Enter'));
+  await waitForState(page, jobId, 'running');
+  await page.evaluate(() =>
+    window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()
+  );
+  // "within 2 s" is the requirement; the timeout leaves room for a loaded CI machine.
+  await waitForState(page, jobId, 'lost', 5_000);
+  await select(5);
+  const next = await newJob(page, () => page.keyboard.press('Control+Shift+Enter'));
+  await waitForState(page, next, 'done');
+  assert.match(await cell(page, 5).locator('.jp-OutputArea').innerText(), /after the restart/);
+  assert.equal(await rowOf(page, jobId).getAttribute('data-job-state'), 'lost');
+});
