@@ -82,6 +82,29 @@ impl Core {
         Ok(())
     }
 
+    /// Like `submit`, but the job is sent only after job `after_job_id` ended `done`; if
+    /// that job ends otherwise, this one ends as `error` (`DependencyFailed`) unsent.
+    pub fn submit_after(
+        &self,
+        job_id: &str,
+        kernel_id: &str,
+        notebook: &str,
+        cell_id: &str,
+        code: &str,
+        after_job_id: &str,
+    ) -> Result<(), JsError> {
+        let s = Submit {
+            job_id,
+            kernel_id,
+            notebook,
+            cell_id,
+            code,
+            after: Some(after_job_id),
+        };
+        dispatch(&self.inner, |sched, now| sched.submit(s, now))?;
+        Ok(())
+    }
+
     /// Hand over a message from kernel `kernel_id`'s comm. Never throws: what cannot be
     /// understood becomes a `problem` effect.
     pub fn receive(&self, kernel_id: &str, msg: JsValue) {

@@ -20,6 +20,7 @@ pub const MAX_ID_LEN: usize = 64;
 
 /// A job's state, as the panel, the cells and the kernel name it.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
     /// Waiting: for a free slot under the cap, for the kernel's `hello`, or for `started`.
@@ -74,6 +75,7 @@ impl JobState {
 
 /// Who started a job.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// Submitted by this frontend ("Run in Background").
@@ -84,6 +86,7 @@ pub enum Origin {
 
 /// An exception that ended a job.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorInfo {
     /// The exception's class name.
     pub ename: String,
@@ -95,6 +98,7 @@ pub struct ErrorInfo {
 
 /// Which stream a `stream` output was written to.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum StreamName {
     /// Standard output.
@@ -105,6 +109,7 @@ pub enum StreamName {
 
 /// Text written to stdout or stderr.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Stream {
     /// The stream.
     pub name: StreamName,
@@ -114,6 +119,7 @@ pub struct Stream {
 
 /// `display(...)`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DisplayData {
     /// mime type → value.
     pub data: Map<String, Value>,
@@ -127,6 +133,7 @@ pub struct DisplayData {
 
 /// The value of the cell's last expression.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExecuteResult {
     /// mime type → value.
     pub data: Map<String, Value>,
@@ -135,11 +142,13 @@ pub struct ExecuteResult {
     pub metadata: Map<String, Value>,
     /// Always `null` for background jobs (they do not take an execution count).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub execution_count: Option<i64>,
 }
 
 /// An exception shown in the cell.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorOutput {
     /// The exception's class name.
     pub ename: String,
@@ -151,6 +160,7 @@ pub struct ErrorOutput {
 
 /// An update of an earlier `display_data` with the same display id.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateDisplayData {
     /// mime type → value.
     pub data: Map<String, Value>,
@@ -163,6 +173,7 @@ pub struct UpdateDisplayData {
 
 /// Clear the cell's outputs.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClearOutput {
     /// Wait for the next output before clearing.
     pub wait: bool,
@@ -171,6 +182,7 @@ pub struct ClearOutput {
 /// One nbformat 4 output, as it would appear in the cell, tagged by `output_type`. Rich
 /// `data`, `metadata` and `transient` are kept as JSON values so they pass through untouched.
 #[derive(Serialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "output_type", rename_all = "snake_case")]
 pub enum Output {
     /// `stream`.
@@ -189,6 +201,7 @@ pub enum Output {
 
 /// A message from the frontend to the kernel runtime.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     /// Run `code` in a background thread now.
@@ -214,16 +227,19 @@ pub enum ClientMsg {
         /// The job.
         job_id: String,
         /// The first seq wanted.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         since: u64,
     },
 }
 
 /// What the kernel knows about one job (an entry of `jobs`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobInfo {
     /// The job's id.
     pub job_id: String,
     /// The small per-kernel job number.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub num: u64,
     /// The cell it came from (`null` for kernel-originated jobs).
     pub cell_id: Option<String>,
@@ -236,6 +252,7 @@ pub struct JobInfo {
     /// When it ended (kernel clock, ms).
     pub ended_at: Option<f64>,
     /// The seq its next output will get.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub next_seq: u64,
     /// The exception that ended it.
     pub error: Option<ErrorInfo>,
@@ -247,6 +264,7 @@ pub struct JobInfo {
 
 /// The answer to the comm opening.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Hello {
     /// The protocol version the runtime speaks.
     pub protocol: u32,
@@ -262,10 +280,12 @@ pub struct Hello {
 
 /// The job's thread runs.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Started {
     /// The job.
     pub job_id: String,
     /// The small per-kernel job number.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub num: u64,
     /// The cell (`null` for kernel-originated jobs).
     pub cell_id: Option<String>,
@@ -279,10 +299,12 @@ pub struct Started {
 
 /// A batch of outputs; `seq` numbers the first, the rest follow consecutively.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Outputs {
     /// The job.
     pub job_id: String,
     /// The seq of `outputs[0]`.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
     /// nbformat outputs.
     pub outputs: Vec<Output>,
@@ -290,6 +312,7 @@ pub struct Outputs {
 
 /// A kill is under way but the thread has not ended.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Cancelling {
     /// The job.
     pub job_id: String,
@@ -299,6 +322,7 @@ pub struct Cancelling {
 
 /// The job's thread has ended.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Finished {
     /// The job.
     pub job_id: String,
@@ -314,6 +338,7 @@ pub struct Finished {
 
 /// The answer to `list`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobList {
     /// Every job the kernel knows.
     pub jobs: Vec<JobInfo>,
@@ -321,6 +346,7 @@ pub struct JobList {
 
 /// A request could not be handled.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KernelError {
     /// What went wrong.
     pub message: String,
@@ -330,6 +356,7 @@ pub struct KernelError {
 
 /// A message from the kernel runtime to the frontend, tagged by `type`.
 #[derive(Serialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum KernelMsg {
     /// `hello`.

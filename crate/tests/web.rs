@@ -564,3 +564,37 @@ fn the_timer_runs_only_while_jobs_run() {
         "dropping the panel removes its DOM"
     );
 }
+
+#[wasm_bindgen_test]
+fn submit_after_waits_for_its_dependency() {
+    let h = Harness::new(4.0);
+    h.receive(hello());
+    h.submit("a", "x = 1");
+    h.core
+        .submit_after("b", K, "nb.ipynb", "cell-b", "y = x", "a")
+        .unwrap();
+    assert!(h
+        .core
+        .submit_after("c", K, "nb.ipynb", "cell-c", "1", "nope")
+        .is_err());
+    let sent: Vec<Value> = h
+        .take()
+        .into_iter()
+        .filter(|e| e["kind"] == "send")
+        .collect();
+    assert_eq!(sent.len(), 2, "list and a's submit only: {sent:?}");
+    assert_eq!(
+        h.row("b").get_attribute("data-job-state").as_deref(),
+        Some("queued")
+    );
+    h.receive(
+        json!({"type": "finished", "job_id": "a", "state": "done", "ended_at": 2.0,
+                     "error": null, "assigned": ["x"]}),
+    );
+    let sent: Vec<Value> = h
+        .take()
+        .into_iter()
+        .filter(|e| e["kind"] == "send")
+        .collect();
+    assert_eq!(sent[0]["message"]["job_id"], "b");
+}

@@ -7,6 +7,7 @@ use crate::protocol::{ClientMsg, JobState, Output};
 /// One effect. Serialized (tagged by `kind`) for the variants JavaScript receives; the
 /// `Row*` variants stay inside the crate and drive the panel.
 #[derive(Serialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Effect {
     /// Send `message` to the runtime in kernel `kernel_id`.

@@ -1,0 +1,371 @@
+// Generated from crate/src/protocol.rs and crate/src/scheduler/effect.rs by ts-rs.
+// Do not edit: change the Rust types, then run
+//   PC_UPDATE_TS=1 cargo test -p parallel-cell-core --features ts --test ts_types
+
+/** The protocol version this frontend speaks (sent when the comm opens). */
+export const PROTOCOL_VERSION = 1;
+
+/** The comm target name. */
+export const COMM_TARGET = 'parallel_cell.v1';
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type JobState = "queued" | "running" | "done" | "error" | "cancelling" | "killed" | "lost";
+
+export type Origin = "frontend" | "kernel";
+
+export type ErrorInfo = { 
+/**
+ * The exception's class name.
+ */
+ename: string, 
+/**
+ * The exception's message.
+ */
+evalue: string, 
+/**
+ * The formatted traceback, one entry per block, with ANSI colours.
+ */
+traceback: Array<string>, };
+
+export type StreamName = "stdout" | "stderr";
+
+export type Stream = { 
+/**
+ * The stream.
+ */
+name: StreamName, 
+/**
+ * The text (may hold `\r`, partial lines and ANSI escapes).
+ */
+text: string, };
+
+export type DisplayData = { 
+/**
+ * mime type → value.
+ */
+data: { [key in string]?: JsonValue }, 
+/**
+ * Per-mime metadata.
+ */
+metadata: { [key in string]?: JsonValue }, 
+/**
+ * `{"display_id": …}` when the display can be updated later.
+ */
+transient?: JsonValue | null, };
+
+export type ExecuteResult = { 
+/**
+ * mime type → value.
+ */
+data: { [key in string]?: JsonValue }, 
+/**
+ * Per-mime metadata.
+ */
+metadata: { [key in string]?: JsonValue }, 
+/**
+ * Always `null` for background jobs (they do not take an execution count).
+ */
+execution_count: number | null, };
+
+export type ErrorOutput = { 
+/**
+ * The exception's class name.
+ */
+ename: string, 
+/**
+ * The exception's message.
+ */
+evalue: string, 
+/**
+ * The formatted traceback, with ANSI colours.
+ */
+traceback: Array<string>, };
+
+export type UpdateDisplayData = { 
+/**
+ * mime type → value.
+ */
+data: { [key in string]?: JsonValue }, 
+/**
+ * Per-mime metadata.
+ */
+metadata: { [key in string]?: JsonValue }, 
+/**
+ * `{"display_id": …}`.
+ */
+transient: JsonValue, };
+
+export type ClearOutput = { 
+/**
+ * Wait for the next output before clearing.
+ */
+wait: boolean, };
+
+export type Output = { "output_type": "stream" } & Stream | { "output_type": "display_data" } & DisplayData | { "output_type": "execute_result" } & ExecuteResult | { "output_type": "error" } & ErrorOutput | { "output_type": "update_display_data" } & UpdateDisplayData | { "output_type": "clear_output" } & ClearOutput;
+
+export type ClientMsg = { "type": "submit", 
+/**
+ * Chosen by the frontend.
+ */
+job_id: string, 
+/**
+ * The cell the code came from.
+ */
+cell_id: string, 
+/**
+ * The notebook's path.
+ */
+notebook: string, 
+/**
+ * The cell's source.
+ */
+code: string, } | { "type": "kill", 
+/**
+ * The job to stop.
+ */
+job_id: string, } | { "type": "list" } | { "type": "replay", 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * The first seq wanted.
+ */
+since: number, };
+
+export type JobInfo = { 
+/**
+ * The job's id.
+ */
+job_id: string, 
+/**
+ * The small per-kernel job number.
+ */
+num: number, 
+/**
+ * The cell it came from (`null` for kernel-originated jobs).
+ */
+cell_id: string | null, 
+/**
+ * The notebook it came from (`null` for kernel-originated jobs).
+ */
+notebook: string | null, 
+/**
+ * Its state.
+ */
+state: JobState, 
+/**
+ * When its thread started (kernel clock, ms).
+ */
+started_at: number | null, 
+/**
+ * When it ended (kernel clock, ms).
+ */
+ended_at: number | null, 
+/**
+ * The seq its next output will get.
+ */
+next_seq: number, 
+/**
+ * The exception that ended it.
+ */
+error: ErrorInfo | null, 
+/**
+ * Global names it bound.
+ */
+assigned: Array<string>, 
+/**
+ * Who started it.
+ */
+origin: Origin, };
+
+export type Hello = { 
+/**
+ * The protocol version the runtime speaks.
+ */
+protocol: number, 
+/**
+ * The runtime's version.
+ */
+runtime: string, 
+/**
+ * The kernel's Python version.
+ */
+python: string, 
+/**
+ * The kernel's ipykernel version.
+ */
+ipykernel: string, 
+/**
+ * The Python implementation's shell (`ipython`).
+ */
+implementation: string, };
+
+export type Started = { 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * The small per-kernel job number.
+ */
+num: number, 
+/**
+ * The cell (`null` for kernel-originated jobs).
+ */
+cell_id: string | null, 
+/**
+ * The notebook (`null` for kernel-originated jobs).
+ */
+notebook: string | null, 
+/**
+ * Kernel clock, ms.
+ */
+started_at: number, 
+/**
+ * Who started it.
+ */
+origin: Origin, };
+
+export type Outputs = { 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * The seq of `outputs[0]`.
+ */
+seq: number, 
+/**
+ * nbformat outputs.
+ */
+outputs: Array<Output>, };
+
+export type Cancelling = { 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * Why it is stuck, when it is.
+ */
+reason: string | null, };
+
+export type Finished = { 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * `done`, `error` or `killed`.
+ */
+state: JobState, 
+/**
+ * Kernel clock, ms.
+ */
+ended_at: number, 
+/**
+ * The exception, for `error`.
+ */
+error: ErrorInfo | null, 
+/**
+ * Global names the job bound.
+ */
+assigned: Array<string>, };
+
+export type JobList = { 
+/**
+ * Every job the kernel knows.
+ */
+jobs: Array<JobInfo>, };
+
+export type KernelError = { 
+/**
+ * What went wrong.
+ */
+message: string, 
+/**
+ * The job concerned, if any.
+ */
+job_id: string | null, };
+
+export type KernelMsg = { "type": "hello" } & Hello | { "type": "started" } & Started | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
+
+export type Effect = { "kind": "send", 
+/**
+ * The kernel.
+ */
+kernel_id: string, 
+/**
+ * The message, exactly as on the wire.
+ */
+message: ClientMsg, } | { "kind": "outputs", 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * Its kernel.
+ */
+kernel_id: string, 
+/**
+ * Its notebook (`null` for some kernel-originated jobs).
+ */
+notebook: string | null, 
+/**
+ * Its cell (`null` for some kernel-originated jobs).
+ */
+cell_id: string | null, 
+/**
+ * nbformat outputs, in order, duplicates removed.
+ */
+outputs: Array<Output>, } | { "kind": "cell_state", 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * Its notebook.
+ */
+notebook: string | null, 
+/**
+ * Its cell.
+ */
+cell_id: string | null, 
+/**
+ * The new state.
+ */
+state: JobState, } | { "kind": "notify", 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * Its notebook.
+ */
+notebook: string | null, 
+/**
+ * Its cell.
+ */
+cell_id: string | null, 
+/**
+ * How it ended.
+ */
+state: JobState, 
+/**
+ * Its title (the code's first line).
+ */
+title: string, } | { "kind": "goto_cell", 
+/**
+ * The notebook.
+ */
+notebook: string | null, 
+/**
+ * The cell.
+ */
+cell_id: string | null, } | { "kind": "problem", 
+/**
+ * What happened.
+ */
+message: string, };
