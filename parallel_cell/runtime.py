@@ -263,6 +263,45 @@ def _internal_thread(target, name, *args):
     return thread
 
 
+def _no_input_in_jobs(original):
+    def ask(*args, **kwargs):
+        if _current_job() is not None:
+            try:
+                from IPython.core.error import StdinNotImplementedError as error
+            except ImportError:
+                error = RuntimeError
+            raise error(
+                "input() is not available in a background job: it has no cell to ask in. "
+                "Ask in the foreground and pass the answer to the job."
+            )
+        return original(*args, **kwargs)
+
+    ask._parallel_cell_original = original
+    ask._parallel_cell_owner = _no_input_in_jobs  # this module's, not an older runtime's
+    ask.__doc__ = original.__doc__
+    return ask
+
+
+def _guarded(fn):
+    if getattr(fn, "_parallel_cell_owner", None) is _no_input_in_jobs:
+        return fn
+    return _no_input_in_jobs(_original(fn))
+
+
+def _install_input_guard(shell):
+    """input()/getpass() in a job would ask in whatever cell runs in the foreground."""
+    import builtins
+
+    builtins.input = _guarded(builtins.input)
+    kernel = getattr(shell, "kernel", None)
+    # raw_input/getpass stand in for input() during an execute; _sys_raw_input is the
+    # input() that ipykernel puts back afterwards (the bootstrap itself is an execute).
+    for name in ("raw_input", "getpass", "_sys_raw_input"):
+        method = getattr(kernel, name, None)
+        if callable(method):
+            setattr(kernel, name, _guarded(method))
+
+
 def _install_patches():
     patches = [
         (time, "sleep", _sleep, _orig_sleep),
@@ -928,6 +967,7 @@ class Runtime:
     def start_job(self, code, origin, cell_id=None, notebook=None, job_id=None, func=None):
         """Start ``code`` (a cell's source) or ``func`` (a callable) as a background job."""
         _install_streams()
+        _install_input_guard(self.shell)
         self.ensure_flusher()
         with self.lock:
             if job_id is not None and job_id in self.jobs:
@@ -1370,6 +1410,7 @@ def register(shell):
         _RUNTIME = Runtime(shell)
     _install_patches()
     _install_streams()
+    _install_input_guard(shell)
     kernel = getattr(shell, "kernel", None)
     manager = getattr(kernel, "comm_manager", None)
     if manager is None:

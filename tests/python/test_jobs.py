@@ -164,3 +164,13 @@ def test_matplotlib_figures_go_to_the_job(kernel, comm):
     # nothing is left for the next foreground cell to show
     foreground = kernel.execute("1")
     assert not [m for m in foreground.iopub if m["header"]["msg_type"] == "display_data"]
+
+
+def test_input_in_a_job_fails_clearly(kernel, comm):
+    finished = comm.run("answer = input('name? ')")
+    assert finished["state"] == "error"
+    assert "not available in a background job" in finished["error"]["evalue"]
+    # the foreground's input() is untouched
+    reply = kernel.execute("input('x')").reply
+    assert reply["ename"] == "StdinNotImplementedError"
+    assert "background" not in reply["evalue"]
