@@ -40,8 +40,9 @@ export function notebook(sources) {
   };
 }
 
-/** Start `jupyter lab` on a free loopback port in a fresh temporary root. */
-export async function startLab(files = {}) {
+/** Start `jupyter lab` (or `jupyter notebook`, Notebook 7) on a free loopback port in a
+ * fresh temporary root. */
+export async function startLab(files = {}, app = 'lab', disabled = []) {
   const dir = mkdtempSync(join(tmpdir(), 'pc-ui-'));
   const root = join(dir, 'root');
   const config = join(dir, 'config');
@@ -50,7 +51,14 @@ export async function startLab(files = {}) {
   // The news poll toast would cover the notebook.
   writeFileSync(
     join(config, 'labconfig', 'page_config.json'),
-    JSON.stringify({ disabledExtensions: { '@jupyterlab/apputils-extension:announcements': true } })
+    JSON.stringify({
+      disabledExtensions: Object.fromEntries(
+        [
+          ...(app === 'lab' ? ['@jupyterlab/apputils-extension:announcements'] : []),
+          ...disabled
+        ].map(name => [name, true])
+      )
+    })
   );
   for (const [name, content] of Object.entries(files)) {
     writeFileSync(
@@ -60,17 +68,18 @@ export async function startLab(files = {}) {
   }
   const port = await freePort();
   const token = 'parallel-cell-ui-test';
+  const appClass = app === 'lab' ? 'LabApp' : 'JupyterNotebookApp';
   const args = [
-    'lab',
+    app,
     '--no-browser',
     '--ip=127.0.0.1',
     `--port=${port}`,
     '--ServerApp.port_retries=0',
     `--ServerApp.root_dir=${root}`,
     `--IdentityProvider.token=${token}`,
-    '--LabApp.expose_app_in_browser=True',
-    `--LabApp.workspaces_dir=${join(dir, 'ws')}`,
-    `--LabApp.user_settings_dir=${join(dir, 'settings')}`,
+    `--${appClass}.expose_app_in_browser=True`,
+    `--${appClass}.workspaces_dir=${join(dir, 'ws')}`,
+    `--${appClass}.user_settings_dir=${join(dir, 'settings')}`,
     '--allow-root'
   ];
   const proc = spawn(join(ROOT, '.venv', 'bin', 'jupyter'), args, {
@@ -84,7 +93,7 @@ export async function startLab(files = {}) {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null) {
-      throw new Error(`jupyter lab exited (${proc.exitCode}):\n${log}`);
+      throw new Error(`jupyter ${app} exited (${proc.exitCode}):\n${log}`);
     }
     try {
       const res = await fetch(`${base}/api/status?token=${token}`);
@@ -96,7 +105,7 @@ export async function startLab(files = {}) {
     }
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`jupyter lab did not start in 60 s:\n${log}`);
+      throw new Error(`jupyter ${app} did not start in 60 s:\n${log}`);
     }
     await new Promise(r => setTimeout(r, 250));
   }
@@ -143,12 +152,12 @@ export async function launchBrowser() {
 }
 
 /** Open a notebook and wait until its kernel is idle and the extension is active. */
-export async function openNotebook(browser, lab, name) {
+export async function openNotebook(browser, lab, name, urlPath = 'lab/tree') {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const errors = [];
-  page.on('pageerror', e => errors.push(String(e)));
-  await page.goto(`${lab.base}/lab/tree/${name}?token=${lab.token}`);
+  page.on('pageerror', e => errors.push(e.stack ?? String(e)));
+  await page.goto(`${lab.base}/${urlPath}/${name}?token=${lab.token}`);
   await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 60_000 });
   await page.waitForFunction(
     () => {
