@@ -6,7 +6,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { Kernel } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
-import { KernelLinks } from './comm';
+import { COMM_TARGET, KernelLinks } from './comm';
 import type { Effect } from './effects';
 import { OutputWriter } from './outputs';
 import { Core } from './wasm';
@@ -145,12 +145,38 @@ export class BackgroundJobs {
         this._lost(change.oldValue.id);
       }
       kernel = change.newValue;
+      if (kernel) {
+        void this._reattach(kernel);
+      }
+    });
+    void session.ready.then(() => {
+      const current = session.session?.kernel;
+      if (current) {
+        void this._reattach(current);
+      }
     });
     session.statusChanged.connect((_, status) => {
       if (kernel && (status === 'restarting' || status === 'autorestarting' || status === 'dead')) {
         this._lost(kernel.id);
       }
     });
+  }
+
+  /**
+   * After a page reload, or in a second tab, the kernel may already run jobs: when its
+   * runtime has a comm open, connect too, so the panel lists them and outputs resume.
+   * A kernel that never ran a job is left alone.
+   */
+  private async _reattach(kernel: Kernel.IKernelConnection): Promise<void> {
+    try {
+      const reply = await kernel.requestCommInfo({ target_name: COMM_TARGET });
+      const content = reply.content;
+      if (content.status === 'ok' && Object.keys(content.comms).length > 0) {
+        await this._links.connect(kernel);
+      }
+    } catch (error) {
+      console.debug('parallel-cell: no reattach to kernel', kernel.id, error);
+    }
   }
 
   private _lost(kernelId: string): void {
