@@ -174,6 +174,19 @@ fn on_panel_action(inner: &Rc<RefCell<Inner>>, action: Action) {
         Action::Goto(id) => run(inner, |s, _| s.goto_cell(&id).into_iter().collect()),
         Action::KillAll => run(inner, |s, now| s.kill_all(now)),
         Action::ClearFinished => run(inner, |s, _| s.clear_finished()),
+        Action::ShowMore => {
+            if let Ok(mut guard) = inner.try_borrow_mut() {
+                let Inner {
+                    scheduler, panel, ..
+                } = &mut *guard;
+                if let Some(panel) = panel.as_mut() {
+                    panel.show_more();
+                    if let Err(err) = panel.flush(&|id| scheduler.job(id)) {
+                        log_error(&err.to_string());
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -229,7 +242,7 @@ fn deliver(inner: &Rc<RefCell<Inner>>, effects: Vec<Effect>, now: f64) {
                     log_error(&err.to_string());
                 }
             }
-            if let Err(err) = panel.flush() {
+            if let Err(err) = panel.flush(&|id| scheduler.job(id)) {
                 log_error(&err.to_string());
             }
         }

@@ -533,7 +533,7 @@ fn the_timer_runs_only_while_jobs_run() {
         for job in s.jobs() {
             panel.upsert(job, 0.0).unwrap();
         }
-        panel.flush().unwrap();
+        panel.flush(&|id| s.job(id)).unwrap();
     };
     draw(&mut panel, &s);
     assert!(!panel.is_ticking(), "queued jobs do not tick");
@@ -597,4 +597,69 @@ fn submit_after_waits_for_its_dependency() {
         .filter(|e| e["kind"] == "send")
         .collect();
     assert_eq!(sent[0]["message"]["job_id"], "b");
+}
+
+#[wasm_bindgen_test]
+fn big_panels_draw_a_page_at_a_time() {
+    use parallel_cell_core::panel::PAGE;
+    let h = Harness::new(1.0);
+    h.receive(hello());
+    let n = PAGE + 50;
+    for i in 0..n {
+        h.submit(&format!("j{i}"), "1");
+    }
+    assert_eq!(h.count("li[data-job-id]") as usize, PAGE);
+    let more: HtmlElement = h
+        .root
+        .query_selector("[data-action=\"show-more\"]")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert!(!more.has_attribute("hidden"));
+    assert_eq!(
+        more.text_content().as_deref(),
+        Some("Show 50 more of 50 jobs not shown")
+    );
+    assert!(
+        h.root
+            .text_content()
+            .unwrap()
+            .contains(&format!("{n} queued")),
+        "the header counts all"
+    );
+    // An undrawn job changes state: no row appears, the counts follow.
+    let last = format!("j{}", n - 1);
+    h.core.kill(&last);
+    assert_eq!(h.core.job_state(&last).as_deref(), Some("killed"));
+    assert_eq!(h.count(&format!("[data-job-id=\"{last}\"]")), 0);
+    more.click();
+    assert_eq!(h.count("li[data-job-id]") as usize, n);
+    assert!(more.has_attribute("hidden"));
+    assert_eq!(
+        h.row(&last).get_attribute("data-job-state").as_deref(),
+        Some("killed")
+    );
+    // Drawn rows keep arrival order within their group.
+    let first = h.root.query_selector("li[data-job-id]").unwrap().unwrap();
+    assert_eq!(first.get_attribute("data-job-id").as_deref(), Some("j0"));
+}
+
+#[wasm_bindgen_test]
+fn clearing_rows_draws_the_undrawn() {
+    use parallel_cell_core::panel::PAGE;
+    let h = Harness::new(1.0);
+    for i in 0..PAGE + 10 {
+        h.submit(&format!("j{i}"), "1");
+    }
+    for i in 0..20 {
+        h.core.kill(&format!("j{i}"));
+    }
+    h.core.clear_finished();
+    assert_eq!(
+        h.count("li[data-job-id]") as usize,
+        PAGE - 10,
+        "all 190 remaining are drawn"
+    );
+    assert_eq!(h.count(&format!("[data-job-id=\"j{}\"]", PAGE + 9)), 1);
 }

@@ -1,24 +1,30 @@
 //! The jobs sidebar, drawn with web-sys into a root element the extension gives us.
 //!
 //! Rows are keyed by job id and grouped by notebook; an update touches only its own row.
+//! At most [`PAGE`] rows are drawn at first (a "Show more" button draws the next page), so
+//! a panel with 10,000 jobs still draws in milliseconds; the header counts every job.
 //! Kernel and cell text only ever becomes text nodes (`textContent`), never markup. One
 //! click listener on the panel serves every button (event delegation), and one interval
 //! ticks elapsed times while something runs; it is dropped (and so cancelled) when
 //! nothing does.
 
+mod dom;
 mod format;
 mod row;
 mod traceback;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Event};
 
 pub use format::{elapsed as format_elapsed, summary as format_summary};
+
+pub(crate) use dom::dom_err;
+use dom::{action_of, button, el};
 use row::Row;
 
 use crate::error::{Error, Result};
@@ -27,6 +33,12 @@ use crate::scheduler::Job;
 
 /// How often running rows' elapsed times are redrawn (ms).
 pub const TICK_MS: u32 = 1000;
+
+/// How many more rows "Show more" draws (and how many are drawn at first).
+pub const PAGE: usize = 200;
+
+/// Looks a job up by id (the scheduler's `job`).
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<&'a Job>;
 
 /// What the person did in the panel (or the timer asks for).
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +53,8 @@ pub enum Action {
     ClearFinished,
     /// The elapsed-time interval fired.
     Tick,
+    /// "Show more": draw the next page of rows.
+    ShowMore,
 }
 
 /// The callback the panel reports [`Action`]s to.
@@ -61,31 +75,21 @@ pub struct Panel {
     clear_finished: Element,
     empty: Element,
     groups_el: Element,
+    show_more: Element,
     template: Element,
     rows: HashMap<String, Row>,
     groups: HashMap<String, Group>,
     ticking: HashSet<String>,
+    /// Every job the panel knows, drawn or not, and its state (for the counts).
+    known: HashMap<String, JobState>,
+    /// Known jobs not drawn yet, oldest first (ids since removed are skipped).
+    undrawn: VecDeque<String>,
+    /// How many rows may be drawn.
+    limit: usize,
     counts: [usize; 7],
     on_action: OnAction,
     timer: Option<Interval>,
     listener: Closure<dyn FnMut(Event)>,
-}
-
-pub(crate) fn dom_err(e: JsValue) -> Error {
-    Error::Dom(
-        e.as_string()
-            .or_else(|| {
-                e.dyn_ref::<js_sys::Error>()
-                    .map(|e| String::from(e.message()))
-            })
-            .unwrap_or_else(|| "unknown".into()),
-    )
-}
-
-fn el(document: &Document, tag: &str, class: &str) -> Result<Element> {
-    let e = document.create_element(tag).map_err(dom_err)?;
-    e.set_class_name(class);
-    Ok(e)
 }
 
 impl Panel {
@@ -121,7 +125,9 @@ impl Panel {
             "No background jobs yet. Right-click a code cell → Run in Background.",
         ));
         let groups_el = el(&document, "div", "pc-groups")?;
-        for child in [&header, &empty, &groups_el] {
+        let show_more = button(&document, "pc-button pc-show-more", "show-more", "")?;
+        show_more.set_attribute("hidden", "").map_err(dom_err)?;
+        for child in [&header, &empty, &groups_el, &show_more] {
             container.append_child(child).map_err(dom_err)?;
         }
 
@@ -146,27 +152,36 @@ impl Panel {
             clear_finished,
             empty,
             groups_el,
+            show_more,
             template,
             rows: HashMap::new(),
             groups: HashMap::new(),
             ticking: HashSet::new(),
+            known: HashMap::new(),
+            undrawn: VecDeque::new(),
+            limit: PAGE,
             counts: [0; 7],
             on_action,
             timer: None,
             listener,
         };
-        panel.flush()?;
+        panel.flush(&|_| None)?;
         Ok(panel)
     }
 
-    /// How many rows are shown.
+    /// How many rows are drawn.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
-    /// Whether no row is shown.
+    /// Whether no row is drawn.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// How many jobs the panel knows, drawn or not.
+    pub fn jobs(&self) -> usize {
+        self.known.len()
     }
 
     /// Whether the elapsed-time interval is running.
@@ -174,8 +189,30 @@ impl Panel {
         self.timer.is_some()
     }
 
-    /// Draw or update `job`'s row. Call [`Panel::flush`] after a batch.
+    /// Draw or update `job`'s row (a new job past the drawn page waits for "Show more").
+    /// Call [`Panel::flush`] after a batch.
     pub fn upsert(&mut self, job: &Job, now: f64) -> Result<()> {
+        let before = self.known.insert(job.id.clone(), job.state);
+        if let Some(b) = before {
+            self.counts[format::state_index(b)] -= 1;
+        }
+        self.counts[format::state_index(job.state)] += 1;
+        if self.rows.contains_key(&job.id) {
+            self.draw(job, now)
+        } else if before.is_none() {
+            if self.rows.len() < self.limit && self.undrawn.is_empty() {
+                self.draw(job, now)
+            } else {
+                self.undrawn.push_back(job.id.clone());
+                Ok(())
+            }
+        } else {
+            Ok(()) // known, not drawn yet: drawn with its state when its page comes
+        }
+    }
+
+    /// Create or update the row of `job`.
+    fn draw(&mut self, job: &Job, now: f64) -> Result<()> {
         let fresh = !self.rows.contains_key(&job.id);
         if fresh {
             let group = job.notebook.clone().unwrap_or_default();
@@ -187,14 +224,7 @@ impl Panel {
         let Some(row) = self.rows.get_mut(&job.id) else {
             return Ok(());
         };
-        let before = row.state;
         row.update(&self.document, job, now, fresh)?;
-        if fresh {
-            self.counts[format::state_index(job.state)] += 1;
-        } else if before != job.state {
-            self.counts[format::state_index(before)] -= 1;
-            self.counts[format::state_index(job.state)] += 1;
-        }
         if matches!(job.state, JobState::Running | JobState::Cancelling) && job.started_at.is_some()
         {
             self.ticking.insert(job.id.clone());
@@ -204,14 +234,21 @@ impl Panel {
         Ok(())
     }
 
+    /// Draw another page of rows at the next [`Panel::flush`].
+    pub fn show_more(&mut self) {
+        self.limit = self.rows.len() + PAGE;
+    }
+
     /// Remove `job_id`'s row (and its group when it was the last).
     pub fn remove(&mut self, job_id: &str) -> Result<()> {
+        if let Some(state) = self.known.remove(job_id) {
+            self.counts[format::state_index(state)] -= 1;
+        }
         let Some(row) = self.rows.remove(job_id) else {
             return Ok(());
         };
         row.li.remove();
         self.ticking.remove(job_id);
-        self.counts[format::state_index(row.state)] -= 1;
         if let Some(g) = self.groups.get_mut(&row.group) {
             g.rows -= 1;
             if g.rows == 0 {
@@ -232,12 +269,25 @@ impl Panel {
         }
     }
 
-    /// Update what depends on all rows: header, empty state, the timer.
-    pub fn flush(&mut self) -> Result<()> {
+    /// Update what depends on all rows: undrawn rows that now fit (looked up with
+    /// `lookup`), the header, the empty state, "Show more", the timer.
+    pub fn flush(&mut self, lookup: Lookup<'_>) -> Result<()> {
+        let now = js_sys::Date::now();
+        while self.rows.len() < self.limit {
+            let Some(id) = self.undrawn.pop_front() else {
+                break;
+            };
+            if self.rows.contains_key(&id) || !self.known.contains_key(&id) {
+                continue;
+            }
+            if let Some(job) = lookup(&id) {
+                self.draw(job, now)?;
+            }
+        }
         let live = self.counts[format::state_index(JobState::Queued)]
             + self.counts[format::state_index(JobState::Running)]
             + self.counts[format::state_index(JobState::Cancelling)];
-        let finished = self.rows.len() - live;
+        let finished = self.known.len() - live;
         self.kill_all
             .toggle_attribute_with_force("disabled", live == 0)
             .map_err(dom_err)?;
@@ -245,8 +295,18 @@ impl Panel {
             .toggle_attribute_with_force("disabled", finished == 0)
             .map_err(dom_err)?;
         self.empty
-            .toggle_attribute_with_force("hidden", !self.rows.is_empty())
+            .toggle_attribute_with_force("hidden", !self.known.is_empty())
             .map_err(dom_err)?;
+        let hidden = self.known.len() - self.rows.len();
+        self.show_more
+            .toggle_attribute_with_force("hidden", hidden == 0)
+            .map_err(dom_err)?;
+        if hidden > 0 {
+            let text = format!("Show {} more of {hidden} jobs not shown", PAGE.min(hidden));
+            if self.show_more.text_content().unwrap_or_default() != text {
+                self.show_more.set_text_content(Some(&text));
+            }
+        }
         let text = format::summary(&self.counts);
         if self.summary.text_content().unwrap_or_default() != text {
             self.summary.set_text_content(Some(&text));
@@ -307,36 +367,5 @@ impl Drop for Panel {
             .container
             .remove_event_listener_with_callback("click", self.listener.as_ref().unchecked_ref());
         self.container.remove();
-    }
-}
-
-fn button(document: &Document, class: &str, action: &str, label: &str) -> Result<Element> {
-    let b = el(document, "button", class)?;
-    b.set_attribute("type", "button").map_err(dom_err)?;
-    b.set_attribute("data-action", action).map_err(dom_err)?;
-    b.set_text_content(Some(label));
-    Ok(b)
-}
-
-/// The action a click inside `boundary` asks for, if any.
-fn action_of(boundary: &Element, ev: &Event) -> Option<Action> {
-    let target: Element = ev.target()?.dyn_into().ok()?;
-    let button = target.closest("[data-action]").ok()??;
-    if !boundary.contains(Some(&button)) || button.has_attribute("disabled") {
-        return None;
-    }
-    let job_id = || {
-        button
-            .closest("[data-job-id]")
-            .ok()
-            .flatten()
-            .and_then(|row| row.get_attribute("data-job-id"))
-    };
-    match button.get_attribute("data-action")?.as_str() {
-        "kill" => job_id().map(Action::Kill),
-        "goto" => job_id().map(Action::Goto),
-        "kill-all" => Some(Action::KillAll),
-        "clear-finished" => Some(Action::ClearFinished),
-        _ => None,
     }
 }
