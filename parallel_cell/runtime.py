@@ -190,6 +190,7 @@ _orig_sleep = _original(time.sleep)
 _orig_cond_wait = _original(threading.Condition.wait)
 _orig_popen_init = _original(subprocess.Popen.__init__)
 _orig_thread_start = _original(threading.Thread.start)
+_orig_thread_join = _original(threading.Thread.join)
 _orig_thread_bootstrap = _original(getattr(threading.Thread, "_bootstrap_inner", None))
 _WAIT_SLICE = 0.05
 
@@ -222,6 +223,19 @@ def _cond_wait(self, timeout=None):
         checkpoint()
         if deadline is not None and time.monotonic() >= deadline:
             return False
+
+
+def _thread_join(self, timeout=None):
+    job = _current_job()
+    if job is None:
+        return _orig_thread_join(self, timeout)
+    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    while True:
+        checkpoint()
+        left = _WAIT_SLICE if deadline is None else min(_WAIT_SLICE, deadline - time.monotonic())
+        _orig_thread_join(self, max(0.0, left))
+        if not self.is_alive() or (deadline is not None and time.monotonic() >= deadline):
+            return None
 
 
 def _popen_init(self, *args, **kwargs):
@@ -308,6 +322,7 @@ def _install_patches():
         (threading.Condition, "wait", _cond_wait, _orig_cond_wait),
         (subprocess.Popen, "__init__", _popen_init, _orig_popen_init),
         (threading.Thread, "start", _thread_start, _orig_thread_start),
+        (threading.Thread, "join", _thread_join, _orig_thread_join),
     ]
     if _orig_thread_bootstrap is not None:
         patches.append(
@@ -549,12 +564,19 @@ def compile_cell(shell, raw, filename):
 _NO_RESULT = object()
 
 
-def run_compiled(cell, glob, loc):
-    """Run a compiled cell; returns the trailing expression's value or _NO_RESULT."""
+def run_compiled(cell, glob, loc, on_loop=None):
+    """Run a compiled cell; returns the trailing expression's value or _NO_RESULT.
+
+    A cell with top-level ``await`` runs in an event loop of its own (this thread's),
+    handed to ``on_loop`` so that a kill can cancel its tasks.
+    """
     if not cell.is_async:
         exec(cell.body, glob, loc)
         return _NO_RESULT if cell.expr is None else eval(cell.expr, glob, loc)
     loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    if on_loop is not None:
+        on_loop(loop)
     try:
 
         async def main():
@@ -570,7 +592,13 @@ def run_compiled(cell, glob, loc):
 
         return loop.run_until_complete(main())
     finally:
+        asyncio.set_event_loop(None)
         loop.close()
+
+
+def _cancel_tasks(loop):
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
 
 
 def _figure_numbers():
@@ -674,6 +702,7 @@ class Job:
         self.result = _NO_RESULT
         self.thread = None
         self.ident = None
+        self.loop = None  # the event loop of a cell with top-level await
         self.in_user_code = False
         self.closed = False  # set when the job takes no more output
         self.kills_delivered = 0
@@ -1004,7 +1033,7 @@ class Runtime:
         loc = shell.user_ns if shell is not None else glob
         figures = _figure_numbers()
         try:
-            value = run_compiled(cell, glob, loc)
+            value = run_compiled(cell, glob, loc, lambda loop: setattr(job, "loop", loop))
             out = format_result(shell, value) if shell is not None else None
             if out is not None:
                 job.emit(out)
@@ -1084,6 +1113,8 @@ class Runtime:
         except JobKilled:
             return ("killed", None, _NO_RESULT)
         except BaseException as err:
+            if job.cancel.is_set():  # e.g. the CancelledError of a killed event loop
+                return ("killed", None, _NO_RESULT)
             error = format_error(self.shell, type(err), err, err.__traceback__)
             return ("error", error, _NO_RESULT)
 
@@ -1149,6 +1180,12 @@ class Runtime:
             if job.in_user_code and job.ident is not None:
                 _async_raise(job.ident)
         job.terminate_children()
+        loop = job.loop
+        if loop is not None and not loop.is_closed():
+            try:  # wakes a loop blocked in its selector (await asyncio.sleep(...))
+                loop.call_soon_threadsafe(_cancel_tasks, loop)
+            except RuntimeError:
+                pass
         if first:
             self.broadcast(msg_cancelling(job.job_id, None))
             _internal_thread(self._reap, f"parallel-cell kill {job.num}", job).start()
@@ -1167,7 +1204,7 @@ class Runtime:
             if job.done_event.is_set():
                 return
             waited += interval
-            interval = min(interval * 2, 0.25)
+            interval = min(interval * 2, 0.1)
             job.terminate_children(hard=waited > 2.0)
             if job.kills_delivered == delivered:
                 undelivered += interval

@@ -21,6 +21,12 @@ QUICK = {
         "    except:\n        swallowed += 1",
         5.0,
     ),
+    "Thread.join": (
+        "import threading, time\nt = threading.Thread(target=time.sleep, args=(1000,))\n"
+        "t.start()\nt.join()",
+        2.0,
+    ),
+    "await asyncio.sleep": ("import asyncio\nawait asyncio.sleep(1000)", 2.0),
     "swallow one, then loop": (
         "try:\n    while True:\n        pass\nexcept:\n    pass\nwhile True:\n    pass",
         3.0,
