@@ -153,3 +153,23 @@ def test_incompatible_protocol_is_refused_and_closed(kernel):
     while not comm.closed and time.monotonic() < deadline:
         time.sleep(0.05)
     assert comm.closed
+
+
+def test_replay_during_a_live_job_leaves_no_gap(kernel, comm):
+    job = comm.submit(
+        "import time\nfor i in range(60):\n    print(i, flush=True)\n    time.sleep(0.01)"
+    )
+    comm.wait_type("output", job)
+    other = kernel.open_comm()  # joins mid-run: sees live outputs from now on
+    other.wait_type("hello")
+    other.send({"type": "replay", "job_id": job, "since": 0})
+    comm.wait_type("finished", job)
+    other.wait_type("finished", job)
+    by_seq = {}
+    for msg in other.of_job(job):
+        if msg["type"] == "output":
+            for i, out in enumerate(msg["outputs"]):
+                assert by_seq.setdefault(msg["seq"] + i, out) == out  # replay == live
+    assert sorted(by_seq) == list(range(len(by_seq)))
+    text = "".join(by_seq[s]["text"] for s in sorted(by_seq))
+    assert text == "".join(f"{i}\n" for i in range(60))
