@@ -30,6 +30,18 @@ export class KernelLink {
     return this._ready;
   }
 
+  /**
+   * Whether the kernel handles our messages while a foreground cell runs: only when
+   * JupyterLab sends comm traffic over a kernel subshell (ipykernel ≥ 7). Otherwise a
+   * message waits until the kernel is idle.
+   */
+  get concurrent(): boolean {
+    return (
+      this.kernel.supportsSubshells &&
+      (this.kernel.commsOverSubshells ?? 'perCommTarget') !== 'disabled'
+    );
+  }
+
   /** Send a protocol message; returns false when the link is not open. */
   send(message: ClientMessage): boolean {
     if (!this._comm || this._comm.isDisposed || this.kernel.isDisposed) {

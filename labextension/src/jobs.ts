@@ -6,7 +6,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { Kernel } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
-import { COMM_TARGET, KernelLinks } from './comm';
+import { COMM_TARGET, KernelLink, KernelLinks } from './comm';
 import type { Effect } from './effects';
 import { OutputWriter } from './outputs';
 import { Core } from './wasm';
@@ -200,7 +200,9 @@ export class BackgroundJobs {
           this._problem(
             this._trans.__('The kernel of this job is not connected; the request was not sent.')
           );
+          return;
         }
+        this._warnIfWaiting(link, effect.message.type);
         return;
       }
       case 'outputs': {
@@ -257,6 +259,26 @@ export class BackgroundJobs {
       return;
     }
     cell.model.setMetadata('execution', timing);
+  }
+
+  /** Say so when a request has to wait for the foreground cell (ipykernel 6). */
+  private _warnIfWaiting(link: KernelLink, type: string): void {
+    if (link.concurrent || link.kernel.status !== 'busy') {
+      return;
+    }
+    const message =
+      type === 'kill'
+        ? this._trans.__(
+            'Kill queued: this kernel handles it when the running foreground cell ends (ipykernel 7 with JupyterLab ≥ 4.4 handles it at once).'
+          )
+        : type === 'submit'
+          ? this._trans.__(
+              'Job queued: this kernel starts it when the running foreground cell ends (ipykernel 7 with JupyterLab ≥ 4.4 starts it at once).'
+            )
+          : null;
+    if (message) {
+      Notification.info(message, { autoClose: 8000 });
+    }
   }
 
   private _notify(effect: Extract<Effect, { kind: 'notify' }>): void {
