@@ -889,6 +889,7 @@ class Runtime:
         self.shell = shell
         self.lock = threading.Lock()  # jobs, comms, numbering
         self.jobs = {}  # job_id -> Job
+        self._used_ids = set()  # job ids stay unique for the kernel's life, even flushed
         self.comms = {}  # comm_id -> comm
         self._nums = itertools.count(1)
         self._flush_cv = threading.Condition(threading.Lock())
@@ -999,13 +1000,14 @@ class Runtime:
         _install_input_guard(self.shell)
         self.ensure_flusher()
         with self.lock:
-            if job_id is not None and job_id in self.jobs:
+            if job_id is not None and job_id in self._used_ids:
                 raise ProtocolError(f"a job with id {job_id} already exists", job_id)
             num = next(self._nums)
             if job_id is None:
                 job_id = f"k{num}"
-                while job_id in self.jobs:
+                while job_id in self._used_ids:
                     job_id += "_"
+            self._used_ids.add(job_id)
             label = f"<background job {num}>"
             job = Job(self, job_id, num, cell_id, notebook, origin, label)
             self.jobs[job_id] = job

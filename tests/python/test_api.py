@@ -56,9 +56,14 @@ def test_jobs_object(kernel, comm):
     assert kernel.evaluate("jobs.wait(spin_n, 5)") == "'killed'"
     # flush forgets finished jobs without reusing their numbers
     last = int(kernel.evaluate("spin_n"))
+    ok_id = kernel.evaluate("jobs[ok_n].job_id").strip("'")
     assert int(kernel.evaluate("jobs.flush()")) >= 3
     assert "KeyError" in kernel.execute("jobs.state(ok_n)").reply["ename"]
     assert int(kernel.evaluate("jobs.new('pass')")) > last
+    # ids stay unique even after flush
+    start = len(comm.messages)
+    comm.submit("pass", job_id=ok_id)
+    assert comm.wait_type("error", start=start)["job_id"] == ok_id
 
 
 def test_jobs_traceback_is_text_with_the_source(kernel, comm):
