@@ -24,6 +24,7 @@ need cargo "install Rust with rustup"
 need wasm-bindgen "cargo install wasm-bindgen-cli --version <wasm-bindgen in Cargo.lock>"
 need "$WASM_OPT" "npm install at the project root (npm binaryen)"
 need gzip "apt-get install gzip"
+need node "apt-get install nodejs (or the project's node)"
 
 # The CLI and the crate must be the same wasm-bindgen version, to the patch.
 want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)"
@@ -40,7 +41,19 @@ wasm-bindgen --target web --out-dir "$OUT_DIR" --out-name parallel_cell_core "$R
 "$WASM_OPT" -Oz \
   --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
   --enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext \
+  --strip-debug --strip-producers --strip-target-features \
   "$BG" -o "$BG"
+
+# Smoke test of the optimised module: it instantiates (a broken wasm-opt fails here, e.g.
+# "WebAssembly.Table.set(): Argument 1 is invalid") and the Core class runs Rust code.
+node --no-warnings --input-type=module -e "
+import { initSync, Core } from '$ROOT/$OUT_DIR/parallel_cell_core.js';
+import { readFileSync } from 'fs';
+initSync({ module: readFileSync('$ROOT/$BG') });
+try { new Core(null, () => {}, 4); } catch (e) {
+  if (!String(e).includes('ownerDocument')) throw e;
+}
+"
 
 raw=$(wc -c <"$BG")
 gz=$(gzip -9 -c "$BG" | wc -c)

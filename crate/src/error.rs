@@ -26,7 +26,7 @@ impl fmt::Display for Error {
         match self {
             Error::Decode(m) => write!(f, "could not decode message: {m}"),
             Error::Invalid(m) => write!(f, "invalid message: {m}"),
-            Error::DuplicateJob(id) => write!(f, "a job with id {id:?} already exists"),
+            Error::DuplicateJob(id) => write!(f, "a job with id \"{id}\" already exists"),
             Error::Encode(m) => write!(f, "could not pass a value to JavaScript: {m}"),
             Error::Dom(m) => write!(f, "DOM error: {m}"),
         }

@@ -469,7 +469,7 @@ fn check_id(what: &str, id: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
-            "{what} must be 1-{MAX_ID_LEN} characters of [A-Za-z0-9_.:-], got {:?}",
+            "{what} must be 1-{MAX_ID_LEN} characters of [A-Za-z0-9_.:-], got \"{}\"",
             truncate(id, 80)
         )))
     }
@@ -547,7 +547,7 @@ impl KernelMsg {
                 match state {
                     JobState::Done | JobState::Error | JobState::Killed => Ok(()),
                     other => Err(Error::Invalid(format!(
-                        "finished with state {:?}; expected done, error or killed",
+                        "finished with state \"{}\"; expected done, error or killed",
                         other.as_str()
                     ))),
                 }

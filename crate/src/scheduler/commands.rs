@@ -38,7 +38,6 @@ impl Scheduler {
             .collect();
         for key in &gone {
             self.jobs.remove(key);
-            self.send_no.remove(key);
         }
         let jobs = &self.jobs;
         self.order.retain(|key| jobs.contains_key(key));

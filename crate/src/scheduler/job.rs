@@ -55,6 +55,9 @@ pub struct Job {
     pub after: Option<String>,
     /// Creation order, for stable listing.
     pub serial: u64,
+    /// How many submits to its kernel went out before its own (orders it against the
+    /// `list` requests when reconciling).
+    pub send_no: u64,
 }
 
 impl Job {

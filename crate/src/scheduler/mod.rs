@@ -64,8 +64,6 @@ pub struct Scheduler {
     order: Vec<String>,
     kernels: HashMap<String, Kernel>,
     next_serial: u64,
-    /// Per job key: how many submits preceded its own (orders it against `list`s).
-    send_no: HashMap<String, u64>,
 }
 
 impl Default for Scheduler {
@@ -83,7 +81,6 @@ impl Scheduler {
             order: Vec::new(),
             kernels: HashMap::new(),
             next_serial: 0,
-            send_no: HashMap::new(),
         }
     }
 
@@ -121,7 +118,7 @@ impl Scheduler {
         ] {
             if !is_valid_id(id) {
                 return Err(Error::Invalid(format!(
-                    "{what} must be 1-64 characters of [A-Za-z0-9_.:-], got {:?}",
+                    "{what} must be 1-64 characters of [A-Za-z0-9_.:-], got \"{}\"",
                     crate::protocol::truncate(id, 80)
                 )));
             }
@@ -134,7 +131,7 @@ impl Scheduler {
         }
         if let Some(dep) = s.after {
             if !self.jobs.contains_key(dep) || dep == s.job_id {
-                return Err(Error::Invalid(format!("no job {dep:?} to run after")));
+                return Err(Error::Invalid(format!("no job \"{dep}\" to run after")));
             }
         }
         let job = Job {
@@ -159,6 +156,7 @@ impl Scheduler {
             next_seq: 0,
             after: s.after.map(str::to_owned),
             serial: 0,
+            send_no: 0,
         };
         let mut out = Vec::new();
         self.insert(job, &mut out);
@@ -205,12 +203,12 @@ impl Scheduler {
     }
 
     /// Take in a job the kernel runs that this frontend did not send.
-    fn adopt(&mut self, job: Job, out: &mut Vec<Effect>) {
+    fn adopt(&mut self, mut job: Job, out: &mut Vec<Effect>) {
         let k = self.kernels.entry(job.kernel_id.clone()).or_default();
         if job.origin == Origin::Frontend && !job.state.is_finished() {
             k.active.insert(job.id.clone());
         }
-        self.send_no.insert(job.id.clone(), k.sends);
+        job.send_no = k.sends;
         self.insert(job, out);
     }
 
@@ -248,7 +246,7 @@ impl Scheduler {
                 };
                 job.sent = true;
                 k.active.insert(key.clone());
-                self.send_no.insert(key.clone(), k.sends);
+                job.send_no = k.sends;
                 k.sends += 1;
                 out.push(Effect::Send {
                     kernel_id: kernel_id.to_owned(),
@@ -321,7 +319,7 @@ fn dep_status(jobs: &HashMap<String, Job>, dep: &str) -> DepStatus {
         None => DepStatus::Ready,
         Some(d) if d.state == JobState::Done => DepStatus::Ready,
         Some(d) if d.state.is_finished() => DepStatus::Failed(format!(
-            "it was to run after {:?}, which ended as {}",
+            "it was to run after \"{}\", which ended as {}",
             d.title,
             d.state.as_str()
         )),
@@ -393,5 +391,6 @@ fn adopted(
         next_seq: 0,
         after: None,
         serial: 0,
+        send_no: 0,
     }
 }

@@ -72,7 +72,7 @@ impl Scheduler {
                     && j.sent
                     && !j.state.is_finished()
                     && !listed.contains(&j.id)
-                    && self.send_no.get(&j.id).is_some_and(|&n| n < mark)
+                    && j.send_no < mark
             })
             .map(|j| j.id.clone())
             .collect();
