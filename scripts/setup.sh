@@ -2,7 +2,8 @@
 # Install what the build and the tests need, idempotently: each step checks first and
 # does nothing when its tool is already there at the right version.
 #   scripts/setup.sh build   rust target, wasm-bindgen-cli, .venv, node_modules
-#   scripts/setup.sh test    the same, plus Chromium + ChromeDriver (apt)
+#   scripts/setup.sh test    the same, plus .venv-ipk6 (ipykernel 6) and Chromium +
+#                            ChromeDriver (apt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-build}"
@@ -51,6 +52,18 @@ setup_python() {
   fi
 }
 
+setup_ipk6() {
+  if [ ! -x .venv-ipk6/bin/python ]; then
+    say "python3 -m venv .venv-ipk6 (ipykernel 6)"
+    python3 -m venv .venv-ipk6
+  fi
+  if ! fresh venv-ipk6 requirements-ipk6.txt; then
+    say "pip install -r requirements-ipk6.txt"
+    .venv-ipk6/bin/pip install --disable-pip-version-check -q -r requirements-ipk6.txt
+    mark venv-ipk6 requirements-ipk6.txt
+  fi
+}
+
 setup_node() {
   command -v npm >/dev/null || { echo "npm not found: install Node.js 20+" >&2; exit 1; }
   if [ ! -d node_modules ] || ! fresh node package-lock.json; then
@@ -72,5 +85,6 @@ setup_rust
 setup_python
 setup_node
 if [ "$what" = test ]; then
+  setup_ipk6
   setup_browser
 fi

@@ -28,7 +28,8 @@ const NOTEBOOK = {
     code('second = 2'),
     { cell_type: 'markdown', metadata: {}, source: '# a markdown cell' },
     code('import time\nwhile True:\n    time.sleep(0.05)'),
-    code('print("after the restart")\nafter_restart = True')
+    code('print("after the restart")\nafter_restart = True'),
+    code('import time\ntime.sleep(4)\nprint("foreground slept")')
   ].map((c, i) => ({ ...c, id: `j-${i}` })),
   metadata: {
     kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' }
@@ -104,6 +105,31 @@ test('the command palette offers Run in Background', async () => {
   );
   await item.first().waitFor({ state: 'visible' });
   await page.keyboard.press('Escape');
+});
+
+test('ipykernel 7: a kill is handled at once while a foreground cell is busy', async () => {
+  await select(4);
+  const jobId = await newJob(page, () => page.keyboard.press('Control+Shift+Enter'));
+  await waitForState(page, jobId, 'running');
+  await select(6);
+  await page.keyboard.press('Shift+Enter');
+  await page.waitForFunction(
+    () => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'busy'
+  );
+  await rowOf(page, jobId).locator('button[aria-label="Kill job"]').click();
+  await waitForState(page, jobId, 'killed', 3_000);
+  // Killed before the 4 s foreground cell is over: the comm went over a subshell. (The
+  // kernel's status is no witness here: the subshell reports its own busy/idle.)
+  assert.doesNotMatch(await cell(page, 6).locator('.jp-OutputArea').innerText(), /slept/);
+  await page.waitForFunction(
+    () =>
+      document
+        .querySelectorAll('.jp-Notebook .jp-Cell')[6]
+        ?.querySelector('.jp-OutputArea')
+        ?.textContent?.includes('foreground slept'),
+    null,
+    { timeout: 15_000 }
+  );
 });
 
 test('a kernel restart marks running jobs lost, and jobs run again afterwards', async () => {

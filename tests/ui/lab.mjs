@@ -21,7 +21,7 @@ function freePort() {
 }
 
 /** Write a notebook with one code cell per source string. */
-export function notebook(sources) {
+export function notebook(sources, kernel = 'python3') {
   return {
     cells: sources.map((source, i) => ({
       cell_type: 'code',
@@ -32,7 +32,7 @@ export function notebook(sources) {
       execution_count: null
     })),
     metadata: {
-      kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' },
+      kernelspec: { display_name: kernel, language: 'python', name: kernel },
       language_info: { name: 'python' }
     },
     nbformat: 4,
@@ -66,6 +66,19 @@ export async function startLab(files = {}, app = 'lab', disabled = []) {
       typeof content === 'string' ? content : JSON.stringify(content)
     );
   }
+  // A kernel on ipykernel 6 (.venv-ipk6, made by scripts/setup.sh test), for the
+  // journeys whose behaviour differs between ipykernel majors.
+  const ipk6 = join(ROOT, '.venv-ipk6', 'bin', 'python');
+  const kernels = join(dir, 'jupyter-path', 'kernels', 'python3-ipk6');
+  mkdirSync(kernels, { recursive: true });
+  writeFileSync(
+    join(kernels, 'kernel.json'),
+    JSON.stringify({
+      argv: [ipk6, '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+      display_name: 'Python 3 (ipykernel 6)',
+      language: 'python'
+    })
+  );
   const port = await freePort();
   const token = 'parallel-cell-ui-test';
   const appClass = app === 'lab' ? 'LabApp' : 'JupyterNotebookApp';
@@ -83,7 +96,11 @@ export async function startLab(files = {}, app = 'lab', disabled = []) {
     '--allow-root'
   ];
   const proc = spawn(join(ROOT, '.venv', 'bin', 'jupyter'), args, {
-    env: { ...process.env, JUPYTER_CONFIG_DIR: config },
+    env: {
+      ...process.env,
+      JUPYTER_CONFIG_DIR: config,
+      JUPYTER_PATH: [join(dir, 'jupyter-path'), process.env.JUPYTER_PATH].filter(Boolean).join(':')
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   });
   let log = '';

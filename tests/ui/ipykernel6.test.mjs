@@ -1,0 +1,79 @@
+// The starred journeys on ipykernel 6, where comm messages wait behind a busy
+// foreground cell: start, watch, keep working, and the UI saying a kill waits.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  cell,
+  launchBrowser,
+  newJob,
+  notebook,
+  openNotebook,
+  openPanel,
+  rowOf,
+  runInBackground,
+  runInForeground,
+  startLab,
+  waitForState
+} from './lab.mjs';
+
+let lab;
+let browser;
+let session;
+
+before(async () => {
+  lab = await startLab({
+    'ipk6.ipynb': notebook(
+      [
+        'import time\nfor i in range(15):\n    print("six", i, flush=True)\n    time.sleep(0.2)',
+        'import ipykernel\nprint("foreground on", ipykernel.__version__)',
+        'import time\nwhile True:\n    time.sleep(0.05)',
+        'import time\ntime.sleep(3)\nprint("foreground slept")'
+      ],
+      'python3-ipk6'
+    )
+  });
+  browser = await launchBrowser();
+  session = await openNotebook(browser, lab, 'ipk6.ipynb');
+  await openPanel(session.page);
+});
+
+after(async () => {
+  await browser?.close();
+  await lab?.stop();
+});
+
+test('ipykernel 6: a job streams into its cell while a foreground cell runs and ends', async () => {
+  const { page } = session;
+  const jobId = await newJob(page, () => runInBackground(page, 0));
+  await waitForState(page, jobId, 'running');
+  await runInForeground(page, 1);
+  await page.waitForFunction(
+    () =>
+      document
+        .querySelectorAll('.jp-Notebook .jp-Cell')[1]
+        ?.querySelector('.jp-OutputArea')
+        ?.textContent?.match(/foreground on 6\./),
+    null,
+    { timeout: 15_000 }
+  );
+  assert.equal(await rowOf(page, jobId).getAttribute('data-job-state'), 'running');
+  await waitForState(page, jobId, 'done');
+  assert.match(await cell(page, 0).locator('.jp-OutputArea').innerText(), /six 0[\s\S]*six 14/);
+});
+
+test('ipykernel 6: a kill sent while the foreground is busy is said to wait, then takes', async () => {
+  const { page } = session;
+  const jobId = await newJob(page, () => runInBackground(page, 2));
+  await waitForState(page, jobId, 'running');
+  await runInForeground(page, 3);
+  await page.waitForFunction(
+    () => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'busy'
+  );
+  await rowOf(page, jobId).locator('button[aria-label="Kill job"]').click();
+  await page
+    .locator('.Toastify__toast', { hasText: 'Kill queued' })
+    .first()
+    .waitFor({ state: 'visible', timeout: 5_000 });
+  await waitForState(page, jobId, 'killed', 15_000);
+  assert.match(await cell(page, 3).locator('.jp-OutputArea').innerText(), /foreground slept/);
+});
