@@ -22,6 +22,7 @@ import linecache
 import logging
 import platform
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -189,6 +190,7 @@ def _original(fn):
 _orig_sleep = _original(time.sleep)
 _orig_cond_wait = _original(threading.Condition.wait)
 _orig_popen_init = _original(subprocess.Popen.__init__)
+_orig_socket_init = _original(socket.socket.__init__)
 _orig_thread_start = _original(threading.Thread.start)
 _orig_thread_join = _original(threading.Thread.join)
 _orig_thread_bootstrap = _original(getattr(threading.Thread, "_bootstrap_inner", None))
@@ -243,6 +245,13 @@ def _popen_init(self, *args, **kwargs):
     job = _current_job()
     if job is not None:
         job.children.append(weakref.ref(self))
+
+
+def _socket_init(self, *args, **kwargs):
+    _orig_socket_init(self, *args, **kwargs)
+    job = _current_job()
+    if job is not None:
+        job.sockets.append(weakref.ref(self))
 
 
 def _thread_start(self):
@@ -321,6 +330,7 @@ def _install_patches():
         (time, "sleep", _sleep, _orig_sleep),
         (threading.Condition, "wait", _cond_wait, _orig_cond_wait),
         (subprocess.Popen, "__init__", _popen_init, _orig_popen_init),
+        (socket.socket, "__init__", _socket_init, _orig_socket_init),
         (threading.Thread, "start", _thread_start, _orig_thread_start),
         (threading.Thread, "join", _thread_join, _orig_thread_join),
     ]
@@ -707,7 +717,8 @@ class Job:
         self.closed = False  # set when the job takes no more output
         self.kills_delivered = 0
         self.cancel = threading.Event()
-        self.children = []
+        self.children = []  # weakrefs to the Popen objects it started
+        self.sockets = []  # weakrefs to the sockets it opened
         self.lock = threading.Lock()  # state, pending outputs, in_user_code
         self.send_lock = threading.Lock()  # seq assignment + sending stay in order
         self.done_event = threading.Event()
@@ -833,6 +844,17 @@ class Job:
             self._wake.release()
         except RuntimeError:
             pass
+
+    def shut_sockets(self):
+        """Shut the job's sockets down: a recv/accept blocked in C returns at once."""
+        for ref in list(self.sockets):
+            sock = ref()
+            if sock is None or sock.fileno() < 0:
+                continue
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def terminate_children(self, hard=False):
         for ref in list(self.children):
@@ -1182,6 +1204,7 @@ class Runtime:
             if job.in_user_code and job.ident is not None:
                 _async_raise(job.ident)
         job.terminate_children()
+        job.shut_sockets()
         loop = job.loop
         if loop is not None and not loop.is_closed():
             try:  # wakes a loop blocked in its selector (await asyncio.sleep(...))

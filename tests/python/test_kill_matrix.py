@@ -99,19 +99,15 @@ def test_native_call_is_cancelling_not_killed(kernel, comm):
     assert finished["ended_at"] - started["started_at"] >= 2900  # not before it returned
 
 
-def test_socket_recv_with_timeout(kernel, comm):
-    job = comm.submit("import socket\na, b = socket.socketpair()\na.settimeout(2)\na.recv(1)")
+def test_socket_recv_is_woken(kernel, comm):
+    # recv blocks in C; the kill shuts the job's sockets down, so it returns at once
+    job = comm.submit("import socket\na, b = socket.socketpair()\na.recv(1)\nwhile True:\n    pass")
     comm.wait_type("started", job)
     time.sleep(0.3)
-    start = len(comm.messages)
-    t0 = time.monotonic()
-    comm.kill(job)
-    finished = comm.wait_type("finished", job, timeout=10, start=start)
-    took = time.monotonic() - t0
-    reasons = [m["reason"] for m in comm.of_job(job) if m["type"] == "cancelling"]
-    print(f"kill matrix: socket recv(timeout 2 s): {finished['state']} in {took:.2f} s, {reasons}")
+    _, finished, took = kill_and_wait(comm, job)
+    print(f"kill matrix: socket recv (no timeout): {finished['state']} in {took * 1000:.0f} ms")
     assert finished["state"] == "killed"
-    assert any(reasons)  # the wait in recv was reported, not hidden
+    assert took < 2
 
 
 def test_double_kill_and_kill_racing_completion(kernel, comm):
