@@ -213,18 +213,16 @@ impl Panel {
 
     /// Create or update the row of `job`.
     fn draw(&mut self, job: &Job, now: f64) -> Result<()> {
-        let fresh = !self.rows.contains_key(&job.id);
-        if fresh {
+        if !self.rows.contains_key(&job.id) {
             let group = job.notebook.clone().unwrap_or_default();
-            let row = Row::new(&self.template, job, group.clone())?;
             let list = self.group(&group)?;
-            list.append_child(&row.li).map_err(dom_err)?;
+            let row = Row::new(&self.template, &list, job, group, now)?;
             self.rows.insert(job.id.clone(), row);
         }
         let Some(row) = self.rows.get_mut(&job.id) else {
             return Ok(());
         };
-        row.update(&self.document, job, now, fresh)?;
+        row.update(&self.document, job, now)?;
         if matches!(job.state, JobState::Running | JobState::Cancelling) && job.started_at.is_some()
         {
             self.ticking.insert(job.id.clone());
@@ -264,7 +262,8 @@ impl Panel {
         for id in &self.ticking {
             if let Some(row) = self.rows.get_mut(id) {
                 let ms = row.started_at.map(|s| now - s);
-                row.set_elapsed(ms);
+                // A row whose parts cannot be found keeps its old time; nothing to report.
+                let _ = row.set_elapsed(ms);
             }
         }
     }
