@@ -1,6 +1,7 @@
 """The kill matrix: what a kill stops, how fast, and what it honestly cannot stop."""
 
 import time
+from pathlib import Path
 
 import pytest
 from test_kill import kill_and_wait
@@ -165,3 +166,30 @@ def test_code_that_swallows_every_kill_is_reported(kernel, comm):
     kernel.ok("stop_swallowing = True")
     finished = comm.wait_type("finished", job, timeout=10)
     assert finished["state"] == "done"
+
+
+def _processes_running(cmdline):
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if (proc / "cmdline").read_bytes().replace(b"\0", b" ").strip() == cmdline:
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
+
+
+def test_kill_shell_command(kernel, comm):
+    job = comm.submit("!sleep 4321.5")
+    comm.wait_type("started", job)
+    deadline = time.monotonic() + 5
+    while not _processes_running(b"sleep 4321.5") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_running(b"sleep 4321.5")
+    _, finished, took = kill_and_wait(comm, job)
+    print(f"kill matrix: !sleep: {finished['state']} in {took * 1000:.0f} ms")
+    assert finished["state"] == "killed"
+    deadline = time.monotonic() + 5
+    while _processes_running(b"sleep 4321.5") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_running(b"sleep 4321.5")
