@@ -2,6 +2,7 @@
 // cell state attributes, notifications. No job logic lives here.
 import { Notification } from '@jupyterlab/apputils';
 import type { Cell, ICodeCellModel } from '@jupyterlab/cells';
+import { NotebookActions } from '@jupyterlab/notebook';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { Kernel } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
@@ -10,6 +11,9 @@ import { COMM_TARGET, KernelLink, KernelLinks } from './comm';
 import type { Effect } from './effects';
 import { OutputWriter } from './outputs';
 import { Core } from './wasm';
+
+/** Owner of a cell last run in the foreground (no job id looks like it). */
+const FOREGROUND = ' foreground';
 
 const FINAL_STATES = new Set(['done', 'error', 'killed', 'lost']);
 
@@ -38,6 +42,14 @@ export class BackgroundJobs {
       options.concurrency
     );
     this._tracker.widgetAdded.connect((_, panel) => this._watch(panel));
+    // A foreground run of a cell takes the cell back from its background job: the
+    // job's later output then shows only in the panel, never mixed into the new run.
+    NotebookActions.executionScheduled.connect((_, { cell }) => {
+      if (this._owner.has(cell.model.id)) {
+        this._owner.set(cell.model.id, FOREGROUND);
+        cell.node.removeAttribute(CELL_STATE_ATTRIBUTE);
+      }
+    });
     this._tracker.forEach(panel => this._watch(panel));
   }
 
@@ -69,6 +81,7 @@ export class BackgroundJobs {
       model.executionCount = null;
       model.deleteMetadata('execution');
       this._writer.reset(model);
+      this._owner.set(model.id, jobId);
       this._core.submit(
         jobId,
         kernel.id,
@@ -207,7 +220,7 @@ export class BackgroundJobs {
       }
       case 'outputs': {
         const cell = this._cell(effect.notebook, effect.cell_id);
-        if (cell && cell.model.type === 'code') {
+        if (cell && cell.model.type === 'code' && this._owns(effect.job_id, cell)) {
           this._writer.apply(cell.model as ICodeCellModel, effect.outputs);
         }
         return;
@@ -235,7 +248,7 @@ export class BackgroundJobs {
     }
     const panel = this._panel(effect.notebook);
     const cell = this._cell(effect.notebook, effect.cell_id);
-    if (!panel || !cell) {
+    if (!panel || !cell || !this._owns(effect.job_id, cell)) {
       return;
     }
     cell.node.setAttribute(CELL_STATE_ATTRIBUTE, effect.state);
@@ -325,6 +338,20 @@ export class BackgroundJobs {
     return panel.content.widgets.find(cell => cell.model.id === cellId) ?? null;
   }
 
+  /**
+   * Whether the job's output still belongs in the cell: the latest run of a cell owns
+   * it. A job this page did not start (reload, second tab, `%job`) owns its cell until
+   * the cell is run again.
+   */
+  private _owns(jobId: string, cell: Cell): boolean {
+    const owner = this._owner.get(cell.model.id);
+    if (owner === undefined) {
+      this._owner.set(cell.model.id, jobId);
+      return true;
+    }
+    return owner === jobId;
+  }
+
   private _goto(path: string | null, cellId: string | null): void {
     const panel = this._panel(path);
     if (!panel) {
@@ -345,6 +372,8 @@ export class BackgroundJobs {
   private readonly _links: KernelLinks;
   private readonly _writer = new OutputWriter();
   private readonly _started = new Map<string, number>();
+  /** Cell model id → the job whose output the cell shows. */
+  private readonly _owner = new Map<string, string>();
   private readonly _support = new WeakMap<Kernel.IKernelConnection, string | null>();
   private readonly _supportPending = new WeakSet<Kernel.IKernelConnection>();
   private readonly _core: Core;
