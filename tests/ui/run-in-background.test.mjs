@@ -75,6 +75,15 @@ test('a background job runs while a foreground cell finishes, and prints into it
   }
   assert.equal(await cell(page, 0).getAttribute('data-parallel-cell-state'), 'done');
 
+  // A job longer than the notification threshold (3 s) says it is done, with a way back.
+  const toast = page.locator('.Toastify__toast', { hasText: 'Background job done' }).first();
+  await toast.waitFor({ state: 'visible', timeout: 5_000 });
+  await cell(page, 1).locator('.jp-InputPrompt').click();
+  await toast.getByRole('button', { name: 'Go to cell' }).click();
+  await page.waitForFunction(
+    () => window.jupyterapp.shell.currentWidget.content.activeCellIndex === 0
+  );
+
   // What the job assigned is in the kernel's namespace.
   await runInForeground(page, 4);
   await page.waitForFunction(
@@ -90,6 +99,10 @@ test('a background job runs while a foreground cell finishes, and prints into it
 
 test('a failing job shows error and its traceback in the panel', async () => {
   const { page } = session;
+  // Shorter than the notification threshold: the panel tells, no toast.
+  const toasts = await page
+    .locator('.Toastify__toast', { hasText: 'Background job error' })
+    .count();
   const jobId = await newJob(page, () => runInBackground(page, 2));
   await waitForState(page, jobId, 'error');
   const traceback = rowOf(page, jobId).locator('[data-role="traceback"]');
@@ -97,6 +110,11 @@ test('a failing job shows error and its traceback in the panel', async () => {
   assert.match(text ?? '', /ZeroDivisionError/);
   assert.match(text ?? '', /return 1 \/ 0/, 'the traceback shows the cell source line');
   assert.match(await outputText(page, 2), /ZeroDivisionError/);
+  await page.waitForTimeout(300);
+  assert.equal(
+    await page.locator('.Toastify__toast', { hasText: 'Background job error' }).count(),
+    toasts
+  );
 });
 
 test('a spinning job is killed from its kill button', async () => {
