@@ -989,8 +989,8 @@ class Runtime:
             job = self.jobs.get(req["job_id"])
         if job is None:
             raise ProtocolError(f"unknown job: {req['job_id']}", req["job_id"])
-        if not self.kill(job):
-            raise ProtocolError(f"job {job.num} has already ended ({job.state})", job.job_id)
+        # A kill that lost the race with the job's end is a no-op: ``finished`` said it.
+        self.kill(job)
 
     def _handle_list(self, comm, req):
         with self.lock:
@@ -1039,6 +1039,9 @@ class Runtime:
             except BaseException as err:  # SyntaxError, or a failing input transformer
                 job.state = "error"
                 job.error = format_error(self.shell, type(err), err, err.__traceback__)
+                # As on iopub, the error is also an output of the cell.
+                job.emit({"output_type": "error", **job.error})
+                self._flush_job(job)
                 job.ended_at = _now_ms()
                 job.done_event.set()
                 self.broadcast(msg_finished(job))
@@ -1094,6 +1097,9 @@ class Runtime:
         if hasattr(display_pub, "unregister_hook"):
             display_pub.unregister_hook(hook)
         _THREAD_JOBS.pop(job.ident, None)
+        if outcome[0] == "error" and outcome[1] is not None:
+            # As on iopub, the error is also an output of the cell (and of its replay log).
+            job.emit({"output_type": "error", **outcome[1]})
         with job.lock:
             job.closed = True
         state, error, result = outcome
@@ -1203,7 +1209,7 @@ class Runtime:
         with job.lock:  # raise before ending its children, whose end lets the job go on
             if job.in_user_code and job.ident is not None:
                 _async_raise(job.ident)
-        job.terminate_children()
+        job.terminate_children(hard=not first)  # a second kill does not ask twice
         job.shut_sockets()
         loop = job.loop
         if loop is not None and not loop.is_closed():

@@ -61,6 +61,10 @@ def test_raising_cell_reports_error_with_source_line(comm):
     assert "raise ValueError('bad value')" in text
     assert "boom()" in text
     assert "parallel_cell" not in text  # the runtime's own frames are hidden
+    # As on iopub, the error is also the cell's last output, with the same traceback.
+    last = comm.outputs(finished["job_id"])[-1]
+    assert last["output_type"] == "error"
+    assert last["ename"] == "ValueError" and last["traceback"] == error["traceback"]
 
 
 def test_syntax_error_reported_without_a_thread(kernel, comm):
@@ -69,7 +73,10 @@ def test_syntax_error_reported_without_a_thread(kernel, comm):
     assert finished["state"] == "error"
     assert finished["error"]["ename"] == "SyntaxError"
     assert "x = (1," in plain(finished["error"]["traceback"])
-    assert [m["type"] for m in comm.of_job(job)] == ["finished"]
+    assert [m["type"] for m in comm.of_job(job)] == ["output", "finished"]
+    # As on iopub, the error is also the cell's output.
+    assert [o["output_type"] for o in comm.outputs(job)] == ["error"]
+    assert comm.outputs(job)[0]["ename"] == "SyntaxError"
     threads = "[t.name for t in __import__('threading').enumerate() if 'job' in t.name]"
     assert kernel.evaluate(threads) == "[]"
 

@@ -26,10 +26,14 @@ def test_kill_python_loop(kernel, comm):
     assert kernel.ok("print('alive')") == "alive\n"
 
 
-def test_kill_unknown_or_finished_job_is_an_error_reply(kernel, comm):
+def test_kill_of_unknown_job_is_an_error_and_of_finished_job_a_no_op(kernel, comm):
+    start = len(comm.messages)
+    comm.kill("never-submitted")
+    assert comm.wait_type("error", start=start)["job_id"] == "never-submitted"
     done = comm.run("pass")
     start = len(comm.messages)
     comm.kill(done["job_id"])
-    reply = comm.wait_type("error", start=start)
-    assert reply["job_id"] == done["job_id"]
+    comm.send({"type": "list"})  # answered after the kill was handled
+    comm.wait_type("jobs", start=start)
+    assert [m["type"] for m in comm.messages[start:]] == ["jobs"]
     assert kernel.ok("print('alive')") == "alive\n"
