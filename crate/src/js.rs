@@ -1,7 +1,8 @@
 //! The one place serde-wasm-bindgen is configured.
 //!
 //! Out: maps become plain objects (not `Map`s) and `None` becomes `null` (not
-//! `undefined`), so effects look exactly like the JSON on the wire. In: any JS value.
+//! `undefined`), so effects look exactly like the JSON on the wire. In: any JS value
+//! (`Core::receive` checks a kernel message's nesting depth first).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

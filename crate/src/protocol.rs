@@ -18,6 +18,9 @@ pub const COMM_TARGET: &str = "parallel_cell.v1";
 /// The longest id the protocol allows.
 pub const MAX_ID_LEN: usize = 64;
 
+/// The deepest nesting of arrays and objects a message may have (serde_json's limit).
+pub const MAX_DEPTH: usize = 127;
+
 /// A job's state, as the panel, the cells and the kernel name it.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -481,6 +484,36 @@ fn check_time(what: &str, t: f64) -> Result<()> {
     } else {
         Err(Error::Invalid(format!("{what} must be a finite number")))
     }
+}
+
+/// Refuse JSON text nested deeper than [`MAX_DEPTH`] (decoding recurses per level).
+pub fn check_depth(json: &str) -> Result<()> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Error::Decode(format!(
+                        "nested deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `s` cut to at most `max` characters, for error messages.

@@ -663,3 +663,68 @@ fn clearing_rows_draws_the_undrawn() {
     );
     assert_eq!(h.count(&format!("[data-job-id=\"j{}\"]", PAGE + 9)), 1);
 }
+
+#[wasm_bindgen_test]
+fn deep_or_odd_values_are_problems_not_crashes() {
+    let h = Harness::new(4.0);
+    h.receive(hello());
+    h.submit("a", "display(JSON(deep))");
+    h.take();
+    let deep = |depth: usize| {
+        let text = format!(
+            r#"{{"type":"output","job_id":"a","seq":0,"outputs":[{{"output_type":"display_data","data":{{"application/json":{}1{}}},"metadata":{{}}}}]}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        js_sys::JSON::parse(&text).unwrap()
+    };
+    // Within the limit: an output. Beyond it (even far beyond): a problem, no crash.
+    h.core.receive(K, deep(100));
+    assert_eq!(kinds(&h.take()), ["outputs"]);
+    for depth in [200, 5_000, 100_000] {
+        h.core.receive(K, deep(depth));
+        assert_eq!(kinds(&h.take()), ["problem"], "depth {depth}");
+    }
+    // Values JSON cannot hold: a cycle, a nested BigInt, a function.
+    let cyclic = js_sys::Object::new();
+    js_sys::Reflect::set(&cyclic, &"type".into(), &"output".into()).unwrap();
+    js_sys::Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
+    let with_bigint = js_sys::JSON::parse(r#"{"type": "cancelling", "job_id": "a"}"#).unwrap();
+    js_sys::Reflect::set(
+        &with_bigint,
+        &"reason".into(),
+        &js_sys::BigInt::from(1u64).into(),
+    )
+    .unwrap();
+    let function: JsValue = js_sys::Function::new_no_args("return 1").into();
+    for value in [cyclic.into(), with_bigint, function] {
+        h.core.receive(K, value);
+    }
+    assert_eq!(kinds(&h.take()), ["problem", "problem", "problem"]);
+    // The core still works afterwards.
+    h.receive(started("a"));
+    assert_eq!(h.core.job_state("a").as_deref(), Some("running"));
+}
+
+#[wasm_bindgen_test]
+fn dropping_the_core_removes_the_panel() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().dyn_into().unwrap();
+    let noop = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {});
+    let core = Core::new(
+        root.clone(),
+        noop.as_ref().unchecked_ref::<js_sys::Function>().clone(),
+        4.0,
+    )
+    .unwrap();
+    core.receive(K, js_sys::JSON::parse(&hello().to_string()).unwrap());
+    core.submit("a", K, "nb.ipynb", "cell-a", "1").unwrap();
+    core.receive(K, js_sys::JSON::parse(&started("a").to_string()).unwrap());
+    assert_eq!(root.child_element_count(), 1);
+    drop(core);
+    assert_eq!(
+        root.child_element_count(),
+        0,
+        "free() takes the panel's DOM with it"
+    );
+}
