@@ -21,13 +21,20 @@ try {
   const { page } = await openNotebook(browser, lab, 'demo.ipynb');
   page.on('console', m => console.log('console:', m.type(), m.text()));
   await openPanel(page);
-  const spin = await newJob(page, () => runInBackground(page, 9));
-  await waitForState(page, spin, 'running');
-  const fail = await newJob(page, () => runInBackground(page, 7));
+  const at = start => JSON.parse(demo).cells.findIndex(c => c.source.startsWith(start));
+  await runInForeground(page, at('import http.server'));
+  await page.waitForTimeout(1000);
+  const fetch = await newJob(page, () => runInBackground(page, at('import urllib.request')));
+  await waitForState(page, fetch, 'running');
+  const fail = await newJob(page, () => runInBackground(page, at('def parse_price')));
   await waitForState(page, fail, 'error');
-  const steps = await newJob(page, () => runInBackground(page, 1));
-  await waitForState(page, steps, 'running');
-  await runInForeground(page, 3);
+  const spin = await newJob(page, () => runInBackground(page, at('spins = 0')));
+  await waitForState(page, spin, 'running');
+  await runInForeground(page, at('import re'));
+  await page
+    .locator('.jp-Notebook .jp-Cell')
+    .nth(at('import urllib.request'))
+    .scrollIntoViewIfNeeded();
   await page.waitForTimeout(2500);
   const out = process.argv[2] ?? resolve(ROOT, 'docs', 'screenshot.png');
   await page.screenshot({ path: out });
