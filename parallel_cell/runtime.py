@@ -240,18 +240,26 @@ def _thread_join(self, timeout=None):
             return None
 
 
+def _track(job, refs, obj):
+    """Remember ``obj`` weakly; drop dead entries so a busy job's list stays small."""
+    with job.lock:
+        if len(refs) >= 256:
+            refs[:] = [r for r in refs if r() is not None]
+        refs.append(weakref.ref(obj))
+
+
 def _popen_init(self, *args, **kwargs):
     _orig_popen_init(self, *args, **kwargs)
     job = _current_job()
     if job is not None:
-        job.children.append(weakref.ref(self))
+        _track(job, job.children, self)
 
 
 def _socket_init(self, *args, **kwargs):
     _orig_socket_init(self, *args, **kwargs)
     job = _current_job()
     if job is not None:
-        job.sockets.append(weakref.ref(self))
+        _track(job, job.sockets, self)
 
 
 def _thread_start(self):
@@ -623,13 +631,24 @@ def _show_new_figures(before):
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is None or "inline" not in str(plt.get_backend()).lower():
         return
+    import base64
+
+    from IPython.core.pylabtools import print_figure
     from IPython.display import display
     from matplotlib._pylab_helpers import Gcf
 
     for manager in Gcf.get_all_fig_managers():
         if before is None or manager.num not in before:
             figure = manager.canvas.figure
-            display(figure)
+            # Rendered here rather than through the shell's formatters: the inline
+            # backend may register its PNG formatter only after the next foreground cell.
+            png = print_figure(figure, "png", bbox_inches="tight")
+            if png:
+                bundle = {
+                    "image/png": base64.b64encode(png).decode("ascii"),
+                    "text/plain": repr(figure),
+                }
+                display(bundle, raw=True)
             plt.close(figure)
 
 
