@@ -3,10 +3,9 @@
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { BOOTSTRAP_CODE } from './bootstrap.generated';
 import type { ClientMessage } from './effects';
+import { COMM_TARGET, PROTOCOL_VERSION } from './protocol.generated';
 
-/** Comm target of protocol version 1 (crate/src/protocol.rs `COMM_TARGET`). */
-export const COMM_TARGET = 'parallel_cell.v1';
-export const PROTOCOL_VERSION = 1;
+export { COMM_TARGET, PROTOCOL_VERSION };
 
 /** Why a kernel cannot host background jobs. */
 export class UnsupportedKernelError extends Error {}
