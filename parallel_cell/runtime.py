@@ -792,11 +792,17 @@ class Job:
     def take_pending(self):
         """Under ``lock``: the pending outputs as nbformat dicts, coalesced."""
         outputs = []
+        piece = Config.batch_bytes
         for name, item in self._pending:
             if name is None:
                 outputs.append(item)
-            else:
-                outputs.append({"output_type": "stream", "name": name, "text": "".join(item)})
+                continue
+            text = "".join(item)
+            # Huge text goes as several stream outputs (the frontend joins them again),
+            # so that no message grows without bound.
+            for start in range(0, len(text), piece):
+                chunk = text[start : start + piece]
+                outputs.append({"output_type": "stream", "name": name, "text": chunk})
         self._pending = []
         self._pending_bytes = 0
         return outputs
@@ -1194,27 +1200,38 @@ class Runtime:
                 jobs = list(self._dirty)
                 self._dirty.clear()
                 self._urgent = False
-            started = time.monotonic()
+            started, sent = time.monotonic(), 0
             for job in jobs:
                 try:
-                    self._flush_job(job)
+                    sent += self._flush_job(job)
                 except Exception:
                     _log.exception("parallel-cell: flushing job output failed")
             # Pace messages so all jobs together stay under the server's rate limit.
-            pause = len(jobs) / Config.max_messages_per_second - (time.monotonic() - started)
+            pause = sent / Config.max_messages_per_second - (time.monotonic() - started)
             if pause > 0:
                 _orig_sleep(pause)
 
     def _flush_job(self, job):
+        """Send the job's pending outputs; returns how many messages that took."""
         with job.send_lock:
             with job.lock:
                 outputs = job.take_pending()
                 if not outputs:
-                    return
+                    return 0
                 seq = job.next_seq
                 job.next_seq += len(outputs)
                 job.log_outputs(seq, outputs)
-            self.broadcast(msg_output(job.job_id, seq, outputs))
+            # At most about batch_bytes per message (a single bigger output goes alone).
+            sent, batch, size = 0, [], 0
+            for out in outputs:
+                out_size = _output_size(out)
+                if batch and size + out_size > Config.batch_bytes:
+                    self.broadcast(msg_output(job.job_id, seq, batch))
+                    seq, sent, batch, size = seq + len(batch), sent + 1, [], 0
+                batch.append(out)
+                size += out_size
+            self.broadcast(msg_output(job.job_id, seq, batch))
+            return sent + 1
 
     # -- kill ---------------------------------------------------------------------
     def kill(self, job):

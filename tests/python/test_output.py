@@ -1,5 +1,6 @@
 """Output routing, batching, replay and the bounded log."""
 
+import json
 import time
 
 import pytest
@@ -173,3 +174,11 @@ def test_replay_during_a_live_job_leaves_no_gap(kernel, comm):
     assert sorted(by_seq) == list(range(len(by_seq)))
     text = "".join(by_seq[s]["text"] for s in sorted(by_seq))
     assert text == "".join(f"{i}\n" for i in range(60))
+
+
+def test_huge_output_is_split_into_bounded_messages(comm):
+    job = comm.submit("print('x' * 3_000_000)\nprint('after')")
+    assert comm.wait_type("finished", job, timeout=30)["state"] == "done"
+    batches = [m for m in comm.of_job(job) if m["type"] == "output"]
+    assert all(len(json.dumps(m)) < 200_000 for m in batches)
+    assert comm.text(job) == "x" * 3_000_000 + "\nafter\n"
