@@ -53,8 +53,6 @@ pub struct Job {
     pub next_seq: u64,
     /// Another job that must finish before this one is sent.
     pub after: Option<String>,
-    /// Creation order, for stable listing.
-    pub serial: u64,
     /// How many submits to its kernel went out before its own (orders it against the
     /// `list` requests when reconciling).
     pub send_no: u64,
@@ -162,7 +160,11 @@ impl Perform for Line {
             }
             b'\r' => self.at_line_start = true,
             b'\t' => self.print(' '),
-            0x08 if self.current.pop().is_some() => self.current_chars -= 1,
+            // Backspace.
+            0x08 => {
+                let popped = self.current.pop().is_some();
+                self.current_chars -= usize::from(popped);
+            }
             _ => {}
         }
     }

@@ -63,7 +63,6 @@ pub struct Scheduler {
     /// Job keys, oldest first.
     order: Vec<String>,
     kernels: HashMap<String, Kernel>,
-    next_serial: u64,
 }
 
 impl Default for Scheduler {
@@ -80,7 +79,6 @@ impl Scheduler {
             jobs: HashMap::new(),
             order: Vec::new(),
             kernels: HashMap::new(),
-            next_serial: 0,
         }
     }
 
@@ -155,7 +153,6 @@ impl Scheduler {
             assigned: Vec::new(),
             next_seq: 0,
             after: s.after.map(str::to_owned),
-            serial: 0,
             send_no: 0,
         };
         let mut out = Vec::new();
@@ -191,9 +188,7 @@ impl Scheduler {
         }
     }
 
-    fn insert(&mut self, mut job: Job, out: &mut Vec<Effect>) {
-        job.serial = self.next_serial;
-        self.next_serial += 1;
+    fn insert(&mut self, job: Job, out: &mut Vec<Effect>) {
         self.order.push(job.id.clone());
         push_cell_state(&job, out);
         out.push(Effect::RowChanged {
@@ -390,7 +385,6 @@ fn adopted(
         assigned: Vec::new(),
         next_seq: 0,
         after: None,
-        serial: 0,
         send_no: 0,
     }
 }
