@@ -14,6 +14,8 @@ use web_sys::{Element, HtmlElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+
 const K: &str = "kernel-1";
 
 struct Harness {
@@ -727,4 +729,57 @@ fn dropping_the_core_removes_the_panel() {
         0,
         "free() takes the panel's DOM with it"
     );
+}
+
+/// The kernel's golden messages, compiled in (the browser cannot read the repository).
+const GOLDEN_KERNEL: [&str; 11] = [
+    include_str!("../../tests/golden/kernel/cancelling.json"),
+    include_str!("../../tests/golden/kernel/error.json"),
+    include_str!("../../tests/golden/kernel/finished_done.json"),
+    include_str!("../../tests/golden/kernel/finished_error.json"),
+    include_str!("../../tests/golden/kernel/finished_killed.json"),
+    include_str!("../../tests/golden/kernel/hello.json"),
+    include_str!("../../tests/golden/kernel/jobs.json"),
+    include_str!("../../tests/golden/kernel/output_rich.json"),
+    include_str!("../../tests/golden/kernel/output_stream.json"),
+    include_str!("../../tests/golden/kernel/started.json"),
+    include_str!("../../tests/golden/kernel/started_from_kernel.json"),
+];
+
+#[wasm_bindgen_test]
+fn mutated_messages_through_the_js_surface() {
+    let golden: Vec<Value> = GOLDEN_KERNEL
+        .iter()
+        .map(|t| serde_json::from_str(t).unwrap())
+        .collect();
+    let h = Harness::new(2.0);
+    let mut rng = common::Rng(0xB0A7);
+    let (mut understood, mut refused) = (0, 0);
+    for i in 0..3000 {
+        if i % 40 == 0 {
+            let id = *rng.pick(&common::IDS);
+            let _ = h.core.submit(id, K, "nb.ipynb", "cell-1", "x = 1");
+        }
+        let text = common::message_text(&mut rng, &golden);
+        // The comm only ever hands over parsed JSON.
+        let Ok(value) = js_sys::JSON::parse(&text) else {
+            continue;
+        };
+        h.core.receive(K, value);
+        for e in h.take() {
+            match e["kind"].as_str() {
+                Some("problem") => refused += 1,
+                Some("send" | "outputs" | "cell_state" | "notify") => understood += 1,
+                other => panic!("unexpected effect {other:?}: {e}"),
+            }
+        }
+    }
+    assert!(
+        understood > 100 && refused > 300,
+        "{understood} understood, {refused} refused"
+    );
+    for tag in ["script", "img"] {
+        assert_eq!(h.count(tag), 0);
+    }
+    assert!(h.count("li[data-job-id]") > 0);
 }
