@@ -2,18 +2,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   cell,
   jobIds,
-  launchBrowser,
   newJob,
-  openNotebook,
-  openPanel,
+  outputText,
   rowOf,
   runInBackground,
   runInForeground,
-  startLab,
+  useNotebook,
+  waitForOutput,
   waitForState
 } from './lab.mjs';
 
@@ -26,58 +25,32 @@ const at = start => {
   return i;
 };
 
-let lab;
-let browser;
-let session;
-
-before(async () => {
-  lab = await startLab({ 'demo.ipynb': DEMO });
-  browser = await launchBrowser();
-  session = await openNotebook(browser, lab, 'demo.ipynb');
-  await openPanel(session.page);
-});
-
-after(async () => {
-  await browser?.close();
-  await lab?.stop();
-});
-
-const output = (page, i) => cell(page, i).locator('.jp-OutputArea').innerText();
-const waitOutput = (page, i, pattern, timeout = 30_000) =>
-  page.waitForFunction(
-    ([i, source]) =>
-      new RegExp(source).test(
-        document.querySelectorAll('.jp-Notebook .jp-Cell')[i]?.querySelector('.jp-OutputArea')
-          ?.textContent ?? ''
-      ),
-    [i, pattern.source],
-    { timeout }
-  );
+const session = useNotebook({ 'demo.ipynb': DEMO }, 'demo.ipynb');
 
 test('demo: fetch in the background while parsing in the foreground', async () => {
   const { page } = session;
   const server = at('import http.server');
   await cell(page, server).scrollIntoViewIfNeeded();
   await runInForeground(page, server);
-  await waitOutput(page, server, /serving 60 pages/);
+  await waitForOutput(page, server, /serving 60 pages/);
 
   const fetchCell = at('import urllib.request');
   const fetchJob = await newJob(page, () => runInBackground(page, fetchCell));
   await waitForState(page, fetchJob, 'running');
-  await waitOutput(page, fetchCell, /fetched \d+\/60/);
+  await waitForOutput(page, fetchCell, /fetched \d+\/60/);
 
   const parse = at('import re');
   await runInForeground(page, parse);
-  await waitOutput(page, parse, /pages so far/);
-  const soFar = Number((await output(page, parse)).match(/(\d+) pages so far/)[1]);
+  await waitForOutput(page, parse, /pages so far/);
+  const soFar = Number((await outputText(page, parse)).match(/(\d+) pages so far/)[1]);
   assert.ok(soFar < 60, `parsing ran while the fetch went on (${soFar} pages so far)`);
   assert.equal(await rowOf(page, fetchJob).getAttribute('data-job-state'), 'running');
 
   await waitForState(page, fetchJob, 'done', 60_000);
-  assert.match(await output(page, fetchCell), /fetched 60\/60\s+all fetched/);
+  assert.match(await outputText(page, fetchCell), /fetched 60\/60\s+all fetched/);
   const titles = at('titles = ');
   await runInForeground(page, titles);
-  await waitOutput(page, titles, /\(60, 'Page 60'\)/);
+  await waitForOutput(page, titles, /\(60, 'Page 60'\)/);
 });
 
 test('demo: parallel_cell.map and %job show their jobs in the panel', async () => {
@@ -85,10 +58,10 @@ test('demo: parallel_cell.map and %job show their jobs in the panel', async () =
   const before = new Set(await jobIds(page));
   const mapCell = at('import parallel_cell');
   await runInForeground(page, mapCell);
-  await waitOutput(page, mapCell, /\[\d+, \d+, \d+/);
+  await waitForOutput(page, mapCell, /\[\d+, \d+, \d+/);
   const jobCell = at('%job');
   await runInForeground(page, jobCell);
-  await waitOutput(page, jobCell, /started job \d+/);
+  await waitForOutput(page, jobCell, /started job \d+/);
   // 8 map workers and the %job: all announced by the kernel, all listed.
   await page.waitForFunction(
     n => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length >= n,
@@ -101,7 +74,7 @@ test('demo: parallel_cell.map and %job show their jobs in the panel', async () =
   }
   const status = at('jobs = %jobs');
   await runInForeground(page, status);
-  await waitOutput(page, status, /done/);
+  await waitForOutput(page, status, /done/);
 });
 
 test('demo: an error and a kill', async () => {
@@ -109,7 +82,7 @@ test('demo: an error and a kill', async () => {
   const failing = at('def parse_price');
   const failJob = await newJob(page, () => runInBackground(page, failing));
   await waitForState(page, failJob, 'error');
-  assert.match(await output(page, failing), /ValueError/);
+  assert.match(await outputText(page, failing), /ValueError/);
   const spin = at('spins = 0');
   const spinJob = await newJob(page, () => runInBackground(page, spin));
   await waitForState(page, spinJob, 'running');

@@ -1,27 +1,21 @@
 // The starred journeys on ipykernel 6, where comm messages wait behind a busy
 // foreground cell: start, watch, keep working, and the UI saying a kill waits.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  cell,
-  launchBrowser,
   newJob,
   notebook,
-  openNotebook,
-  openPanel,
+  outputText,
   rowOf,
   runInBackground,
   runInForeground,
-  startLab,
+  useNotebook,
+  waitForOutput,
   waitForState
 } from './lab.mjs';
 
-let lab;
-let browser;
-let session;
-
-before(async () => {
-  lab = await startLab({
+const session = useNotebook(
+  {
     'ipk6.ipynb': notebook(
       [
         'import time\nfor i in range(15):\n    print("six", i, flush=True)\n    time.sleep(0.2)',
@@ -31,34 +25,19 @@ before(async () => {
       ],
       'python3-ipk6'
     )
-  });
-  browser = await launchBrowser();
-  session = await openNotebook(browser, lab, 'ipk6.ipynb');
-  await openPanel(session.page);
-});
-
-after(async () => {
-  await browser?.close();
-  await lab?.stop();
-});
+  },
+  'ipk6.ipynb'
+);
 
 test('ipykernel 6: a job streams into its cell while a foreground cell runs and ends', async () => {
   const { page } = session;
   const jobId = await newJob(page, () => runInBackground(page, 0));
   await waitForState(page, jobId, 'running');
   await runInForeground(page, 1);
-  await page.waitForFunction(
-    () =>
-      document
-        .querySelectorAll('.jp-Notebook .jp-Cell')[1]
-        ?.querySelector('.jp-OutputArea')
-        ?.textContent?.match(/foreground on 6\./),
-    null,
-    { timeout: 15_000 }
-  );
+  await waitForOutput(page, 1, /foreground on 6\./, 15_000);
   assert.equal(await rowOf(page, jobId).getAttribute('data-job-state'), 'running');
   await waitForState(page, jobId, 'done');
-  assert.match(await cell(page, 0).locator('.jp-OutputArea').innerText(), /six 0[\s\S]*six 14/);
+  assert.match(await outputText(page, 0), /six 0[\s\S]*six 14/);
 });
 
 test('ipykernel 6: a kill sent while the foreground is busy is said to wait, then takes', async () => {
@@ -75,5 +54,5 @@ test('ipykernel 6: a kill sent while the foreground is busy is said to wait, the
     .first()
     .waitFor({ state: 'visible', timeout: 5_000 });
   await waitForState(page, jobId, 'killed', 15_000);
-  assert.match(await cell(page, 3).locator('.jp-OutputArea').innerText(), /foreground slept/);
+  assert.match(await outputText(page, 3), /foreground slept/);
 });

@@ -1,15 +1,14 @@
 // More journeys: ways to start a job, what it refuses, and a kernel restart.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   cell,
   jobIds,
-  launchBrowser,
   newJob,
-  openNotebook,
-  openPanel,
+  outputText,
   rowOf,
-  startLab,
+  useNotebook,
+  waitForOutput,
   waitForState
 } from './lab.mjs';
 
@@ -38,34 +37,24 @@ const NOTEBOOK = {
   nbformat_minor: 5
 };
 
-let lab;
-let browser;
-let page;
+const session = useNotebook({ 'journeys.ipynb': NOTEBOOK }, 'journeys.ipynb');
 
-before(async () => {
-  lab = await startLab({ 'journeys.ipynb': NOTEBOOK });
-  browser = await launchBrowser();
-  ({ page } = await openNotebook(browser, lab, 'journeys.ipynb'));
-  await openPanel(page);
-});
-
-after(async () => {
-  await browser?.close();
-  await lab?.stop();
-});
-
-const select = async i => cell(page, i).locator('.jp-InputPrompt').click();
+const select = async i => cell(session.page, i).locator('.jp-InputPrompt').click();
 const isEnabled = () =>
-  page.evaluate(() => window.jupyterapp.commands.isEnabled('parallel-cell:run-in-background'));
+  session.page.evaluate(() =>
+    window.jupyterapp.commands.isEnabled('parallel-cell:run-in-background')
+  );
 
 test('Ctrl+Shift+Enter runs the selected cell in the background', async () => {
+  const { page } = session;
   await select(0);
   const jobId = await newJob(page, () => page.keyboard.press('Control+Shift+Enter'));
   await waitForState(page, jobId, 'done');
-  assert.match(await cell(page, 0).locator('.jp-OutputArea').innerText(), /from the shortcut/);
+  assert.match(await outputText(page, 0), /from the shortcut/);
 });
 
 test('several selected cells each become a job', async () => {
+  const { page } = session;
   await select(1);
   await cell(page, 2)
     .locator('.jp-InputPrompt')
@@ -84,6 +73,7 @@ test('several selected cells each become a job', async () => {
 });
 
 test('the command is disabled on a markdown cell and enabled on a code cell', async () => {
+  const { page } = session;
   await cell(page, 3).click();
   await page.keyboard.press('Escape');
   await page.waitForFunction(
@@ -95,6 +85,7 @@ test('the command is disabled on a markdown cell and enabled on a code cell', as
 });
 
 test('the command palette offers Run in Background', async () => {
+  const { page } = session;
   await select(0);
   await page.keyboard.press('Control+Shift+C');
   const input = page.locator('.lm-CommandPalette-input');
@@ -108,6 +99,7 @@ test('the command palette offers Run in Background', async () => {
 });
 
 test('ipykernel 7: a kill is handled at once while a foreground cell is busy', async () => {
+  const { page } = session;
   await select(4);
   const jobId = await newJob(page, () => page.keyboard.press('Control+Shift+Enter'));
   await waitForState(page, jobId, 'running');
@@ -120,19 +112,12 @@ test('ipykernel 7: a kill is handled at once while a foreground cell is busy', a
   await waitForState(page, jobId, 'killed', 3_000);
   // Killed before the 4 s foreground cell is over: the comm went over a subshell. (The
   // kernel's status is no witness here: the subshell reports its own busy/idle.)
-  assert.doesNotMatch(await cell(page, 6).locator('.jp-OutputArea').innerText(), /slept/);
-  await page.waitForFunction(
-    () =>
-      document
-        .querySelectorAll('.jp-Notebook .jp-Cell')[6]
-        ?.querySelector('.jp-OutputArea')
-        ?.textContent?.includes('foreground slept'),
-    null,
-    { timeout: 15_000 }
-  );
+  assert.doesNotMatch(await outputText(page, 6), /slept/);
+  await waitForOutput(page, 6, /foreground slept/, 15_000);
 });
 
 test('a kernel restart marks running jobs lost, and jobs run again afterwards', async () => {
+  const { page } = session;
   await select(4);
   const jobId = await newJob(page, () => page.keyboard.press('Control+Shift+Enter'));
   await waitForState(page, jobId, 'running');
@@ -144,6 +129,6 @@ test('a kernel restart marks running jobs lost, and jobs run again afterwards', 
   await select(5);
   const next = await newJob(page, () => page.keyboard.press('Control+Shift+Enter'));
   await waitForState(page, next, 'done');
-  assert.match(await cell(page, 5).locator('.jp-OutputArea').innerText(), /after the restart/);
+  assert.match(await outputText(page, 5), /after the restart/);
   assert.equal(await rowOf(page, jobId).getAttribute('data-job-state'), 'lost');
 });

@@ -5,6 +5,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as testHooks from 'node:test';
 import { chromium } from 'playwright-core';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -253,4 +254,46 @@ export async function waitForState(page, jobId, state, timeout = 30_000) {
     `#parallel-cell-jobs [data-job-id="${jobId}"][data-job-state="${state}"]`,
     { state: 'attached', timeout }
   );
+}
+
+/** The text of cell `i`'s output area. */
+export const outputText = (page, i) => cell(page, i).locator('.jp-OutputArea').innerText();
+
+/** Wait until cell `i`'s output matches `pattern` (a RegExp). */
+export function waitForOutput(page, i, pattern, timeout = 30_000) {
+  return page.waitForFunction(
+    ([index, source, flags]) =>
+      new RegExp(source, flags).test(
+        document.querySelectorAll('.jp-Notebook .jp-Cell')[index]?.querySelector('.jp-OutputArea')
+          ?.textContent ?? ''
+      ),
+    [i, pattern.source, pattern.flags],
+    { timeout }
+  );
+}
+
+/**
+ * Register node:test hooks that start a server with `files`, a browser, and open
+ * `notebookName` with the jobs panel shown. The returned object is filled in `before`.
+ */
+export function useNotebook(files, notebookName, { app = 'lab' } = {}) {
+  const { before, after } = testHooks;
+  const state = { lab: null, browser: null, page: null, context: null, errors: [] };
+  before(async () => {
+    state.lab = await startLab(files, app);
+    state.browser = await launchBrowser();
+    const opened = await openNotebook(
+      state.browser,
+      state.lab,
+      notebookName,
+      app === 'lab' ? 'lab/tree' : 'notebooks'
+    );
+    Object.assign(state, opened);
+    await openPanel(state.page);
+  });
+  after(async () => {
+    await state.browser?.close();
+    await state.lab?.stop();
+  });
+  return state;
 }

@@ -1,28 +1,22 @@
 // A cell deleted mid-job, a notebook closed and reopened mid-job, two notebooks.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   cell,
-  launchBrowser,
   newJob,
   notebook,
-  openNotebook,
-  openPanel,
+  outputText,
   rowOf,
   runInBackground,
-  startLab,
+  useNotebook,
   waitForState
 } from './lab.mjs';
 
 const slow = (label, n) =>
   `import time\nfor i in range(${n}):\n    print("${label}", i, flush=True)\n    time.sleep(0.2)`;
 
-let lab;
-let browser;
-let session;
-
-before(async () => {
-  lab = await startLab({
+const session = useNotebook(
+  {
     'one.ipynb': notebook([
       slow('one', 10),
       'print("keep")',
@@ -30,16 +24,9 @@ before(async () => {
       'import time, uuid\n\ndef go(tag):\n    for i in range(10):\n        print("run", tag, i, flush=True)\n        time.sleep(0.2)\n\ngo(uuid.uuid4().hex[:6])'
     ]),
     'two.ipynb': notebook([slow('two', 10)])
-  });
-  browser = await launchBrowser();
-  session = await openNotebook(browser, lab, 'one.ipynb');
-  await openPanel(session.page);
-});
-
-after(async () => {
-  await browser?.close();
-  await lab?.stop();
-});
+  },
+  'one.ipynb'
+);
 
 const exec = (page, command, args = {}) =>
   page.evaluate(([c, a]) => window.jupyterapp.commands.execute(c, a), [command, args]);
@@ -53,7 +40,7 @@ test('deleting the cell of a running job: the job goes on in the panel, nothing 
   await page.waitForFunction(() => document.querySelectorAll('.jp-Notebook .jp-Cell').length === 2);
   await waitForState(page, jobId, 'done');
   assert.match(await rowOf(page, jobId).innerText(), /one 9/);
-  assert.doesNotMatch(await cell(page, 0).locator('.jp-OutputArea').innerText(), /one \d/);
+  assert.doesNotMatch(await outputText(page, 0), /one \d/);
   assert.deepEqual(session.errors, []);
 });
 

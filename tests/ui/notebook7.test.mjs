@@ -1,48 +1,33 @@
 // The extension in Notebook 7: start, watch and kill a job there too.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   cell,
-  launchBrowser,
   newJob,
   notebook,
-  openNotebook,
+  outputText,
   rowOf,
   runInBackground,
-  startLab,
+  useNotebook,
   waitForState
 } from './lab.mjs';
 
-let server;
-let browser;
-let session;
-
-before(async () => {
-  server = await startLab(
-    {
-      'nb7.ipynb': notebook([
-        'import time\nfor i in range(3):\n    print("nb7 tick", i, flush=True)\n    time.sleep(0.1)',
-        'while True:\n    pass'
-      ])
-    },
-    'notebook'
-  );
-  browser = await launchBrowser();
-  session = await openNotebook(browser, server, 'nb7.ipynb', 'notebooks');
-  await session.page.evaluate(() => window.jupyterapp.commands.execute('parallel-cell:open-panel'));
-  await session.page.locator('#parallel-cell-jobs').waitFor({ state: 'visible' });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const session = useNotebook(
+  {
+    'nb7.ipynb': notebook([
+      'import time\nfor i in range(3):\n    print("nb7 tick", i, flush=True)\n    time.sleep(0.1)',
+      'while True:\n    pass'
+    ])
+  },
+  'nb7.ipynb',
+  { app: 'notebook' }
+);
 
 test('Notebook 7: right-click → Run in Background streams into the cell', async () => {
   const { page } = session;
   const jobId = await newJob(page, () => runInBackground(page, 0));
   await waitForState(page, jobId, 'done');
-  const text = await cell(page, 0).locator('.jp-OutputArea').innerText();
+  const text = await outputText(page, 0);
   assert.match(text, /nb7 tick 0[\s\S]*nb7 tick 2/);
   assert.equal(await cell(page, 0).getAttribute('data-parallel-cell-state'), 'done');
 });

@@ -1,18 +1,17 @@
 // The foundation journey in a real JupyterLab, real ipykernel and real Chromium:
 // right-click → Run in Background, keep working, see output, errors and kill.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   cell,
-  launchBrowser,
   newJob,
   notebook,
-  openNotebook,
-  openPanel,
+  outputText,
   rowOf,
   runInBackground,
   runInForeground,
-  startLab,
+  useNotebook,
+  waitForOutput,
   waitForState
 } from './lab.mjs';
 
@@ -29,23 +28,7 @@ const CELLS = [
   'print(bg_result)'
 ];
 
-let lab;
-let browser;
-let session;
-
-before(async () => {
-  lab = await startLab({ 'jobs.ipynb': notebook(CELLS) });
-  browser = await launchBrowser();
-  session = await openNotebook(browser, lab, 'jobs.ipynb');
-  await openPanel(session.page);
-});
-
-after(async () => {
-  await browser?.close();
-  await lab?.stop();
-});
-
-const outputText = (page, i) => cell(page, i).locator('.jp-OutputArea').innerText();
+const session = useNotebook({ 'jobs.ipynb': notebook(CELLS) }, 'jobs.ipynb');
 
 test('a background job runs while a foreground cell finishes, and prints into its cell', async () => {
   const { page } = session;
@@ -54,15 +37,7 @@ test('a background job runs while a foreground cell finishes, and prints into it
   assert.equal(await cell(page, 0).getAttribute('data-parallel-cell-state'), 'running');
 
   await runInForeground(page, 1);
-  await page.waitForFunction(
-    () =>
-      document
-        .querySelectorAll('.jp-Notebook .jp-Cell')[1]
-        ?.querySelector('.jp-OutputArea')
-        ?.textContent?.includes('foreground says hi'),
-    null,
-    { timeout: 15_000 }
-  );
+  await waitForOutput(page, 1, /foreground says hi/, 15_000);
   // The foreground cell is done while the background job is still going.
   assert.equal(await rowOf(page, jobId).getAttribute('data-job-state'), 'running');
   assert.match(await outputText(page, 0), /tick 0/);
@@ -86,15 +61,7 @@ test('a background job runs while a foreground cell finishes, and prints into it
 
   // What the job assigned is in the kernel's namespace.
   await runInForeground(page, 4);
-  await page.waitForFunction(
-    () =>
-      document
-        .querySelectorAll('.jp-Notebook .jp-Cell')[4]
-        ?.querySelector('.jp-OutputArea')
-        ?.textContent?.includes('finished in background'),
-    null,
-    { timeout: 15_000 }
-  );
+  await waitForOutput(page, 4, /finished in background/, 15_000);
 });
 
 test('a failing job shows error and its traceback in the panel', async () => {
