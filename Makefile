@@ -18,7 +18,7 @@ TS_SRC := $(shell find labextension/src -name '*.ts' ! -name 'bootstrap.generate
 EXT_SRC := package.json $(shell find labextension/style labextension/schema -type f 2>/dev/null)
 PY_SRC := pyproject.toml install.json $(shell find parallel_cell -name '*.py' ! -path '*/labextension/*' 2>/dev/null)
 
-.PHONY: lab build setup setup-test test test-rust test-py test-ui test-lint clean
+.PHONY: lab build setup setup-test test test-rust test-py test-ui test-lint bench clean
 
 ## make lab: set up, build, install into .venv and start JupyterLab with the demo notebook
 lab: build
@@ -67,6 +67,10 @@ test-ui: setup-test $(INSTALLED)
 
 test-lint: build
 	scripts/test-lint.sh
+
+## make bench: benchmarks beside their baselines; writes docs/benchmarks.md
+bench: setup-test $(INSTALLED)
+	scripts/bench.sh
 
 clean:
 	rm -rf target labextension/lib labextension/src/core $(BOOT) parallel_cell/labextension .stamps

@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node_modules/.bin/tsc -p labextension --noEmit
-node_modules/.bin/prettier --check labextension/src labextension/style tests/ui
-echo "lint: tsc and prettier clean"
+node_modules/.bin/prettier --check labextension/src labextension/style tests/ui bench
+.venv/bin/ruff check bench scripts
+.venv/bin/ruff format --check bench scripts
+echo "lint: tsc, prettier and ruff clean"

@@ -25,7 +25,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ISettingRegistry, ITranslator, ICommandPalette, ILabShell],
-  activate: async (
+  activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     settings: ISettingRegistry | null,
@@ -115,25 +115,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     app.shell.add(panel, 'right', { rank: 600 });
 
-    await loadCore();
-    let concurrency = 4;
-    jobs = new BackgroundJobs({
-      tracker,
-      root: panel.root,
-      trans,
-      concurrency,
-      activate: widget => app.shell.activateById(widget.id)
-    });
-    refresh();
-    tracker.activeCellChanged.connect(refresh);
-    tracker.selectionChanged.connect(refresh);
-    labShell?.currentChanged.connect(refresh);
-
-    if (settings) {
+    // The wasm loads after activate returns, so JupyterLab's start-up never waits on it;
+    // the commands are enabled once it is there.
+    const start = async () => {
+      await loadCore();
+      jobs = new BackgroundJobs({
+        tracker,
+        root: panel.root,
+        trans,
+        concurrency: 4,
+        activate: widget => app.shell.activateById(widget.id)
+      });
+      refresh();
+      tracker.activeCellChanged.connect(refresh);
+      tracker.selectionChanged.connect(refresh);
+      labShell?.currentChanged.connect(refresh);
+      if (!settings) {
+        return;
+      }
       const apply = (loaded: ISettingRegistry.ISettings) => {
-        concurrency = loaded.get('concurrency').composite as number;
-        jobs?.setConcurrency(concurrency);
         if (jobs) {
+          jobs.setConcurrency(loaded.get('concurrency').composite as number);
           jobs.notifications = loaded.get('notifications').composite as boolean;
           jobs.notifyAfterSeconds = loaded.get('notifyAfterSeconds').composite as number;
         }
@@ -145,7 +147,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       } catch (error) {
         console.warn('parallel-cell: settings not loaded, using defaults', error);
       }
-    }
+    };
+    start().catch(error => console.error('parallel-cell: could not start', error));
   }
 };
 

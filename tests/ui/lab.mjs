@@ -43,7 +43,7 @@ export function notebook(sources, kernel = 'python3') {
 
 /** Start `jupyter lab` (or `jupyter notebook`, Notebook 7) on a free loopback port in a
  * fresh temporary root. */
-export async function startLab(files = {}, app = 'lab', disabled = []) {
+export async function startLab(files = {}, app = 'lab', { disabled = [], settings = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'pc-ui-'));
   const root = join(dir, 'root');
   const config = join(dir, 'config');
@@ -61,6 +61,13 @@ export async function startLab(files = {}, app = 'lab', disabled = []) {
       )
     })
   );
+  // User settings, e.g. { 'parallel-cell:plugin': { concurrency: 8 } }.
+  for (const [plugin, values] of Object.entries(settings)) {
+    const [pkg, name] = plugin.split(':');
+    const folder = join(dir, 'settings', pkg);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `${name}.jupyterlab-settings`), JSON.stringify(values));
+  }
   for (const [name, content] of Object.entries(files)) {
     writeFileSync(
       join(root, name),

@@ -1,0 +1,283 @@
+// P1, P3, P5, P6: figures from the real UI (JupyterLab, ipykernel 7, Chromium), each
+// beside its baseline measured in the same run. Prints one JSON line per figure.
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { resolve } from 'node:path';
+import {
+  cell,
+  launchBrowser,
+  notebook,
+  openNotebook,
+  openPanel,
+  startLab
+} from '../tests/ui/lab.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const env = (name, fallback) => Number(process.env[name] ?? fallback);
+const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const emit = figure => console.log(JSON.stringify(figure));
+const only = (process.env.PC_BENCH_ONLY ?? 'P1,P3,P5,P6').split(',');
+
+/** Run `body(page)` against a notebook with `sources` in a fresh server. */
+async function withNotebook(sources, body, options = {}) {
+  const lab = await startLab({ 'bench.ipynb': notebook(sources) }, 'lab', options);
+  try {
+    const { page, context } = await openNotebook(browser, lab, 'bench.ipynb');
+    await openPanel(page);
+    await cell(page, 0).locator('.jp-InputPrompt').click();
+    await body(page);
+    await context.close();
+  } finally {
+    await lab.stop();
+  }
+}
+
+// In the page: run the command and resolve when a new row reaches `states`.
+const COMMAND_TO_ROW = ([states]) =>
+  new Promise(resolve => {
+    const panel = document.getElementById('parallel-cell-jobs');
+    const seen = new Set([...panel.querySelectorAll('[data-job-id]')].map(r => r.dataset.jobId));
+    const t0 = performance.now();
+    const check = () => {
+      for (const row of panel.querySelectorAll('[data-job-id]')) {
+        if (!seen.has(row.dataset.jobId) && states.includes(row.dataset.jobState)) {
+          observer.disconnect();
+          resolve(performance.now() - t0);
+          return;
+        }
+      }
+    };
+    const observer = new MutationObserver(check);
+    observer.observe(panel, { subtree: true, childList: true, attributes: true });
+    void window.jupyterapp.commands.execute('parallel-cell:run-in-background');
+  });
+
+async function startLatency() {
+  const runs = env('PC_BENCH_P1_RUNS', 25);
+  await withNotebook(['pass'], async page => {
+    // Warm-up: the first job bootstraps the runtime.
+    await page.evaluate(COMMAND_TO_ROW, [['running', 'done']]);
+    const ours = [];
+    const bare = [];
+    for (let i = 0; i < runs; i++) {
+      ours.push(await page.evaluate(COMMAND_TO_ROW, [['running', 'done']]));
+      bare.push(
+        await page.evaluate(async () => {
+          const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+          const t0 = performance.now();
+          await kernel.requestExecute({ code: 'pass', silent: false, store_history: false }).done;
+          return performance.now() - t0;
+        })
+      );
+    }
+    emit({
+      id: 'P1',
+      what: `start latency, command → row running (median of ${runs}) vs a bare execute_request of pass`,
+      ours: median(ours),
+      baseline: median(bare),
+      unit: 'ms',
+      target: '≤ 1.5×'
+    });
+  });
+}
+
+async function streaming() {
+  const megabytes = env('PC_BENCH_P3_MB', 20);
+  // 100-byte lines; the last one is unique so its arrival can be watched for.
+  const lines = Math.round((megabytes * 1e6) / 100);
+  const code =
+    `for i in range(${lines}):\n    print(f"line {i:010d} " + "x" * 83)\n` +
+    `print("END-OF-STREAM")`;
+  const timeUntilEnd = async (page, run) =>
+    page.evaluate(async runCommand => {
+      const longTasks = [];
+      const observer = new PerformanceObserver(list => {
+        for (const entry of list.getEntries()) {
+          longTasks.push(entry.duration);
+        }
+      });
+      observer.observe({ type: 'longtask', buffered: false });
+      const area = document.querySelector('.jp-Notebook .jp-Cell .jp-OutputArea');
+      const t0 = performance.now();
+      void window.jupyterapp.commands.execute(runCommand);
+      await new Promise(resolve => {
+        const poll = () => {
+          if (area.textContent.includes('END-OF-STREAM')) {
+            resolve();
+          } else {
+            setTimeout(poll, 50);
+          }
+        };
+        poll();
+      });
+      observer.disconnect();
+      return {
+        ms: performance.now() - t0,
+        longest: Math.max(0, ...longTasks),
+        over50: longTasks.filter(d => d > 50).length
+      };
+    }, run);
+  await withNotebook([code], async page => {
+    const fg = await timeUntilEnd(page, 'notebook:run-cell');
+    await page.waitForTimeout(500);
+    const bg = await timeUntilEnd(page, 'parallel-cell:run-in-background');
+    // Speed in MB/s: ours over the foreground's, so ≥ 0.8 is the target.
+    emit({
+      id: 'P3',
+      what: `output streaming, ${megabytes} MB in lines until the last line is in the cell (MB/s; ratio = speed relative to the foreground)`,
+      ours: megabytes / (bg.ms / 1000),
+      baseline: megabytes / (fg.ms / 1000),
+      unit: 'MB/s',
+      target: '≥ 0.8×',
+      higherIsBetter: true,
+      notes: `long tasks while streaming: background ${bg.over50} over 50 ms (longest ${bg.longest.toFixed(0)} ms); foreground ${fg.over50} (longest ${fg.longest.toFixed(0)} ms)`
+    });
+  });
+}
+
+async function weight() {
+  const wasm = readFileSync(resolve(ROOT, 'labextension/src/core/parallel_cell_core_bg.wasm'));
+  emit({
+    id: 'P5',
+    what: 'wasm size, gzip (raw in notes)',
+    ours: gzipSync(wasm, { level: 9 }).length / 1024,
+    baseline: 100,
+    unit: 'KB',
+    target: '≤ 100 KB',
+    absolute: true,
+    notes: `raw ${(wasm.length / 1024).toFixed(1)} KB`
+  });
+  const loads = env('PC_BENCH_P5_LOADS', 10);
+  // Two servers, one with the extension disabled; page loads alternate between them so
+  // whatever else the machine does weighs on both alike.
+  const files = { 'bench.ipynb': notebook(['pass']) };
+  const withLab = await startLab(files, 'lab');
+  const withoutLab = await startLab(files, 'lab', { disabled: ['parallel-cell'] });
+  const loadTime = async lab => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      const wait = () => {
+        if (window.jupyterapp) {
+          void window.jupyterapp.restored.then(() => {
+            window.__pcRestored = performance.now();
+          });
+        } else {
+          setTimeout(wait, 5);
+        }
+      };
+      wait();
+    });
+    await page.goto(`${lab.base}/lab/tree/bench.ipynb?token=${lab.token}`);
+    await page.waitForFunction(() => window.__pcRestored !== undefined, null, {
+      timeout: 60_000
+    });
+    const t = await page.evaluate(() => window.__pcRestored);
+    await context.close();
+    return t;
+  };
+  const withTimes = [];
+  const withoutTimes = [];
+  try {
+    await loadTime(withLab); // warm both servers' caches
+    await loadTime(withoutLab);
+    for (let i = 0; i < loads; i++) {
+      withTimes.push(await loadTime(withLab));
+      withoutTimes.push(await loadTime(withoutLab));
+    }
+  } finally {
+    await withLab.stop();
+    await withoutLab.stop();
+  }
+  emit({
+    id: 'P5',
+    what: `JupyterLab load time to app.restored, with vs without the extension (median of ${loads}, alternating)`,
+    ours: median(withTimes),
+    baseline: median(withoutTimes),
+    unit: 'ms',
+    target: '≤ +30 ms',
+    additive: 30
+  });
+}
+
+async function throughput() {
+  const jobs = env('PC_BENCH_P6_JOBS', 1000);
+  await withNotebook(
+    ['pass'],
+    async page => {
+      const result = await page.evaluate(async n => {
+        const panel = document.getElementById('parallel-cell-jobs');
+        const lags = [];
+        let stop = false;
+        const probe = () => {
+          const due = performance.now() + 16;
+          setTimeout(() => {
+            lags.push(performance.now() - due);
+            if (!stop) {
+              probe();
+            }
+          }, 16);
+        };
+        probe();
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) {
+          await window.jupyterapp.commands.execute('parallel-cell:run-in-background');
+        }
+        const submitted = performance.now() - t0;
+        await new Promise(resolve => {
+          const poll = () => {
+            const done = panel.querySelectorAll('[data-job-state="done"]').length;
+            const total = Number(
+              panel.querySelector('.pc-summary')?.textContent?.match(/(\d+) done/)?.[1] ?? done
+            );
+            if (Math.max(done, total) >= n) {
+              resolve();
+            } else {
+              setTimeout(poll, 20);
+            }
+          };
+          poll();
+        });
+        const elapsed = performance.now() - t0;
+        stop = true;
+        lags.sort((a, b) => a - b);
+        return {
+          elapsed,
+          submitted,
+          p95: lags[Math.floor(lags.length * 0.95)] ?? 0,
+          max: lags[lags.length - 1] ?? 0
+        };
+      }, jobs);
+      emit({
+        id: 'P6',
+        what: `throughput, ${jobs} jobs submitted from the UI with cap 8 (jobs/s)`,
+        ours: jobs / (result.elapsed / 1000),
+        baseline: 200,
+        unit: 'jobs/s',
+        target: '≥ 200 jobs/s',
+        absolute: true,
+        higherIsBetter: true,
+        notes: `page input latency meanwhile (timer lag): p95 ${result.p95.toFixed(1)} ms, max ${result.max.toFixed(1)} ms; all submitted after ${result.submitted.toFixed(0)} ms`
+      });
+    },
+    { settings: { 'parallel-cell:plugin': { concurrency: 8 } } }
+  );
+}
+
+const browser = await launchBrowser();
+try {
+  if (only.includes('P1')) {
+    await startLatency();
+  }
+  if (only.includes('P3')) {
+    await streaming();
+  }
+  if (only.includes('P5')) {
+    await weight();
+  }
+  if (only.includes('P6')) {
+    await throughput();
+  }
+} finally {
+  await browser.close();
+}
