@@ -17,7 +17,7 @@ QUIET_JOB = (
 
 
 def test_foreground_output_complete_while_a_job_runs(kernel, comm):
-    """Reproduces the ipykernel 6 lost-stderr-line issue (about 10% of trials there)."""
+    """Reproduces a rare altered first foreground stderr line (both ipykernel majors)."""
     kernel.ok("import time")
     lost = []
     for trial in range(int(os.environ.get("PC_STRESS_TRIALS", "40"))):
