@@ -18,14 +18,20 @@ echo "== ruff"
 "$VENV7/bin/ruff" check "${PY_PATHS[@]}"
 "$VENV7/bin/ruff" format --check "${PY_PATHS[@]}"
 
-# The ipykernel 6 venv: idempotent, re-created when broken or on the wrong major.
-# It also has matplotlib, so the figure test runs on at least one kernel.
+# The ipykernel 6 venv (scripts/setup.sh makes it too, from requirements-ipk6.txt):
+# created if missing, completed if something is missing, never deleted.
 if ! "$VENV6/bin/python" -c 'import ipykernel, jupyter_client, pytest, matplotlib, sys; sys.exit(ipykernel.__version__.split(".")[0] != "6")' 2>/dev/null; then
-    echo "== creating $VENV6 (ipykernel 6)"
-    rm -rf "$VENV6"
-    "$VENV7/bin/python" -m venv "$VENV6" 2>/dev/null || python3 -m venv "$VENV6"
-    "$VENV6/bin/pip" install --quiet --disable-pip-version-check \
-        'ipykernel>=6.29,<7' 'jupyter_client>=8' 'pytest>=8' matplotlib
+    if [[ ! -x "$VENV6/bin/python" ]]; then
+        echo "== creating $VENV6 (ipykernel 6)"
+        python3 -m venv "$VENV6"
+    fi
+    echo "== installing ipykernel 6 test requirements into $VENV6"
+    if [[ -f requirements-ipk6.txt ]]; then
+        "$VENV6/bin/pip" install --quiet --disable-pip-version-check -r requirements-ipk6.txt
+    else
+        "$VENV6/bin/pip" install --quiet --disable-pip-version-check \
+            'ipykernel>=6.29,<7' 'jupyter_client>=8' 'pytest>=8' matplotlib
+    fi
 fi
 
 status=0
@@ -34,8 +40,8 @@ run_pytest() {
     version="$("$venv/bin/python" -c 'import ipykernel; print(ipykernel.__version__)')"
     echo "== pytest on ipykernel $version ($label)"
     set +e
-    # Nothing of ours is installed in either venv: the tests' conftest puts the repo
-    # root on sys.path, and the kernels get the runtime only through the bootstrap.
+    # The tests' conftest puts the repo root first on sys.path; the kernels get the
+    # runtime only through the bootstrap, whether or not the package is installed.
     "$venv/bin/pytest" tests/python -p no:cacheprovider -q "${@:3}"
     rc=$?
     set -e
