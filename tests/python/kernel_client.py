@@ -166,6 +166,9 @@ class Kernel:
 
     def shutdown(self):
         self._stop = True
+        # The reader must be out of its poll before the channels close: a zmq socket
+        # closed under a polling thread aborts the process (signaler.cpp assertion).
+        self._reader.join(timeout=5)
         try:
             self.kc.stop_channels()
         finally:
