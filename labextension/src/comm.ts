@@ -130,6 +130,14 @@ export class KernelLinks {
     return link;
   }
 
+  /** Close every comm (the page is going away), so kernels stop sending to it. */
+  closeAll(): void {
+    for (const link of this._links.values()) {
+      link.dispose();
+    }
+    this._links.clear();
+  }
+
   /** The kernel restarted, died or was replaced: its comm is gone. */
   drop(kernelId: string): void {
     this._links.get(kernelId)?.reset();

@@ -4,16 +4,19 @@ import { Notification } from '@jupyterlab/apputils';
 import type { Cell, ICodeCellModel } from '@jupyterlab/cells';
 import { NotebookActions } from '@jupyterlab/notebook';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
-import type { Kernel } from '@jupyterlab/services';
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
-import { COMM_TARGET, KernelLink, KernelLinks } from './comm';
+import { KernelLink, KernelLinks } from './comm';
 import type { Effect } from './effects';
 import { OutputWriter } from './outputs';
 import { Core } from './wasm';
 
 /** Owner of a cell last run in the foreground (no job id looks like it). */
 const FOREGROUND = ' foreground';
+
+/** A Python expression: is the runtime loaded in this kernel? */
+const RUNTIME_LOADED = "'_parallel_cell_runtime' in __import__('sys').modules";
 
 const FINAL_STATES = new Set(['done', 'error', 'killed', 'lost']);
 
@@ -42,6 +45,9 @@ export class BackgroundJobs {
       options.concurrency
     );
     this._tracker.widgetAdded.connect((_, panel) => this._watch(panel));
+    // The runtime sends every job's messages to each open comm: close ours when the page
+    // goes away, or each reload would add one more receiver of all that traffic.
+    window.addEventListener('pagehide', () => this._links.closeAll());
     // A foreground run of a cell takes the cell back from its background job: the
     // job's later output then shows only in the panel, never mixed into the new run.
     NotebookActions.executionScheduled.connect((_, { cell }) => {
@@ -106,28 +112,31 @@ export class BackgroundJobs {
     if (this._support.has(kernel)) {
       return this._support.get(kernel);
     }
-    if (!this._supportPending.has(kernel)) {
-      this._supportPending.add(kernel);
-      kernel.info
-        .then(info => {
-          const ok = info.implementation === 'ipython' && info.language_info?.name === 'python';
-          this._support.set(
-            kernel,
-            ok
-              ? null
-              : this._trans.__(
-                  'Background jobs need an IPython kernel; this notebook runs "%1".',
-                  info.implementation
-                )
-          );
-        })
-        .catch(() => undefined)
-        .finally(() => {
-          this._supportPending.delete(kernel);
-          changed();
-        });
-    }
+    void this.supported(kernel).then(changed);
     return undefined;
+  }
+
+  /** Why `kernel` cannot run background jobs, or `null` when it can (cached). */
+  supported(kernel: Kernel.IKernelConnection): Promise<string | null> {
+    let pending = this._supportPending.get(kernel);
+    if (!pending) {
+      pending = kernel.info.then(
+        info => {
+          const ok = info.implementation === 'ipython' && info.language_info?.name === 'python';
+          const reason = ok
+            ? null
+            : this._trans.__(
+                'Background jobs need an IPython kernel; this notebook runs "%1".',
+                info.implementation
+              );
+          this._support.set(kernel, reason);
+          return reason;
+        },
+        () => this._trans.__('The kernel did not say what it is.')
+      );
+      this._supportPending.set(kernel, pending);
+    }
+    return pending;
   }
 
   kill(jobId: string): void {
@@ -176,15 +185,26 @@ export class BackgroundJobs {
   }
 
   /**
-   * After a page reload, or in a second tab, the kernel may already run jobs: when its
-   * runtime has a comm open, connect too, so the panel lists them and outputs resume.
-   * A kernel that never ran a job is left alone.
+   * After a page reload, or in a second tab, the kernel may already run jobs: when the
+   * runtime is loaded there, connect too, so the panel lists them and outputs resume.
+   * A kernel that never ran a job is left alone (the probe is a silent, empty execute
+   * with a user expression: no history, no execution count, nothing in the namespace).
    */
   private async _reattach(kernel: Kernel.IKernelConnection): Promise<void> {
     try {
-      const reply = await kernel.requestCommInfo({ target_name: COMM_TARGET });
-      const content = reply.content;
-      if (content.status === 'ok' && Object.keys(content.comms).length > 0) {
+      if ((await this.supported(kernel)) !== null) {
+        return;
+      }
+      const reply = await kernel.requestExecute({
+        code: '',
+        silent: true,
+        store_history: false,
+        user_expressions: { loaded: RUNTIME_LOADED }
+      }).done;
+      const content = reply.content as KernelMessage.IExecuteReply;
+      const loaded = content.status === 'ok' ? content.user_expressions?.['loaded'] : undefined;
+      const text = (loaded as { data?: Record<string, unknown> } | undefined)?.data?.['text/plain'];
+      if (text === 'True') {
         await this._links.connect(kernel);
       }
     } catch (error) {
@@ -375,6 +395,9 @@ export class BackgroundJobs {
   /** Cell model id → the job whose output the cell shows. */
   private readonly _owner = new Map<string, string>();
   private readonly _support = new WeakMap<Kernel.IKernelConnection, string | null>();
-  private readonly _supportPending = new WeakSet<Kernel.IKernelConnection>();
+  private readonly _supportPending = new WeakMap<
+    Kernel.IKernelConnection,
+    Promise<string | null>
+  >();
   private readonly _core: Core;
 }
