@@ -18,6 +18,8 @@ const FOREGROUND = ' foreground';
 /** A Python expression: is the runtime loaded in this kernel? */
 const RUNTIME_LOADED = "'_parallel_cell_runtime' in __import__('sys').modules";
 
+const LIVE_STATES = new Set(['queued', 'running', 'cancelling']);
+
 const FINAL_STATES = new Set(['done', 'error', 'killed', 'lost']);
 
 /** The attribute a cell with a background job carries (UI contract). */
@@ -359,17 +361,24 @@ export class BackgroundJobs {
   }
 
   /**
-   * Whether the job's output still belongs in the cell: the latest run of a cell owns
-   * it. A job this page did not start (reload, second tab, `%job`) owns its cell until
-   * the cell is run again.
+   * Whether the job's output belongs in the cell: the latest run of a cell owns it. A
+   * job this page did not start (reload, second tab, `%job`) takes a cell that has no
+   * owner, or whose owner has ended while this job is live; a foreground run keeps it.
    */
   private _owns(jobId: string, cell: Cell): boolean {
     const owner = this._owner.get(cell.model.id);
-    if (owner === undefined) {
+    if (owner === jobId) {
+      return true;
+    }
+    if (owner === FOREGROUND) {
+      return false;
+    }
+    const live = (id: string) => LIVE_STATES.has(this._core.job_state(id) ?? '');
+    if (owner === undefined || (!live(owner) && live(jobId))) {
       this._owner.set(cell.model.id, jobId);
       return true;
     }
-    return owner === jobId;
+    return false;
   }
 
   private _goto(path: string | null, cellId: string | null): void {

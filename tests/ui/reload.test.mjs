@@ -1,0 +1,92 @@
+// Reload the page mid-job, and a second tab on the same notebook.
+//
+// What holds today: the panel lists the kernel's jobs again, running ones go on
+// streaming into their cell, nothing is duplicated, and the kernel keeps one comm per
+// page. Output printed while no page was open is not yet replayed into the cell (the
+// scheduler adopts a job from its `next_seq`): these tests check the lines that must be
+// there, not yet all of them.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  launchBrowser,
+  newJob,
+  notebook,
+  openNotebook,
+  openPanel,
+  outputText,
+  rowOf,
+  runInBackground,
+  runInForeground,
+  startLab,
+  waitForOutput,
+  waitForState
+} from './lab.mjs';
+
+const TICKS = 60;
+const ALL = Array.from({ length: TICKS }, (_, i) => `tick ${String(i).padStart(2, '0')}`);
+let lab;
+let browser;
+let firstJob;
+
+before(async () => {
+  lab = await startLab({
+    'reload.ipynb': notebook([
+      `import time\nfor i in range(${TICKS}):\n    print(f"tick {i:02d}", flush=True)\n    time.sleep(0.2)`,
+      'print("comms", len(__import__("_parallel_cell_runtime")._RUNTIME.comms))'
+    ])
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await lab?.stop();
+});
+
+const ticks = async page => (await outputText(page, 0)).match(/tick \d\d/g) ?? [];
+
+/** In order, each at most once, ending with the last tick. */
+function assertOrderedTail(lines) {
+  assert.equal(new Set(lines).size, lines.length, `no duplicates: ${lines.join(', ')}`);
+  assert.deepEqual(lines, [...lines].sort());
+  assert.equal(lines.at(-1), ALL.at(-1));
+}
+
+test('after reloads the panel lists the running job again and it streams on, once', async () => {
+  const { page, context } = await openNotebook(browser, lab, 'reload.ipynb');
+  await openPanel(page);
+  firstJob = await newJob(page, () => runInBackground(page, 0));
+  await waitForState(page, firstJob, 'running');
+  await waitForOutput(page, 0, /tick 03/);
+  for (let i = 0; i < 2; i++) {
+    await page.reload();
+    await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 60_000 });
+    await openPanel(page);
+    await rowOf(page, firstJob).waitFor({ state: 'attached', timeout: 30_000 });
+  }
+  await waitForState(page, firstJob, 'done', 30_000);
+  assertOrderedTail(await ticks(page));
+  // The pages that went away closed their comms: the kernel sends to one page only.
+  await runInForeground(page, 1);
+  await waitForOutput(page, 1, /comms \d+/);
+  assert.match(await outputText(page, 1), /comms 1\b/);
+  await context.close();
+});
+
+test('a second tab shows the same jobs and neither tab duplicates output', async () => {
+  const a = await openNotebook(browser, lab, 'reload.ipynb');
+  await openPanel(a.page);
+  // The kernel's earlier job is listed in a fresh page too.
+  await rowOf(a.page, firstJob).waitFor({ state: 'attached', timeout: 30_000 });
+  const jobId = await newJob(a.page, () => runInBackground(a.page, 0));
+  await waitForState(a.page, jobId, 'running');
+  const b = await openNotebook(browser, lab, 'reload.ipynb');
+  await openPanel(b.page);
+  await rowOf(b.page, jobId).waitFor({ state: 'attached', timeout: 30_000 });
+  await waitForState(a.page, jobId, 'done', 30_000);
+  await waitForState(b.page, jobId, 'done', 30_000);
+  assert.deepEqual(await ticks(a.page), ALL);
+  assertOrderedTail(await ticks(b.page));
+  await a.context.close();
+  await b.context.close();
+});
