@@ -231,13 +231,12 @@ async function throughput() {
           await window.jupyterapp.commands.execute('parallel-cell:run-in-background');
         }
         const submitted = performance.now() - t0;
+        // Done when no job is live: the header summary lists only queued, running and
+        // cancelling jobs (the list itself draws only the first rows).
         await new Promise(resolve => {
           const poll = () => {
-            const done = panel.querySelectorAll('[data-job-state="done"]').length;
-            const total = Number(
-              panel.querySelector('.pc-summary')?.textContent?.match(/(\d+) done/)?.[1] ?? done
-            );
-            if (Math.max(done, total) >= n) {
+            const live = panel.querySelector('.pc-summary')?.textContent ?? '';
+            if (live.trim() === '') {
               resolve();
             } else {
               setTimeout(poll, 20);
