@@ -28,7 +28,8 @@ const NOTEBOOK = {
     { cell_type: 'markdown', metadata: {}, source: '# a markdown cell' },
     code('import time\nwhile True:\n    time.sleep(0.05)'),
     code('print("after the restart")\nafter_restart = True'),
-    code('import time\ntime.sleep(4)\nprint("foreground slept")')
+    code('import time\ntime.sleep(4)\nprint("foreground slept")'),
+    code('import os\nprint("pid", os.getpid())')
   ].map((c, i) => ({ ...c, id: `j-${i}` })),
   metadata: {
     kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' }
@@ -131,4 +132,18 @@ test('a kernel restart marks running jobs lost, and jobs run again afterwards', 
   await waitForState(page, next, 'done');
   assert.match(await outputText(page, 5), /after the restart/);
   assert.equal(await rowOf(page, jobId).getAttribute('data-job-state'), 'lost');
+});
+
+test('a kernel that dies (SIGKILL) marks its running jobs lost', async () => {
+  const { page } = session;
+  await select(7);
+  await page.keyboard.press('Shift+Enter');
+  await waitForOutput(page, 7, /pid \d+/);
+  const pid = Number((await outputText(page, 7)).match(/pid (\d+)/)[1]);
+  await select(4);
+  const jobId = await newJob(page, () => page.keyboard.press('Control+Shift+Enter'));
+  await waitForState(page, jobId, 'running');
+  process.kill(pid, 'SIGKILL');
+  // "within 2 s" is the requirement; the timeout leaves room for a loaded CI machine.
+  await waitForState(page, jobId, 'lost', 5_000);
 });
