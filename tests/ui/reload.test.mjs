@@ -22,7 +22,7 @@ import {
   waitForState
 } from './lab.mjs';
 
-const TICKS = 60;
+const TICKS = 80; // 16 s: room for two reloads on a loaded machine
 const ALL = Array.from({ length: TICKS }, (_, i) => `tick ${String(i).padStart(2, '0')}`);
 let lab;
 let browser;
