@@ -10,6 +10,32 @@ export { COMM_TARGET, PROTOCOL_VERSION };
 /** Why a kernel cannot host background jobs. */
 export class UnsupportedKernelError extends Error {}
 
+/** A Python expression: is the runtime loaded in this kernel? */
+const RUNTIME_LOADED = "'_parallel_cell_runtime' in __import__('sys').modules";
+
+/** Whether a kernel (by its kernel_info) can host the runtime: IPython on Python. */
+export function isIPython(info: KernelMessage.IInfoReply): boolean {
+  return info.implementation === 'ipython' && info.language_info?.name === 'python';
+}
+
+/**
+ * Whether the runtime is already loaded in `kernel` (a page reload, a second tab). The
+ * probe is a silent, empty execute with a user expression: no history, no execution
+ * count, nothing in the namespace.
+ */
+export async function runtimeLoaded(kernel: Kernel.IKernelConnection): Promise<boolean> {
+  const reply = await kernel.requestExecute({
+    code: '',
+    silent: true,
+    store_history: false,
+    user_expressions: { loaded: RUNTIME_LOADED }
+  }).done;
+  const content = reply.content as KernelMessage.IExecuteReply;
+  const loaded = content.status === 'ok' ? content.user_expressions?.['loaded'] : undefined;
+  const text = (loaded as { data?: Record<string, unknown> } | undefined)?.data?.['text/plain'];
+  return text === 'True';
+}
+
 /** A live link to one kernel's runtime. */
 export class KernelLink {
   constructor(
@@ -69,10 +95,10 @@ export class KernelLink {
 
   private async _connect(): Promise<void> {
     const info = await this.kernel.info;
-    const language = info.language_info?.name ?? '';
-    if (language !== 'python' || info.implementation !== 'ipython') {
+    if (!isIPython(info)) {
+      const language = info.language_info?.name || 'unknown language';
       throw new UnsupportedKernelError(
-        `Background jobs need an IPython kernel; this one is "${info.implementation}" (${language || 'unknown language'}).`
+        `Background jobs need an IPython kernel; this one is "${info.implementation}" (${language}).`
       );
     }
     const future = this.kernel.requestExecute({

@@ -47,10 +47,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const refresh = () => app.commands.notifyCommandChanged(CommandIDs.runInBackground);
 
-    const current = () => {
-      const widget = tracker.currentWidget;
-      return widget && app.shell.currentWidget === widget ? widget : tracker.currentWidget;
-    };
+    const current = () => tracker.currentWidget;
 
     app.commands.addCommand(CommandIDs.runInBackground, {
       label: trans.__('Run in Background'),

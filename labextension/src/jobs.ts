@@ -4,19 +4,16 @@ import { Notification } from '@jupyterlab/apputils';
 import type { Cell, ICodeCellModel } from '@jupyterlab/cells';
 import { NotebookActions } from '@jupyterlab/notebook';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
-import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { Kernel } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
-import { KernelLink, KernelLinks } from './comm';
+import { isIPython, KernelLink, KernelLinks, runtimeLoaded } from './comm';
 import type { Effect } from './effects';
 import { OutputWriter } from './outputs';
 import { Core } from './wasm';
 
 /** Owner of a cell last run in the foreground (no job id looks like it). */
 const FOREGROUND = ' foreground';
-
-/** A Python expression: is the runtime loaded in this kernel? */
-const RUNTIME_LOADED = "'_parallel_cell_runtime' in __import__('sys').modules";
 
 const LIVE_STATES = new Set(['queued', 'running', 'cancelling']);
 
@@ -124,8 +121,7 @@ export class BackgroundJobs {
     if (!pending) {
       pending = kernel.info.then(
         info => {
-          const ok = info.implementation === 'ipython' && info.language_info?.name === 'python';
-          const reason = ok
+          const reason = isIPython(info)
             ? null
             : this._trans.__(
                 'Background jobs need an IPython kernel; this notebook runs "%1".',
@@ -189,24 +185,11 @@ export class BackgroundJobs {
   /**
    * After a page reload, or in a second tab, the kernel may already run jobs: when the
    * runtime is loaded there, connect too, so the panel lists them and outputs resume.
-   * A kernel that never ran a job is left alone (the probe is a silent, empty execute
-   * with a user expression: no history, no execution count, nothing in the namespace).
+   * A kernel that never ran a job is left alone.
    */
   private async _reattach(kernel: Kernel.IKernelConnection): Promise<void> {
     try {
-      if ((await this.supported(kernel)) !== null) {
-        return;
-      }
-      const reply = await kernel.requestExecute({
-        code: '',
-        silent: true,
-        store_history: false,
-        user_expressions: { loaded: RUNTIME_LOADED }
-      }).done;
-      const content = reply.content as KernelMessage.IExecuteReply;
-      const loaded = content.status === 'ok' ? content.user_expressions?.['loaded'] : undefined;
-      const text = (loaded as { data?: Record<string, unknown> } | undefined)?.data?.['text/plain'];
-      if (text === 'True') {
+      if ((await this.supported(kernel)) === null && (await runtimeLoaded(kernel))) {
         await this._links.connect(kernel);
       }
     } catch (error) {
