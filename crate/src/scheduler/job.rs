@@ -59,41 +59,6 @@ pub struct Job {
 }
 
 impl Job {
-    /// A job with nothing known yet beyond who it is: no cell, no output, not started.
-    pub fn new(
-        id: String,
-        wire_id: String,
-        kernel_id: &str,
-        title: String,
-        state: JobState,
-        origin: Origin,
-        now: f64,
-    ) -> Self {
-        Job {
-            id,
-            wire_id,
-            kernel_id: kernel_id.to_owned(),
-            notebook: None,
-            cell_id: None,
-            code: None,
-            title,
-            state,
-            origin,
-            num: None,
-            sent: false,
-            created_at: now,
-            started_at: None,
-            ended_at: None,
-            last_line: LastLine::default(),
-            error: None,
-            cancel_reason: None,
-            assigned: Vec::new(),
-            next_seq: 0,
-            after: None,
-            send_no: 0,
-        }
-    }
-
     /// Milliseconds it has run (or ran), if it started.
     pub fn elapsed_ms(&self, now: f64) -> Option<f64> {
         let start = self.started_at?;

@@ -133,19 +133,27 @@ impl Scheduler {
             }
         }
         let job = Job {
+            id: s.job_id.to_owned(),
+            wire_id: s.job_id.to_owned(),
+            kernel_id: s.kernel_id.to_owned(),
             notebook: Some(s.notebook.to_owned()),
             cell_id: Some(s.cell_id.to_owned()),
             code: Some(s.code.to_owned()),
+            title: title_of(s.code),
+            state: JobState::Queued,
+            origin: Origin::Frontend,
+            num: None,
+            sent: false,
+            created_at: now,
+            started_at: None,
+            ended_at: None,
+            last_line: LastLine::default(),
+            error: None,
+            cancel_reason: None,
+            assigned: Vec::new(),
+            next_seq: 0,
             after: s.after.map(str::to_owned),
-            ..Job::new(
-                s.job_id.to_owned(),
-                s.job_id.to_owned(),
-                s.kernel_id,
-                title_of(s.code),
-                JobState::Queued,
-                Origin::Frontend,
-                now,
-            )
+            send_no: 0,
         };
         let mut out = Vec::new();
         self.insert(job, &mut out);
@@ -357,15 +365,26 @@ fn adopted(
     now: f64,
 ) -> Job {
     Job {
+        id: key,
+        wire_id,
+        kernel_id: kernel_id.to_owned(),
+        notebook: None,
+        cell_id: None,
+        code: None,
+        title,
+        state: JobState::Running,
+        origin,
+        num: None,
         sent: true,
-        ..Job::new(
-            key,
-            wire_id,
-            kernel_id,
-            title,
-            JobState::Running,
-            origin,
-            now,
-        )
+        created_at: now,
+        started_at: None,
+        ended_at: None,
+        last_line: LastLine::default(),
+        error: None,
+        cancel_reason: None,
+        assigned: Vec::new(),
+        next_seq: 0,
+        after: None,
+        send_no: 0,
     }
 }
