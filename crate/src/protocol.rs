@@ -133,6 +133,18 @@ pub enum ClientMsg {
         #[cfg_attr(feature = "ts", ts(type = "number"))]
         since: u64,
     },
+    /// The user's settings for this kernel's runtime; sent after `hello` and whenever
+    /// they change. The kernel answers only when a value is refused (`error`).
+    Configure {
+        /// Outputs kept per job for `replay` (older ones give way to a visible marker).
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        log_limit: u64,
+        /// How long a kill may go untaken before the kernel looks for why it is stuck.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        kill_grace_ms: u64,
+        /// Whether `time.sleep` and waits inside job threads end at once on a kill.
+        interruptible_sleep: bool,
+    },
 }
 
 /// What the kernel knows about one job (an entry of `jobs`).

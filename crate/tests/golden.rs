@@ -39,7 +39,7 @@ fn client_messages_round_trip() {
         types.push(type_of(&expected));
     }
     types.sort();
-    assert_eq!(types, ["kill", "list", "replay", "submit"]);
+    assert_eq!(types, ["configure", "kill", "list", "replay", "submit"]);
 }
 
 #[test]

@@ -132,7 +132,19 @@ job_id: string,
 /**
  * The first seq wanted.
  */
-since: number, };
+since: number, } | { "type": "configure", 
+/**
+ * Outputs kept per job for `replay` (older ones give way to a visible marker).
+ */
+log_limit: number, 
+/**
+ * How long a kill may go untaken before the kernel looks for why it is stuck.
+ */
+kill_grace_ms: number, 
+/**
+ * Whether `time.sleep` and waits inside job threads end at once on a kill.
+ */
+interruptible_sleep: boolean, };
 
 export type JobInfo = { 
 /**

@@ -146,7 +146,7 @@ impl ClientMsg {
             ClientMsg::Kill { job_id } | ClientMsg::Replay { job_id, .. } => {
                 check_id("job_id", job_id)
             }
-            ClientMsg::List => Ok(()),
+            ClientMsg::List | ClientMsg::Configure { .. } => Ok(()),
         }
     }
 }
