@@ -36,11 +36,15 @@ export async function runtimeLoaded(kernel: Kernel.IKernelConnection): Promise<b
   return text === 'True';
 }
 
+/** The user's runtime settings, as the `configure` message carries them. */
+export type RuntimeSettings = Extract<ClientMessage, { type: 'configure' }>;
+
 /** A live link to one kernel's runtime. */
 export class KernelLink {
   constructor(
     readonly kernel: Kernel.IKernelConnection,
-    private readonly onMessage: (kernelId: string, data: unknown) => void
+    private readonly onMessage: (kernelId: string, data: unknown) => void,
+    private readonly settings: () => RuntimeSettings | null
   ) {}
 
   /** Resolves once the runtime is bootstrapped and the comm is open. */
@@ -69,7 +73,7 @@ export class KernelLink {
 
   /** Send a protocol message; returns false when the link is not open. */
   send(message: ClientMessage): boolean {
-    if (!this._comm || this._comm.isDisposed || this.kernel.isDisposed) {
+    if (!this._comm || !this.connected) {
       return false;
     }
     this._comm.send(message as any);
@@ -130,6 +134,15 @@ export class KernelLink {
     };
     this._comm = comm;
     await comm.open({ protocol: PROTOCOL_VERSION }).done;
+    const settings = this.settings();
+    if (settings) {
+      this.send(settings);
+    }
+  }
+
+  /** Whether the comm is open. */
+  get connected(): boolean {
+    return !!this._comm && !this._comm.isDisposed && !this.kernel.isDisposed;
   }
 
   private _comm: Kernel.IComm | null = null;
@@ -149,11 +162,21 @@ export class KernelLinks {
     let link = this._links.get(kernel.id);
     if (!link || link.kernel !== kernel) {
       link?.dispose();
-      link = new KernelLink(kernel, this.onMessage);
+      link = new KernelLink(kernel, this.onMessage, () => this._settings);
       this._links.set(kernel.id, link);
     }
     await link.ready;
     return link;
+  }
+
+  /** Send the user's runtime settings to every connected kernel, and to later ones. */
+  configure(settings: RuntimeSettings): void {
+    this._settings = settings;
+    for (const link of this._links.values()) {
+      if (link.connected) {
+        link.send(settings);
+      }
+    }
   }
 
   /** Close every comm (the page is going away), so kernels stop sending to it. */
@@ -170,4 +193,5 @@ export class KernelLinks {
   }
 
   private readonly _links = new Map<string, KernelLink>();
+  private _settings: RuntimeSettings | null = null;
 }

@@ -135,6 +135,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
           jobs.setConcurrency(loaded.get('concurrency').composite as number);
           jobs.notifications = loaded.get('notifications').composite as boolean;
           jobs.notifyAfterSeconds = loaded.get('notifyAfterSeconds').composite as number;
+          jobs.configureRuntime({
+            log_limit: loaded.get('logLimit').composite as number,
+            kill_grace_ms: Math.round((loaded.get('killGraceSeconds').composite as number) * 1000),
+            interruptible_sleep: loaded.get('interruptibleSleep').composite as boolean
+          });
         }
       };
       try {

@@ -7,7 +7,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { Kernel } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
-import { isIPython, KernelLink, KernelLinks, runtimeLoaded } from './comm';
+import { isIPython, KernelLink, KernelLinks, RuntimeSettings, runtimeLoaded } from './comm';
 import type { Effect } from './effects';
 import { OutputWriter } from './outputs';
 import { Core } from './wasm';
@@ -52,6 +52,7 @@ export class BackgroundJobs {
     NotebookActions.executionScheduled.connect((_, { cell }) => {
       if (this._owner.has(cell.model.id)) {
         this._owner.set(cell.model.id, FOREGROUND);
+        this._writer.reset(cell.model as ICodeCellModel);
         cell.node.removeAttribute(CELL_STATE_ATTRIBUTE);
       }
     });
@@ -65,6 +66,11 @@ export class BackgroundJobs {
 
   setConcurrency(cap: number): void {
     this._core.set_cap(cap);
+  }
+
+  /** The runtime settings each kernel gets (now, and when it connects later). */
+  configureRuntime(settings: Omit<RuntimeSettings, 'type'>): void {
+    this._links.configure({ type: 'configure', ...settings });
   }
 
   /** Submit the given code cells of `panel` as background jobs, in notebook order. */

@@ -1,22 +1,84 @@
 // Writes job outputs into cell models. A cell's output area only routes iopub messages
 // of its own live execute request, so background outputs are applied to the model here,
 // mirroring what the output area does for each message type.
+//
+// Writes are coalesced: outputs that arrive while a write is pending join it (adjacent
+// stream text of the same name becomes one add). JupyterLab re-renders a stream output's
+// whole text on every add, so a job printing megabytes would cost time quadratic in the
+// number of adds; the pause before the next write grows with what the last one cost, so
+// output never takes more than about a third of the page's main thread.
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import type * as nbformat from '@jupyterlab/nbformat';
 import type { WireOutput } from './effects';
 
+/** The pause after a write, as a multiple of what the write cost. */
+const PAUSE_PER_COST = 2;
+/** The longest pause between two writes to the cells (ms). */
+const MAX_PAUSE = 500;
+
+interface IPending {
+  cell: ICodeCellModel;
+  outputs: WireOutput[];
+}
+
 /** Applies wire outputs to code cell models, one display-id index per cell. */
 export class OutputWriter {
-  /** Forget per-cell state (a new run of the cell starts with an empty output area). */
+  /** Forget per-cell state and pending writes (a new run of the cell starts empty). */
   reset(cell: ICodeCellModel): void {
     this._displays.delete(cell.id);
     this._clearPending.delete(cell.id);
+    this._pending.delete(cell.id);
   }
 
-  /** Apply `outputs` in order to `cell`'s output area. */
+  /** Queue `outputs`, in order, for `cell`'s output area. */
   apply(cell: ICodeCellModel, outputs: readonly WireOutput[]): void {
+    let pending = this._pending.get(cell.id);
+    if (!pending || pending.cell !== cell) {
+      pending = { cell, outputs: [] };
+      this._pending.set(cell.id, pending);
+    }
+    const queue = pending.outputs;
     for (const output of outputs) {
-      this._applyOne(cell, output);
+      const last = queue[queue.length - 1];
+      if (
+        last?.output_type === 'stream' &&
+        output.output_type === 'stream' &&
+        last.name === output.name
+      ) {
+        queue[queue.length - 1] = { ...last, text: last.text + output.text };
+      } else {
+        queue.push(output);
+      }
+    }
+    this._schedule();
+  }
+
+  /** Write everything queued now. */
+  flush(): void {
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+    const started = performance.now();
+    const pending = [...this._pending.values()];
+    this._pending.clear();
+    for (const { cell, outputs } of pending) {
+      if (cell.isDisposed) {
+        continue; // the cell was deleted: the panel keeps the job's last line
+      }
+      for (const output of outputs) {
+        this._applyOne(cell, output);
+      }
+    }
+    this._pause = Math.min(MAX_PAUSE, (performance.now() - started) * PAUSE_PER_COST);
+  }
+
+  private _schedule(): void {
+    if (this._timer === null) {
+      this._timer = window.setTimeout(() => {
+        this._timer = null;
+        this.flush();
+      }, this._pause);
     }
   }
 
@@ -79,4 +141,7 @@ export class OutputWriter {
 
   private readonly _displays = new Map<string, Map<string, number[]>>();
   private readonly _clearPending = new Set<string>();
+  private readonly _pending = new Map<string, IPending>();
+  private _timer: number | null = null;
+  private _pause = 0;
 }
