@@ -14,4 +14,7 @@ check "the prebuilt bundle contains the wasm core" 'ls "$ext"/static/*.wasm >/de
 check "pip lists the shared data files" \
   'grep -q "share/jupyter/labextensions/parallel-cell/package.json" <<<"$(.venv/bin/pip show -f parallel-cell)"'
 check "install.json marks it as a python-managed extension" '[ -f "$ext/install.json" ]'
-[ "$fail" = 0 ] || { echo "$listing"; exit 1; }
+servers="$(.venv/bin/jupyter server extension list 2>&1 | sed 's/\x1b\[[0-9;]*m//g')"
+check "jupyter server extension list shows parallel_cell.server enabled and OK" \
+  'grep -q "parallel_cell.server enabled" <<<"$servers" && grep -q "parallel_cell.server  *OK" <<<"$servers"'
+[ "$fail" = 0 ] || { echo "$listing"; echo "$servers"; exit 1; }
