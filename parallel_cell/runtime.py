@@ -48,6 +48,7 @@ class Config:
     log_limit_bytes = 4 * 1024 * 1024  # per job, for replay
     logged_jobs = 100  # finished jobs whose logs are kept; older ones keep a marker
     kill_grace_seconds = 0.5  # a kill not taken this long is examined for a reason
+    interruptible_sleep = True  # sleeps and waits in job threads end at once on a kill
 
 
 _log = logging.getLogger("parallel_cell")
@@ -89,7 +90,26 @@ _CLIENT_FIELDS = {
     "kill": (("job_id", "id"),),
     "list": (),
     "replay": (("job_id", "id"), ("since", "seq")),
+    "configure": (
+        ("log_limit", "count"),
+        ("kill_grace_ms", "seq"),
+        ("interruptible_sleep", "bool"),
+    ),
 }
+
+
+_SHAPE_NAMES = {
+    "id": "an id of 1-64 characters [A-Za-z0-9_.:-]",
+    "str": "a string",
+    "str?": "a string or null",
+    "seq": "an integer >= 0",
+    "count": "an integer >= 1",
+    "bool": "true or false",
+}
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def decode_client_msg(data):
@@ -111,10 +131,13 @@ def decode_client_msg(data):
             "id": isinstance(value, str) and _ID_RE.match(value) is not None,
             "str": isinstance(value, str),
             "str?": value is None or isinstance(value, str),
-            "seq": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+            "seq": _is_int(value) and value >= 0,
+            "count": _is_int(value) and value >= 1,
+            "bool": isinstance(value, bool),
         }[shape]
         if not ok:
-            raise ProtocolError(f'{kind}: field "{field}" has a wrong type or value', job_id)
+            want = _SHAPE_NAMES[shape]
+            raise ProtocolError(f'{kind}: field "{field}" must be {want}', job_id)
         msg[field] = value
     return msg
 
@@ -204,15 +227,20 @@ def checkpoint():
         raise JobKilled(f"job {job.num} was killed")
 
 
+def _interruptible_job():
+    """The calling thread's job when its sleeps and waits are to end on a kill."""
+    return _current_job() if Config.interruptible_sleep else None
+
+
 def _sleep(secs):
-    job = _current_job()
+    job = _interruptible_job()
     if job is None:
         return _orig_sleep(secs)
     return job.sleep(secs)
 
 
 def _cond_wait(self, timeout=None):
-    job = _current_job()
+    job = _interruptible_job()
     if job is None:
         return _orig_cond_wait(self, timeout)
     # Waits in a job thread are sliced so that a kill is noticed within a slice.
@@ -228,7 +256,7 @@ def _cond_wait(self, timeout=None):
 
 
 def _thread_join(self, timeout=None):
-    job = _current_job()
+    job = _interruptible_job()
     if job is None:
         return _orig_thread_join(self, timeout)
     deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
@@ -813,6 +841,10 @@ class Job:
             size = _output_size(out)
             self._log.append((seq + i, out, size))
             self._log_bytes += size
+        self.enforce_log_limit()
+
+    def enforce_log_limit(self):
+        """Under ``lock``: trim the log to the configured limits, marking what went."""
         limit_n, limit_bytes = Config.log_limit_outputs, Config.log_limit_bytes
         if len(self._log) > limit_n or self._log_bytes > limit_bytes:
             self._trim_log(limit_n, limit_bytes, f"limit: {limit_n} outputs / {limit_bytes} bytes")
@@ -922,6 +954,10 @@ def _clear_async_exc(ident):
 
 
 def _stuck_reason(frame):
+    # The innermost frame of the user's code (a runtime wrapper such as ``_sleep`` may
+    # be the one actually waiting) says best where the job is stuck.
+    while frame.f_back is not None and frame.f_code.co_filename == _THIS_FILE:
+        frame = frame.f_back
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
     where = line if line else f"{frame.f_code.co_name} at line {frame.f_lineno}"
     if len(where) > 80:
@@ -1039,6 +1075,17 @@ class Runtime:
                 size += _output_size(out)
             if batch:
                 self._send(comm, msg_output(job.job_id, batch[0][0], [o for _, o in batch]))
+
+    def _handle_configure(self, comm, req):
+        Config.log_limit_outputs = req["log_limit"]
+        Config.kill_grace_seconds = req["kill_grace_ms"] / 1000.0
+        Config.interruptible_sleep = req["interruptible_sleep"]
+        # A lower limit holds for the logs already kept, not only for later outputs.
+        with self.lock:
+            jobs = list(self.jobs.values())
+        for job in jobs:
+            with job.lock:
+                job.enforce_log_limit()
 
     # -- jobs ---------------------------------------------------------------------
     def start_job(self, code, origin, cell_id=None, notebook=None, job_id=None, func=None):
