@@ -22,6 +22,9 @@ const FINAL_STATES = new Set(['done', 'error', 'killed', 'lost']);
 /** The attribute a cell with a background job carries (UI contract). */
 export const CELL_STATE_ATTRIBUTE = 'data-parallel-cell-state';
 
+/** The translated words of the cell's badge, on its input prompt. */
+const CELL_LABEL_ATTRIBUTE = 'data-parallel-cell-label';
+
 export interface IJobsOptions {
   tracker: INotebookTracker;
   root: HTMLElement;
@@ -53,7 +56,7 @@ export class BackgroundJobs {
       if (this._owner.has(cell.model.id)) {
         this._owner.set(cell.model.id, FOREGROUND);
         this._writer.reset(cell.model as ICodeCellModel);
-        cell.node.removeAttribute(CELL_STATE_ATTRIBUTE);
+        this._markCell(cell, null);
       }
     });
     this._tracker.forEach(panel => this._watch(panel));
@@ -262,7 +265,7 @@ export class BackgroundJobs {
     if (!panel || !cell || !this._owns(effect.job_id, cell)) {
       return;
     }
-    cell.node.setAttribute(CELL_STATE_ATTRIBUTE, effect.state);
+    this._markCell(cell, effect.state);
     // Timing as JupyterLab records it for a foreground run (when the notebook's
     // "record timing" setting is on), so timing extensions show the job's duration.
     if (!panel.content.notebookConfig.recordTiming) {
@@ -283,6 +286,24 @@ export class BackgroundJobs {
       return;
     }
     cell.model.setMetadata('execution', timing);
+  }
+
+  /** Show a job's state on its cell (`null`: the cell has no job any more). */
+  private _markCell(cell: Cell, state: string | null): void {
+    // The badge's words, drawn by the stylesheet from the prompt's attribute.
+    const labels: Record<string, string> = {
+      queued: this._trans.__('queued'),
+      running: this._trans.__('running'),
+      cancelling: this._trans.__('killing')
+    };
+    const prompt = cell.node.querySelector('.jp-InputPrompt');
+    if (state === null) {
+      cell.node.removeAttribute(CELL_STATE_ATTRIBUTE);
+      prompt?.removeAttribute(CELL_LABEL_ATTRIBUTE);
+      return;
+    }
+    cell.node.setAttribute(CELL_STATE_ATTRIBUTE, state);
+    prompt?.setAttribute(CELL_LABEL_ATTRIBUTE, labels[state] ?? '');
   }
 
   /** Say so when a request has to wait for the foreground cell (ipykernel 6). */

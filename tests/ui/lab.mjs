@@ -283,11 +283,11 @@ export function waitForOutput(page, i, pattern, timeout = 30_000) {
  * Register node:test hooks that start a server with `files`, a browser, and open
  * `notebookName` with the jobs panel shown. The returned object is filled in `before`.
  */
-export function useNotebook(files, notebookName, { app = 'lab' } = {}) {
+export function useNotebook(files, notebookName, { app = 'lab', settings = {} } = {}) {
   const { before, after } = testHooks;
   const state = { lab: null, browser: null, page: null, context: null, errors: [] };
   before(async () => {
-    state.lab = await startLab(files, app);
+    state.lab = await startLab(files, app, { settings });
     state.browser = await launchBrowser();
     const opened = await openNotebook(
       state.browser,
