@@ -108,16 +108,12 @@ impl Core {
     /// Hand over a message from kernel `kernel_id`'s comm. Never throws: what cannot be
     /// understood becomes a `problem` effect.
     pub fn receive(&self, kernel_id: &str, msg: JsValue) {
-        // A kernel can `display` any JSON, however deep; decoding recurses, so the depth
-        // is checked first on the JSON text (the same limit as serde_json's, which the
-        // native tests use), and non-JSON values (BigInt, cycles) are refused there.
-        let decoded = js_sys::JSON::stringify(&msg)
-            .ok()
-            .and_then(|text| text.as_string())
-            .ok_or_else(|| Error::Decode("not a JSON value".into()))
-            .and_then(|text| protocol::check_depth(&text))
-            .and_then(|()| js::from_js::<KernelMsg>(msg))
-            .and_then(|m| m.validate().map(|()| m));
+        // A kernel can `display` any JSON, however deep: the walk into JSON stops at
+        // MAX_DEPTH (decoding recurses per level) and refuses what JSON cannot hold.
+        let decoded = js::to_json(&msg).and_then(|v| {
+            let m = KernelMsg::from_tagged(v)?;
+            m.validate().map(|()| m)
+        });
         let result = dispatch(&self.inner, |sched, now| match decoded {
             Ok(m) => Ok(sched.receive(kernel_id, m, now)),
             Err(e) => Ok(vec![Effect::Problem {

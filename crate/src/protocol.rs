@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 mod decode;
 mod output;
 
-pub use decode::{check_depth, is_valid_id, truncate};
+pub use decode::{is_valid_id, truncate};
 pub use output::*;
 
 /// The protocol version this core speaks; the frontend sends it when it opens the comm.

@@ -87,6 +87,7 @@ fn sent(effects: &[Effect]) -> Vec<(&'static str, String)> {
                 ClientMsg::Kill { job_id } => ("kill", job_id.clone()),
                 ClientMsg::List => ("list", String::new()),
                 ClientMsg::Replay { job_id, .. } => ("replay", job_id.clone()),
+                ClientMsg::Configure { .. } => ("configure", String::new()),
             }),
             _ => None,
         })

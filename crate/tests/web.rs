@@ -672,19 +672,22 @@ fn deep_or_odd_values_are_problems_not_crashes() {
     h.receive(hello());
     h.submit("a", "display(JSON(deep))");
     h.take();
-    let deep = |depth: usize| {
+    let deep = |depth: usize, seq: u64| {
         let text = format!(
-            r#"{{"type":"output","job_id":"a","seq":0,"outputs":[{{"output_type":"display_data","data":{{"application/json":{}1{}}},"metadata":{{}}}}]}}"#,
+            r#"{{"type":"output","job_id":"a","seq":{seq},"outputs":[{{"output_type":"display_data","data":{{"application/json":{}1{}}},"metadata":{{}}}}]}}"#,
             "[".repeat(depth),
             "]".repeat(depth)
         );
         js_sys::JSON::parse(&text).unwrap()
     };
     // Within the limit: an output. Beyond it (even far beyond): a problem, no crash.
-    h.core.receive(K, deep(100));
+    h.core.receive(K, deep(100, 0));
     assert_eq!(kinds(&h.take()), ["outputs"]);
-    for depth in [200, 5_000, 100_000] {
-        h.core.receive(K, deep(depth));
+    // The message's own 4 levels plus 123 is MAX_DEPTH (127), serde_json's limit.
+    h.core.receive(K, deep(123, 1));
+    assert_eq!(kinds(&h.take()), ["outputs"]);
+    for depth in [124, 200, 5_000, 100_000] {
+        h.core.receive(K, deep(depth, 2));
         assert_eq!(kinds(&h.take()), ["problem"], "depth {depth}");
     }
     // Values JSON cannot hold: a cycle, a nested BigInt, a function.

@@ -1,11 +1,11 @@
-//! Decoding and checking messages: the tag dispatch, ids, times, nesting depth.
+//! Decoding and checking messages: the tag dispatch, ids, times.
 
 use serde::{de, Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::{
     Cancelling, ClientMsg, Finished, JobList, JobState, KernelError, KernelMsg, Outputs, Started,
-    MAX_DEPTH, MAX_ID_LEN,
+    MAX_ID_LEN,
 };
 use crate::error::{Error, Result};
 
@@ -15,9 +15,16 @@ use crate::error::{Error, Result};
 // the same results (the golden and fuzz tests hold both to the wire format).
 impl<'de> Deserialize<'de> for KernelMsg {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
+        KernelMsg::from_tagged(Value::deserialize(d)?).map_err(de::Error::custom)
+    }
+}
+
+impl KernelMsg {
+    /// Decode a message from JSON already parsed (the wasm surface walks JS values into
+    /// JSON); not validated, see [`KernelMsg::validate`].
+    pub fn from_tagged(value: Value) -> std::result::Result<Self, serde_json::Error> {
         let (tag, value) = tagged(value, "type")?;
-        let msg = match tag.as_str() {
+        match tag.as_str() {
             "hello" => serde_json::from_value(value).map(KernelMsg::Hello),
             "started" => serde_json::from_value(value).map(KernelMsg::Started),
             "output" => serde_json::from_value(value).map(KernelMsg::Output),
@@ -25,22 +32,19 @@ impl<'de> Deserialize<'de> for KernelMsg {
             "finished" => serde_json::from_value(value).map(KernelMsg::Finished),
             "jobs" => serde_json::from_value(value).map(KernelMsg::Jobs),
             "error" => serde_json::from_value(value).map(KernelMsg::Error),
-            other => {
-                return Err(de::Error::unknown_variant(
-                    other,
-                    &[
-                        "hello",
-                        "started",
-                        "output",
-                        "cancelling",
-                        "finished",
-                        "jobs",
-                        "error",
-                    ],
-                ))
-            }
-        };
-        msg.map_err(de::Error::custom)
+            other => Err(de::Error::unknown_variant(
+                other,
+                &[
+                    "hello",
+                    "started",
+                    "output",
+                    "cancelling",
+                    "finished",
+                    "jobs",
+                    "error",
+                ],
+            )),
+        }
     }
 }
 
@@ -88,36 +92,6 @@ fn check_time(what: &str, t: f64) -> Result<()> {
     }
 }
 
-/// Refuse JSON text nested deeper than [`MAX_DEPTH`] (decoding recurses per level).
-pub fn check_depth(json: &str) -> Result<()> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for b in json.bytes() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(Error::Decode(format!(
-                        "nested deeper than {MAX_DEPTH} levels"
-                    )));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// `s` cut to at most `max` characters, for error messages.
 pub fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
@@ -126,12 +100,17 @@ pub fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
+/// Decode JSON text and check it with `validate`.
+fn from_json<T: de::DeserializeOwned>(text: &str, validate: fn(&T) -> Result<()>) -> Result<T> {
+    let msg: T = serde_json::from_str(text)?;
+    validate(&msg)?;
+    Ok(msg)
+}
+
 impl ClientMsg {
     /// Decode and validate a message from JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
-        let msg: Self = serde_json::from_str(text)?;
-        msg.validate()?;
-        Ok(msg)
+        from_json(text, Self::validate)
     }
 
     /// Check the rules serde cannot express.
@@ -154,9 +133,7 @@ impl ClientMsg {
 impl KernelMsg {
     /// Decode and validate a message from JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
-        let msg: Self = serde_json::from_str(text)?;
-        msg.validate()?;
-        Ok(msg)
+        from_json(text, Self::validate)
     }
 
     /// Check the rules serde cannot express: id syntax, finite times, final states.
