@@ -36,7 +36,7 @@ setup-test:
 $(WASM): $(RUST_SRC)
 	scripts/build-wasm.sh
 
-$(BOOT): parallel_cell/runtime.py parallel_cell/_bootstrap.py scripts/gen_bootstrap_ts.py
+$(BOOT): $(wildcard parallel_cell/runtime/*.py) parallel_cell/_bootstrap.py scripts/gen_bootstrap_ts.py
 	$(PY) scripts/gen_bootstrap_ts.py
 
 $(LIB): $(TS_SRC) $(WASM) $(BOOT)

@@ -1,6 +1,6 @@
 """parallel-cell: run notebook cells in the background, inside the notebook's own kernel.
 
-The kernel side lives in :mod:`parallel_cell.runtime`; the frontend sends that module's
+The kernel side lives in the package :mod:`parallel_cell.runtime`; the frontend sends its
 source to the kernel when it first connects, so nothing of ours needs to be installed in
 the kernel's environment. Installing this package (``pip install .``) ships the prebuilt
 JupyterLab extension.

@@ -1,108 +1,149 @@
 """The code the frontend runs (as a silent execute) to load the kernel runtime.
 
 Nothing of ours is installed in the kernel's environment, so the runtime travels as
-data: ``runtime.py``'s text, base64-encoded, is executed into a fresh module object
-registered as ``sys.modules["_parallel_cell_runtime"]``. The bootstrap is idempotent and
-versioned: a runtime of the same or a newer version already loaded is kept. It leaves
-nothing in the user's namespace. This module must stay importable without IPython: the
-build imports it to generate the frontend's copy of the code.
+data: a JSON payload, base64-encoded, holding the {module name: source} map of the
+package ``parallel_cell/runtime/``. A fixed loader (``_LOADER``, also base64) builds the
+package in ``sys.modules`` as ``_parallel_cell_runtime`` and its submodules, running the
+modules in ``MODULES`` order (each imports only earlier ones; ``__init__`` last). Nothing
+of the payload is ever pasted into Python source: the only source executed is the fixed
+loader and a one-line ``exec`` whose two string literals are base64 (no quotes, no
+backslashes). The bootstrap is idempotent and versioned: a runtime of the same or a
+newer version already loaded is kept. It leaves nothing in the user's namespace. This
+module must stay importable without IPython: the build imports it to generate the
+frontend's copy of the code.
 """
 
 import base64
+import json
 import re
 from pathlib import Path
 
-MODULE_NAME = "_parallel_cell_runtime"
-RUNTIME_FILENAME = "<parallel_cell.runtime>"
+PACKAGE = "_parallel_cell_runtime"
+RUNTIME_DIR = Path(__file__).with_name("runtime")
+# File names in tracebacks: "<parallel_cell.runtime/kernel.py>".
+FILE_PREFIX = "<parallel_cell.runtime/"
+MODULES = (
+    "config",
+    "protocol",
+    "threads",
+    "capture",
+    "executor",
+    "job",
+    "flusher",
+    "kill",
+    "kernel",
+    "api",
+    "__init__",
+)
 
 _LOADER = """
-import base64, sys, types
+import base64, json, sys, types
 
 def _version_key(text):
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in text.replace("-", ".").split("."))
 
-def _load(name, version, source, register):
-    shell = None
-    if register:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            get_ipython = lambda: None
-        shell = get_ipython()
-        if shell is None:
-            raise RuntimeError(
-                "parallel-cell needs an IPython kernel (ipykernel): this kernel has no "
-                "running IPython shell, so background cells cannot run here."
-            )
+def _shell():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        get_ipython = lambda: None
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError(
+            "parallel-cell needs an IPython kernel (ipykernel): this kernel has no "
+            "running IPython shell, so background cells cannot run here."
+        )
+    return shell
+
+def _build(name, version, prefix, modules):
+    package = types.ModuleType(name, "parallel-cell kernel runtime " + version)
+    package.__file__ = prefix + "__init__.py>"
+    package.__path__ = []
+    package.__package__ = name
+    sys.modules[name] = package
+    for sub, source in modules.items():
+        if sub == "__init__":
+            module = package
+        else:
+            module = types.ModuleType(name + "." + sub)
+            module.__file__ = prefix + sub + ".py>"
+            module.__package__ = name
+            sys.modules[module.__name__] = module
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+        if module is not package:
+            setattr(package, sub, module)
+    return package
+
+def _load(payload):
+    spec = json.loads(base64.b64decode(payload).decode("utf-8"))
+    name, version = spec["name"], spec["version"]
+    shell = _shell() if spec["register"] else None
     current = sys.modules.get(name)
     current_version = getattr(current, "VERSION", None)
     if current_version is None or _version_key(current_version) < _version_key(version):
-        module = types.ModuleType(name, "parallel-cell kernel runtime " + version)
-        module.__file__ = FILENAME
-        sys.modules[name] = module
+        ours = lambda key: key == name or key.startswith(name + ".")
+        saved = {key: mod for key, mod in sys.modules.items() if ours(key)}
+        for key in saved:
+            del sys.modules[key]
         try:
-            exec(compile(base64.b64decode(source).decode("utf-8"), FILENAME, "exec"),
-                 module.__dict__)
+            current = _build(name, version, spec["prefix"], spec["modules"])
         except BaseException:
-            if current is None:
-                del sys.modules[name]
-            else:
-                sys.modules[name] = current
+            for key in [key for key in sys.modules if ours(key)]:
+                del sys.modules[key]
+            sys.modules.update(saved)
             raise
-        current = module
-    if register:
+    if shell is not None:
         current.register(shell)
     return current
 
-RESULT = _load(NAME, VERSION, SOURCE, REGISTER)
+RESULT = _load(PAYLOAD)
 """
 
 
-def runtime_source() -> str:
-    return (Path(__file__).with_name("runtime.py")).read_text(encoding="utf-8")
+def runtime_sources() -> dict:
+    """The runtime package as {module name: source}, in the order the loader runs it."""
+    return {name: (RUNTIME_DIR / f"{name}.py").read_text(encoding="utf-8") for name in MODULES}
 
 
-def runtime_version(source: str) -> str:
+def runtime_version(sources=None) -> str:
+    source = (sources or runtime_sources())["protocol"]
     match = re.search(r'^VERSION = "([^"]+)"$', source, re.M)
     if match is None:
-        raise ValueError("runtime.py has no VERSION")
+        raise ValueError("runtime/protocol.py has no VERSION")
     return match.group(1)
 
 
-def _runtime_b64(source: str) -> str:
-    return base64.b64encode(source.encode("utf-8")).decode("ascii")
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def loader_source(register: bool = True, embed_source: bool = True) -> str:
-    """The loader's Python source; the runtime goes in as base64 data (``SOURCE``)."""
-    source = runtime_source()
-    header = (
-        f"NAME = {MODULE_NAME!r}\n"
-        f"VERSION = {runtime_version(source)!r}\n"
-        f"FILENAME = {RUNTIME_FILENAME!r}\n"
-        f"REGISTER = {bool(register)!r}\n"
-    )
-    if embed_source:
-        header += f"SOURCE = {_runtime_b64(source)!r}\n"
-    return header + _LOADER
+def payload(register: bool = True) -> str:
+    """The runtime as data for the loader: base64 of a JSON object."""
+    sources = runtime_sources()
+    spec = {
+        "name": PACKAGE,
+        "version": runtime_version(sources),
+        "prefix": FILE_PREFIX,
+        "register": bool(register),
+        "modules": sources,
+    }
+    return _b64(json.dumps(spec))
 
 
 def bootstrap_code() -> str:
     """Source for a silent execute_request: loads and registers the runtime.
 
-    Everything runs inside ``exec`` with a fresh globals dict (which also carries the
-    runtime's base64 text as ``SOURCE``), so the user namespace is left untouched.
+    Everything runs inside ``exec`` with a fresh globals dict (which carries the payload
+    as ``PAYLOAD``), so the user namespace is left untouched.
     """
-    loader = base64.b64encode(loader_source(embed_source=False).encode("utf-8")).decode("ascii")
-    runtime = _runtime_b64(runtime_source())
     return (
-        f'exec(__import__("base64").b64decode("{loader}").decode("utf-8"), '
-        f'{{"__name__": "_parallel_cell_bootstrap", "SOURCE": "{runtime}"}})\n'
+        f'exec(__import__("base64").b64decode("{_b64(_LOADER)}").decode("utf-8"), '
+        f'{{"__name__": "_parallel_cell_bootstrap", "PAYLOAD": "{payload()}"}})\n'
     )
 
 
 def load_runtime(register: bool = True):
     """Load the runtime into this process (as the bootstrap does) and return it."""
-    namespace = {"__name__": "_parallel_cell_bootstrap"}
-    exec(loader_source(register), namespace)
+    namespace = {"__name__": "_parallel_cell_bootstrap", "PAYLOAD": payload(register)}
+    exec(_LOADER, namespace)
     return namespace["RESULT"]

@@ -3,7 +3,14 @@
 import subprocess
 import sys
 
-from parallel_cell._bootstrap import bootstrap_code, load_runtime, runtime_source, runtime_version
+from parallel_cell._bootstrap import (
+    MODULES,
+    RUNTIME_DIR,
+    bootstrap_code,
+    load_runtime,
+    runtime_sources,
+    runtime_version,
+)
 
 NS_KEYS = "sorted(get_ipython().user_ns)"
 TARGETS = "sorted(t for t in get_ipython().kernel.comm_manager.targets if 'parallel' in t)"
@@ -63,7 +70,33 @@ def test_bootstrap_without_ipython_says_so():
 
 def test_runtime_loads_without_a_kernel():
     runtime = load_runtime(register=False)
-    assert runtime.VERSION == runtime_version(runtime_source()) == "0.1.0"
+    assert runtime.VERSION == runtime_version(runtime_sources()) == "0.1.0"
     assert runtime.COMM_TARGET == "parallel_cell.v1"
     assert issubclass(runtime.JobKilled, BaseException)
     assert not issubclass(runtime.JobKilled, Exception)
+
+
+def test_runtime_is_a_package_of_small_modules_all_sent():
+    on_disk = sorted(p.stem for p in RUNTIME_DIR.glob("*.py"))
+    assert sorted(MODULES) == on_disk and MODULES[-1] == "__init__"
+    for name, source in runtime_sources().items():
+        assert len(source.splitlines()) <= 400, name  # STYLE: files under ~400 lines
+    runtime = load_runtime(register=False)
+    assert sys.modules["_parallel_cell_runtime"] is runtime
+    for name in MODULES[:-1]:
+        module = sys.modules[f"_parallel_cell_runtime.{name}"]
+        assert module.__file__ == f"<parallel_cell.runtime/{name}.py>"
+        assert getattr(runtime, name) is module
+
+
+def test_bootstrap_code_is_a_fixed_line_with_base64_data():
+    # Nothing of the runtime's text (nor anything a user sends) is pasted into source:
+    # the one line executed holds only base64 literals.
+    import re
+
+    code = bootstrap_code()
+    assert re.fullmatch(
+        r'exec\(__import__\("base64"\)\.b64decode\("[A-Za-z0-9+/=]+"\)\.decode\("utf-8"\), '
+        r'\{"__name__": "_parallel_cell_bootstrap", "PAYLOAD": "[A-Za-z0-9+/=]+"\}\)\n',
+        code,
+    )

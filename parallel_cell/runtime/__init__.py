@@ -1,0 +1,80 @@
+"""parallel-cell kernel runtime: runs notebook cells in background threads of the kernel.
+
+This package is sent to the kernel as data (a {module name: source} map, see
+``parallel_cell/_bootstrap.py``) and built there as the package
+``_parallel_cell_runtime``, so it may only use the standard library and what every
+IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earlier ones
+(the bootstrap runs them in this order, this one last):
+
+- config: tunables, the logger, which frames are the runtime's own
+- protocol: decoding client messages, building kernel messages (docs/protocol.md)
+- threads: which job a thread works for; interruptible sleeps and waits, children
+- capture: stdout/stderr routing and the display hook per job thread
+- executor: compiling and running a cell with IPython semantics, without run_cell
+- job: one ``Job`` per background run, with its output buffer and replay log
+- flusher: batched, paced sending of outputs
+- kill: kill escalation and the reasons a kill is not taken
+- kernel: the comm endpoint, the registry, running jobs
+- api: ``jobs``, ``map``, ``%job`` / ``%%job``
+"""
+
+from . import kernel as _kernel
+from .api import JobManager, MapResult, jobs, map, register_magics
+from .capture import install_streams
+from .config import Config, log
+from .executor import _ends_with_semicolon, assigned_names, compile_cell
+from .job import Job
+from .kernel import Runtime
+from .protocol import COMM_TARGET, PROTOCOL, VERSION, ProtocolError, decode_client_msg
+from .threads import JobKilled, checkpoint, install_input_guard, install_patches
+
+__all__ = [
+    "COMM_TARGET",
+    "PROTOCOL",
+    "VERSION",
+    "Config",
+    "Job",
+    "JobKilled",
+    "JobManager",
+    "MapResult",
+    "ProtocolError",
+    "Runtime",
+    "_ends_with_semicolon",
+    "assigned_names",
+    "checkpoint",
+    "compile_cell",
+    "decode_client_msg",
+    "jobs",
+    "map",
+    "register",
+]
+
+
+def __getattr__(name):
+    # The registered runtime changes on registration; read it where it lives.
+    if name == "_RUNTIME":
+        return _kernel._RUNTIME
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def register(shell):
+    """Make this runtime the kernel's parallel-cell endpoint; idempotent."""
+    runtime = _kernel._RUNTIME
+    if runtime is None or runtime.shell is not shell:
+        runtime = _kernel._RUNTIME = Runtime(shell)
+    install_patches()
+    install_streams()
+    install_input_guard(shell)
+    kernel = getattr(shell, "kernel", None)
+    manager = getattr(kernel, "comm_manager", None)
+    if manager is None:
+        import comm
+
+        manager = comm.get_comm_manager()
+    manager.register_target(COMM_TARGET, runtime.on_comm_open)
+    runtime.ensure_flusher()
+    try:
+        register_magics(shell)
+    except Exception:
+        log.exception("parallel-cell: could not register the %job magics")
+    return runtime

@@ -1,0 +1,217 @@
+"""The user API: the spirit of IPython's BackgroundJobManager, without its faults.
+
+``jobs`` (status, result, traceback, kill, flush, wait), ``map`` and ``%job``/``%%job``.
+"""
+
+import re
+import time
+
+from . import kernel as _kernel
+from .config import Config, now_ms
+from .executor import NO_RESULT
+from .job import TERMINAL
+from .threads import checkpoint
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _runtime():
+    return _kernel.current()
+
+
+def _foreground_cell_id():
+    """The cell id JupyterLab puts in an execute_request's metadata, if any."""
+    runtime = _kernel._RUNTIME
+    shell = runtime.shell if runtime is not None else None
+    parent = getattr(shell, "parent_header", None) or {}
+    cell_id = (parent.get("metadata") or {}).get("cellId")
+    return cell_id if isinstance(cell_id, str) else None
+
+
+class _Text(str):
+    """Text that shows as itself (not as a quoted string) when it ends a cell."""
+
+    def __repr__(self):
+        return str(self)
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(str(self))
+
+
+class JobManager:
+    """``jobs``: start, inspect and kill background jobs from code.
+
+    Numbers are never reused (``flush()`` only forgets finished jobs), ``traceback(n)``
+    returns text, and a killed job is reported ``killed``, never left ``running``.
+    """
+
+    def new(self, code_or_func, *args, **kwargs):
+        """Start a job: a cell's source (any statements) or a callable with arguments."""
+        rt = _runtime()
+        if isinstance(code_or_func, str):
+            job = rt.start_job(code_or_func, "kernel", _foreground_cell_id())
+        elif callable(code_or_func):
+            job = rt.start_job(
+                None, "kernel", _foreground_cell_id(), func=lambda: code_or_func(*args, **kwargs)
+            )
+        else:
+            raise TypeError("jobs.new() takes a string of code or a callable")
+        return job.num
+
+    def _get(self, n):
+        rt = _runtime()
+        with rt.lock:
+            for job in rt.jobs.values():
+                if job.num == n or job.job_id == n:
+                    return job
+        raise KeyError(f"no job {n!r}")
+
+    def __getitem__(self, n):
+        return self._get(n)
+
+    def status(self):
+        """A table of every job: number, state, elapsed time, origin, names it bound."""
+        rt = _runtime()
+        with rt.lock:
+            jobs = sorted(rt.jobs.values(), key=lambda j: j.num)
+        lines = [f"{'#':>4}  {'state':<10} {'time':>8}  origin    assigned"]
+        for job in jobs:
+            end = job.ended_at if job.ended_at is not None else now_ms()
+            secs = (end - job.started_at) / 1000.0
+            names = ", ".join(job.assigned)
+            lines.append(f"{job.num:>4}  {job.state:<10} {secs:>7.1f}s  {job.origin:<8}  {names}")
+        return _Text("\n".join(lines))
+
+    def state(self, n):
+        return self._get(n).state
+
+    def wait(self, n, timeout=None):
+        """Wait for job ``n`` to end; returns its state."""
+        job = self._get(n)
+        job.done_event.wait(timeout)
+        return job.state
+
+    def result(self, n):
+        """The value of the job's last expression (or its function's return value)."""
+        job = self._get(n)
+        if job.state == "done":
+            return None if job.result is NO_RESULT else job.result
+        if job.state == "error":
+            err = job.error or {}
+            raise RuntimeError(
+                f"job {job.num} failed: {err.get('ename')}: {err.get('evalue')} "
+                f"(see jobs.traceback({job.num}))"
+            )
+        raise RuntimeError(f"job {job.num} has no result: it is {job.state}")
+
+    def traceback(self, n):
+        """The job's traceback as plain text, or None if it did not fail."""
+        job = self._get(n)
+        if job.error is None:
+            return None
+        return _Text(_ANSI_RE.sub("", "\n".join(job.error["traceback"])))
+
+    def kill(self, n):
+        """Kill job ``n``; returns its state right after asking (often ``cancelling``)."""
+        job = self._get(n)
+        _runtime().kill(job)
+        return job.state
+
+    def flush(self):
+        """Forget finished jobs (their numbers are not reused); returns how many."""
+        rt = _runtime()
+        with rt.lock:
+            ended = [j for j in rt.jobs.values() if j.state in TERMINAL]
+            for job in ended:
+                del rt.jobs[job.job_id]
+        return len(ended)
+
+    def configure(self, **settings):
+        """Change tunables of ``Config`` (e.g. ``log_limit_outputs=100``)."""
+        for key, value in settings.items():
+            if not hasattr(Config, key) or key.startswith("_"):
+                raise AttributeError(f"unknown setting {key!r}")
+            setattr(Config, key, value)
+
+    def __repr__(self):
+        return str(self.status())
+
+
+jobs = JobManager()
+
+
+class MapResult:
+    """What ``map`` returns: the jobs running the chunks, and their joined results."""
+
+    def __init__(self, nums, sizes):
+        self.jobs = nums
+        self._sizes = sizes
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for n in self.jobs:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            jobs.wait(n, left)
+        return [jobs.state(n) for n in self.jobs]
+
+    def result(self, timeout=None):
+        """Wait, then the results in the order of the items; raises if a chunk failed."""
+        self.wait(timeout)
+        out = []
+        for n in self.jobs:
+            out.extend(jobs.result(n))
+        return out
+
+    def kill(self):
+        return [jobs.kill(n) for n in self.jobs if jobs.state(n) not in TERMINAL]
+
+    def __repr__(self):
+        states = ", ".join(f"{n}: {jobs.state(n)}" for n in self.jobs)
+        return f"<parallel_cell map over {sum(self._sizes)} items; jobs {states}>"
+
+
+def map(fn, items, workers=4):  # noqa: A001 - the name users know from the recipe
+    """Apply ``fn`` to every item in ``workers`` background jobs (one chunk each).
+
+    Returns at once with a ``MapResult``; ``.result()`` waits for the ordered results.
+    """
+    items = list(items)
+    workers = max(1, min(int(workers), len(items) or 1))
+    size, extra = divmod(len(items), workers)
+    chunks, start = [], 0
+    for i in range(workers):
+        end = start + size + (1 if i < extra else 0)
+        chunks.append(items[start:end])
+        start = end
+    nums = []
+    for chunk in chunks:
+
+        def run(chunk=chunk):
+            out = []
+            for item in chunk:
+                checkpoint()
+                out.append(fn(item))
+            return out
+
+        nums.append(jobs.new(run))
+    return MapResult(nums, [len(c) for c in chunks])
+
+
+def register_magics(shell):
+    from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+
+    @magics_class
+    class JobMagics(Magics):
+        @line_cell_magic
+        def job(self, line, cell=None):
+            """%job <code> / %%job: run code (any statements) as a background job."""
+            code = line if cell is None else cell
+            n = jobs.new(code)
+            print(f"[parallel-cell] started job {n}")
+
+        @line_magic
+        def jobs(self, line):
+            """%jobs: the ``jobs`` object (``jobs = %jobs``)."""
+            return jobs
+
+    shell.register_magics(JobMagics)

@@ -1,0 +1,35 @@
+"""Tunables of the runtime, and what every module of it shares: its logger, the clock."""
+
+import logging
+import sys
+import time
+
+
+class Config:
+    """Tunables; change them with ``jobs.configure(...)`` or the ``configure`` message."""
+
+    batch_seconds = 0.05  # how long outputs wait to be batched into one message
+    batch_bytes = 64 * 1024  # a batch this big is sent at once
+    max_messages_per_second = 400  # all jobs together; jupyter_server drops >1000/s
+    pending_limit_bytes = 8 * 1024 * 1024  # a job printing faster than we send waits
+    log_limit_outputs = 5000  # per job, for replay
+    log_limit_bytes = 4 * 1024 * 1024  # per job, for replay
+    logged_jobs = 100  # finished jobs whose logs are kept; older ones keep a marker
+    kill_grace_seconds = 0.5  # a kill not taken this long is examined for a reason
+    interruptible_sleep = True  # sleeps and waits in job threads end at once on a kill
+
+
+log = logging.getLogger("parallel_cell")
+
+# Every module of the runtime has a file name under this prefix (the bootstrap names
+# them "<parallel_cell.runtime/NAME.py>"), so tracebacks and stuck reasons can skip them.
+_OWN_FILE = sys._getframe().f_code.co_filename
+RUNTIME_FILES = _OWN_FILE[: _OWN_FILE.rfind("/") + 1] or _OWN_FILE
+
+
+def is_runtime_frame(frame):
+    return frame.f_code.co_filename.startswith(RUNTIME_FILES)
+
+
+def now_ms():
+    return time.time() * 1000.0

@@ -1,0 +1,267 @@
+"""Running a cell with IPython semantics, without ``shell.run_cell``."""
+
+import ast
+import asyncio
+import io
+import linecache
+import sys
+import threading
+import tokenize
+
+from .config import is_runtime_frame, log
+
+
+def _bound_names(target, out):
+    if isinstance(target, ast.Name):
+        out.append(target.id)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for elt in target.elts:
+            _bound_names(elt, out)
+    elif isinstance(target, ast.Starred):
+        _bound_names(target.value, out)
+
+
+class _AssignedNames(ast.NodeVisitor):
+    """Global names a module binds: module-level bindings, plus ``global`` ones."""
+
+    def __init__(self):
+        self.names = []
+
+    def visit_Assign(self, node):
+        for target in node.targets:
+            _bound_names(target, self.names)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node):
+        _bound_names(node.target, self.names)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node):
+        _bound_names(node.target, self.names)
+        self.generic_visit(node)
+
+    def visit_NamedExpr(self, node):
+        _bound_names(node.target, self.names)
+        self.generic_visit(node)
+
+    def visit_For(self, node):
+        _bound_names(node.target, self.names)
+        self.generic_visit(node)
+
+    visit_AsyncFor = visit_For
+
+    def visit_withitem(self, node):
+        if node.optional_vars is not None:
+            _bound_names(node.optional_vars, self.names)
+        self.generic_visit(node)
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            self.names.append(alias.asname or alias.name.split(".")[0])
+
+    def visit_ImportFrom(self, node):
+        for alias in node.names:
+            if alias.name != "*":
+                self.names.append(alias.asname or alias.name)
+
+    def _scope(self, node):
+        # A nested scope binds globals only through ``global`` statements.
+        if hasattr(node, "name"):
+            self.names.append(node.name)
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Global):
+                self.names.extend(sub.names)
+        for deco in getattr(node, "decorator_list", ()):
+            self.visit(deco)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _scope
+
+    def _comprehension(self, node):
+        # Only walrus targets inside a comprehension leak into the module scope.
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.NamedExpr):
+                _bound_names(sub.target, self.names)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+
+def assigned_names(tree):
+    """Names ``tree`` may bind in the global namespace, first binding first."""
+    finder = _AssignedNames()
+    finder.visit(tree)
+    return list(dict.fromkeys(finder.names))
+
+
+def _ends_with_semicolon(source):
+    last = None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type not in (
+                tokenize.COMMENT,
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.ENDMARKER,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+            ):
+                last = tok
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return last is not None and last.type == tokenize.OP and last.string == ";"
+
+
+class CompiledCell:
+    """A cell ready to run: its statements, an optional trailing expression."""
+
+    def __init__(self, body, expr, names, is_async):
+        self.body = body
+        self.expr = expr
+        self.names = names
+        self.is_async = is_async
+
+
+def compile_cell(shell, raw, filename):
+    """Transform and compile ``raw`` the way IPython would; raises SyntaxError."""
+    source = shell.transform_cell(raw) if shell is not None else raw
+    linecache.cache[filename] = (
+        len(source),
+        None,
+        [line + "\n" for line in source.splitlines()],
+        filename,
+    )
+    tree = ast.parse(source, filename=filename)
+    if shell is not None and hasattr(shell, "transform_ast"):
+        tree = shell.transform_ast(tree) or tree
+    names = assigned_names(tree)
+    body = list(tree.body)
+    expr = None
+    if body and isinstance(body[-1], ast.Expr) and not _ends_with_semicolon(source):
+        expr = body.pop()
+    flags = getattr(getattr(shell, "compile", None), "flags", 0)
+    flags |= getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
+    body_code = compile(ast.Module(body, []), filename, "exec", flags=flags, dont_inherit=True)
+    expr_code = None
+    if expr is not None:
+        node = ast.Expression(expr.value)
+        expr_code = compile(node, filename, "eval", flags=flags, dont_inherit=True)
+    coroutine = 0x80  # inspect.CO_COROUTINE, set by top-level await
+    is_async = bool(body_code.co_flags & coroutine) or bool(
+        expr_code is not None and expr_code.co_flags & coroutine
+    )
+    return CompiledCell(body_code, expr_code, names, is_async)
+
+
+NO_RESULT = object()
+
+
+def run_compiled(cell, glob, loc, on_loop=None):
+    """Run a compiled cell; returns the trailing expression's value or NO_RESULT.
+
+    A cell with top-level ``await`` runs in an event loop of its own (this thread's),
+    handed to ``on_loop`` so that a kill can cancel its tasks.
+    """
+    if not cell.is_async:
+        exec(cell.body, glob, loc)
+        return NO_RESULT if cell.expr is None else eval(cell.expr, glob, loc)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    if on_loop is not None:
+        on_loop(loop)
+    try:
+
+        async def main():
+            coro = eval(cell.body, glob, loc)
+            if coro is not None:
+                await coro
+            if cell.expr is None:
+                return NO_RESULT
+            value = eval(cell.expr, glob, loc)
+            if cell.expr.co_flags & 0x80:
+                value = await value
+            return value
+
+        return loop.run_until_complete(main())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def figure_numbers():
+    """Numbers of the open matplotlib figures (None when pyplot is not loaded)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    return None if plt is None else set(plt.get_fignums())
+
+
+def show_new_figures(before):
+    """Show (in the job) and close the figures a job opened, as the inline backend's
+    post-execute hook would; otherwise the next foreground cell would show them."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None or "inline" not in str(plt.get_backend()).lower():
+        return
+    import base64
+
+    from IPython.core.pylabtools import print_figure
+    from IPython.display import display
+    from matplotlib._pylab_helpers import Gcf
+
+    for manager in Gcf.get_all_fig_managers():
+        if before is None or manager.num not in before:
+            figure = manager.canvas.figure
+            # Rendered here rather than through the shell's formatters: the inline
+            # backend may register its PNG formatter only after the next foreground cell.
+            png = print_figure(figure, "png", bbox_inches="tight")
+            if png:
+                bundle = {
+                    "image/png": base64.b64encode(png).decode("ascii"),
+                    "text/plain": repr(figure),
+                }
+                display(bundle, raw=True)
+            plt.close(figure)
+
+
+_TB_LOCK = threading.Lock()
+
+
+def format_error(shell, etype, evalue, tb):
+    """An nbformat-style error dict, with IPython's coloured traceback when possible."""
+    while tb is not None and is_runtime_frame(tb.tb_frame):
+        tb = tb.tb_next
+    stb = None
+    if shell is not None:
+        try:
+            with _TB_LOCK:  # the formatter keeps state (``tb``) for the foreground's %debug
+                if issubclass(etype, SyntaxError):
+                    stb = shell.SyntaxTB.structured_traceback(etype, evalue, [])
+                else:
+                    itb = shell.InteractiveTB
+                    saved = getattr(itb, "tb", None)
+                    stb = itb.structured_traceback(etype, evalue, tb, tb_offset=0)
+                    itb.tb = saved
+        except Exception:
+            log.debug("IPython traceback formatting failed", exc_info=True)
+    if stb is None:
+        import traceback
+
+        stb = traceback.format_exception(etype, evalue, tb)
+    return {"ename": etype.__name__, "evalue": str(evalue), "traceback": list(stb)}
+
+
+def format_result(shell, value):
+    """An execute_result output for a trailing expression's value, or None."""
+    if value is NO_RESULT or value is None:
+        return None
+    data, metadata = shell.display_formatter.format(value)
+    if not data:
+        return None
+    try:
+        from ipykernel.jsonutil import encode_images, json_clean
+
+        data, metadata = json_clean(encode_images(data)), json_clean(metadata)
+    except ImportError:
+        pass
+    return {
+        "output_type": "execute_result",
+        "data": data,
+        "metadata": metadata,
+        "execution_count": None,
+    }

@@ -1,0 +1,235 @@
+"""One background run: its state, thread, cancel event, output buffer and replay log."""
+
+import socket
+import threading
+from collections import deque
+
+from .capture import display_hook
+from .config import Config, now_ms
+from .executor import NO_RESULT
+from .threads import THREAD_JOBS, checkpoint, orig_sleep
+
+TERMINAL = ("done", "error", "killed")
+
+
+def output_size(out):
+    if out.get("output_type") == "stream":
+        return len(out["text"])
+    return sum(len(str(v)) for v in out.get("data", {}).values()) + 64
+
+
+class Job:
+    """One background run: state, thread, cancel event, output buffer and log."""
+
+    def __init__(self, runtime, job_id, num, cell_id, notebook, origin, label):
+        self.runtime = runtime
+        self.job_id = job_id
+        self.num = num
+        self.cell_id = cell_id
+        self.notebook = notebook
+        self.origin = origin
+        self.label = label
+        self.state = "running"
+        self.started_at = now_ms()
+        self.ended_at = None
+        self.error = None
+        self.assigned = []
+        self.result = NO_RESULT
+        self.thread = None
+        self.ident = None
+        self.loop = None  # the event loop of a cell with top-level await
+        self.in_user_code = False
+        self.closed = False  # set when the job takes no more output
+        self.kills_delivered = 0
+        self.cancel = threading.Event()
+        self.children = []  # weakrefs to the Popen objects it started
+        self.sockets = []  # weakrefs to the sockets it opened
+        self.lock = threading.Lock()  # state, pending outputs, in_user_code
+        self.send_lock = threading.Lock()  # seq assignment + sending stay in order
+        self.done_event = threading.Event()
+        self._wake = threading.Lock()  # held while running; released to end sleeps
+        self._wake.acquire()
+        self._pending = []  # [stream name or None, list of text parts or an output]
+        self._pending_bytes = 0
+        self.next_seq = 0
+        self._log = deque()  # (seq, output, size)
+        self._log_bytes = 0
+        self._dropped = 0
+
+    # -- output, called from the job's threads -------------------------------------
+    def emit_stream(self, name, text):
+        """Queue stream text; False if the job has ended and takes no more."""
+        if not text:
+            return True
+        with self.lock:
+            if self.closed:  # a thread it started, printing after it ended
+                return False
+            pending = self._pending
+            if pending and pending[-1][0] == name:
+                pending[-1][1].append(text)
+            else:
+                pending.append([name, [text]])
+            self._after_emit(len(text))
+        self._backpressure()
+        return True
+
+    def emit(self, output):
+        """Queue a (non-stream) output; False if the job has ended and takes no more."""
+        with self.lock:
+            if self.closed:
+                return False
+            self._pending.append([None, output])
+            self._after_emit(output_size(output))
+        self._backpressure()
+        return True
+
+    def _after_emit(self, size):
+        before = self._pending_bytes
+        self._pending_bytes += size
+        if before == 0:
+            self.runtime.mark_dirty(self, urgent=self._pending_bytes >= Config.batch_bytes)
+        elif before < Config.batch_bytes <= self._pending_bytes:
+            self.runtime.mark_dirty(self, urgent=True)
+
+    def _backpressure(self):
+        while self._pending_bytes > Config.pending_limit_bytes and not self.cancel.is_set():
+            orig_sleep(0.005)
+
+    def take_pending(self):
+        """Under ``lock``: the pending outputs as nbformat dicts, coalesced."""
+        outputs = []
+        piece = Config.batch_bytes
+        for name, item in self._pending:
+            if name is None:
+                outputs.append(item)
+                continue
+            text = "".join(item)
+            # Huge text goes as several stream outputs (the frontend joins them again),
+            # so that no message grows without bound.
+            for start in range(0, len(text), piece):
+                chunk = text[start : start + piece]
+                outputs.append({"output_type": "stream", "name": name, "text": chunk})
+        self._pending = []
+        self._pending_bytes = 0
+        return outputs
+
+    def log_outputs(self, seq, outputs):
+        """Under ``lock``: keep outputs for replay, within the configured limits."""
+        for i, out in enumerate(outputs):
+            size = output_size(out)
+            self._log.append((seq + i, out, size))
+            self._log_bytes += size
+        self.enforce_log_limit()
+
+    def enforce_log_limit(self):
+        """Under ``lock``: trim the log to the configured limits, marking what went."""
+        limit_n, limit_bytes = Config.log_limit_outputs, Config.log_limit_bytes
+        if len(self._log) > limit_n or self._log_bytes > limit_bytes:
+            self._trim_log(limit_n, limit_bytes, f"limit: {limit_n} outputs / {limit_bytes} bytes")
+
+    def drop_log(self, why):
+        """Under ``lock``: forget every logged output, leaving only the marker."""
+        if self._log and not (len(self._log) == 1 and self._log[0][1].get("_pc_marker")):
+            self._trim_log(0, 0, why)
+
+    def _trim_log(self, limit_n, limit_bytes, why):
+        dropped_to = None
+        if self._log and self._log[0][1].get("_pc_marker"):
+            dropped_to, _, size = self._log.popleft()
+            self._log_bytes -= size
+        # Room for the marker itself, which counts toward the limits.
+        while self._log and (len(self._log) + 1 > limit_n or self._log_bytes + 200 > limit_bytes):
+            dropped_to, _, size = self._log.popleft()
+            self._log_bytes -= size
+            self._dropped += 1
+        if dropped_to is None:
+            return
+        # The marker takes the last dropped seq, so a replay stays consecutive.
+        text = (
+            f"[parallel-cell: {self._dropped} earlier output(s) of job {self.num} were "
+            f"dropped from the kernel's replay log ({why})]\n"
+        )
+        marker = {"output_type": "stream", "name": "stderr", "text": text, "_pc_marker": True}
+        self._log.appendleft((dropped_to, marker, len(text)))
+        self._log_bytes += len(text)
+
+    def logged_since(self, since):
+        """Under ``lock``: (seq, output) pairs with seq >= since."""
+        out = []
+        for seq, item, _ in self._log:
+            if seq >= since:
+                clean = {k: v for k, v in item.items() if k != "_pc_marker"}
+                out.append((seq, clean))
+        return out
+
+    # -- threads ------------------------------------------------------------------
+    def enter_thread(self):
+        """Make the calling thread part of this job: its output and displays go here."""
+        ident = threading.get_ident()
+        THREAD_JOBS[ident] = self
+        hook = display_hook(self)
+        display_pub = getattr(self.runtime.shell, "display_pub", None)
+        if hasattr(display_pub, "register_hook"):
+            display_pub.register_hook(hook)  # thread-local in ipykernel
+        return ident, display_pub, hook
+
+    def leave_thread(self, token):
+        ident, display_pub, hook = token
+        if hasattr(display_pub, "unregister_hook"):
+            display_pub.unregister_hook(hook)
+        if THREAD_JOBS.get(ident) is self:
+            del THREAD_JOBS[ident]
+
+    # -- control ------------------------------------------------------------------
+    def sleep(self, secs):
+        """time.sleep inside a job thread: ends early, with JobKilled, on kill."""
+        secs = float(secs)
+        if secs < 0:
+            raise ValueError("sleep length must be non-negative")
+        checkpoint()
+        if self._wake.acquire(timeout=min(secs, threading.TIMEOUT_MAX)):
+            self._wake.release()  # let any other sleeper of this job wake too
+            checkpoint()
+
+    def request_cancel(self):
+        self.cancel.set()
+        try:
+            self._wake.release()
+        except RuntimeError:
+            pass
+
+    def shut_sockets(self):
+        """Shut the job's sockets down: a recv/accept blocked in C returns at once."""
+        for ref in list(self.sockets):
+            sock = ref()
+            if sock is None or sock.fileno() < 0:
+                continue
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def terminate_children(self, hard=False):
+        for ref in list(self.children):
+            proc = ref()
+            if proc is None or proc.poll() is not None:
+                continue
+            try:
+                proc.kill() if hard else proc.terminate()
+            except OSError:
+                pass
+
+    def info(self):
+        return {
+            "job_id": self.job_id,
+            "num": self.num,
+            "cell_id": self.cell_id,
+            "notebook": self.notebook,
+            "state": self.state,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "next_seq": self.next_seq,
+            "error": self.error,
+            "assigned": list(self.assigned),
+            "origin": self.origin,
+        }

@@ -1,0 +1,127 @@
+"""The wire format (docs/protocol.md): decoding client messages, building kernel ones."""
+
+import json
+import platform
+import re
+
+VERSION = "0.1.0"
+PROTOCOL = 1
+COMM_TARGET = "parallel_cell.v1"
+
+_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
+
+
+class ProtocolError(Exception):
+    """A client message that cannot be handled; answered with an ``error`` message."""
+
+    def __init__(self, message, job_id=None):
+        super().__init__(message)
+        self.message = message
+        self.job_id = job_id
+
+
+_CLIENT_FIELDS = {
+    "submit": (("job_id", "id"), ("cell_id", "str?"), ("notebook", "str?"), ("code", "str")),
+    "kill": (("job_id", "id"),),
+    "list": (),
+    "replay": (("job_id", "id"), ("since", "seq")),
+    "configure": (
+        ("log_limit", "count"),
+        ("kill_grace_ms", "seq"),
+        ("interruptible_sleep", "bool"),
+    ),
+}
+
+
+_SHAPE_NAMES = {
+    "id": "an id of 1-64 characters [A-Za-z0-9_.:-]",
+    "str": "a string",
+    "str?": "a string or null",
+    "seq": "an integer >= 0",
+    "count": "an integer >= 1",
+    "bool": "true or false",
+}
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def decode_client_msg(data):
+    """Validate a client message (a comm message's data); raise ProtocolError."""
+    if not isinstance(data, dict):
+        raise ProtocolError(f"a message must be a JSON object, got {type(data).__name__}")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError('a message needs a string field "type"')
+    if kind not in _CLIENT_FIELDS:
+        raise ProtocolError(f"unknown message type: {json.dumps(kind)}")
+    job_id = data.get("job_id") if isinstance(data.get("job_id"), str) else None
+    msg = {"type": kind}
+    for field, shape in _CLIENT_FIELDS[kind]:
+        if field not in data:
+            raise ProtocolError(f'{kind}: missing field "{field}"', job_id)
+        value = data[field]
+        ok = {
+            "id": isinstance(value, str) and _ID_RE.match(value) is not None,
+            "str": isinstance(value, str),
+            "str?": value is None or isinstance(value, str),
+            "seq": _is_int(value) and value >= 0,
+            "count": _is_int(value) and value >= 1,
+            "bool": isinstance(value, bool),
+        }[shape]
+        if not ok:
+            want = _SHAPE_NAMES[shape]
+            raise ProtocolError(f'{kind}: field "{field}" must be {want}', job_id)
+        msg[field] = value
+    return msg
+
+
+def msg_hello(ipykernel_version, implementation):
+    return {
+        "type": "hello",
+        "protocol": PROTOCOL,
+        "runtime": VERSION,
+        "python": platform.python_version(),
+        "ipykernel": ipykernel_version,
+        "implementation": implementation,
+    }
+
+
+def msg_started(job):
+    return {
+        "type": "started",
+        "job_id": job.job_id,
+        "num": job.num,
+        "cell_id": job.cell_id,
+        "notebook": job.notebook,
+        "started_at": job.started_at,
+        "origin": job.origin,
+    }
+
+
+def msg_output(job_id, seq, outputs):
+    return {"type": "output", "job_id": job_id, "seq": seq, "outputs": outputs}
+
+
+def msg_cancelling(job_id, reason):
+    return {"type": "cancelling", "job_id": job_id, "reason": reason}
+
+
+def msg_finished(job):
+    return {
+        "type": "finished",
+        "job_id": job.job_id,
+        "state": job.state,
+        "ended_at": job.ended_at,
+        "error": job.error,
+        "assigned": list(job.assigned),
+    }
+
+
+def msg_jobs(jobs):
+    return {"type": "jobs", "jobs": [job.info() for job in jobs]}
+
+
+def msg_error(message, job_id=None):
+    return {"type": "error", "message": message, "job_id": job_id}
