@@ -130,6 +130,15 @@ impl Core {
         run(&self.inner, |s, now| s.kill(job_id, now));
     }
 
+    /// Ask the kernel to send job `job_id`'s outputs again from seq `since` (a cell that
+    /// lacks them after a reload): the cell then gets each output once, in order. An
+    /// unknown job, or a `since` that is not a whole number ≥ 0, is ignored.
+    pub fn replay(&self, job_id: &str, since: f64) {
+        if since >= 0.0 && since.fract() == 0.0 {
+            run(&self.inner, |s, _| s.replay(job_id, since as u64));
+        }
+    }
+
     /// Kill every unfinished job.
     pub fn kill_all(&self) {
         run(&self.inner, |s, now| s.kill_all(now));

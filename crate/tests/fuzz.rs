@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use parallel_cell_core::protocol::{ClientMsg, JobState, KernelMsg};
-use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
+use parallel_cell_core::scheduler::{Effect, Scheduler, Submit, HOLD_MAX_OUTPUTS};
 use serde_json::Value;
 
 mod common;
@@ -46,6 +46,11 @@ fn check(s: &Scheduler, effects: &[Effect]) {
     }
     for job in s.jobs() {
         assert_eq!(job.state.is_finished(), job.ended_at.is_some(), "{job:?}");
+        if let Some(hold) = &job.hold {
+            // Held outputs are past the gap, and bounded.
+            assert!(hold.len() <= HOLD_MAX_OUTPUTS, "{job:?}");
+            assert!(job.next_seq < hold.until, "{job:?}");
+        }
         if job.state == JobState::Queued {
             assert!(job.started_at.is_none() || job.sent, "{job:?}");
         }
@@ -98,6 +103,10 @@ fn random_and_mutated_messages_never_panic() {
             3 if rng.chance(5) => s.clear_finished(),
             4 if rng.chance(20) => s.kernel_lost(kernel, now),
             5 if rng.chance(10) => s.set_cap(rng.below(5), now),
+            6 if rng.chance(3) => {
+                let id = *rng.pick(&IDS);
+                s.replay(id, rng.below(8) as u64)
+            }
             _ => {
                 let text = message_text(&mut rng, &golden);
                 // Client messages go through their own decoder too.

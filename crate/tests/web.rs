@@ -772,7 +772,7 @@ fn mutated_messages_through_the_js_surface() {
         for e in h.take() {
             match e["kind"].as_str() {
                 Some("problem") => refused += 1,
-                Some("send" | "outputs" | "cell_state" | "notify") => understood += 1,
+                Some("send" | "outputs" | "adopted" | "cell_state" | "notify") => understood += 1,
                 other => panic!("unexpected effect {other:?}: {e}"),
             }
         }

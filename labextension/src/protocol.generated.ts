@@ -332,7 +332,37 @@ cell_id: string | null,
 /**
  * nbformat outputs, in order, duplicates removed.
  */
-outputs: Array<Output>, } | { "kind": "cell_state", 
+outputs: Array<Output>, 
+/**
+ * The seq the job's next output will have: the cell is up to date until there
+ * (worth keeping in the cell's metadata, for `replay` after a reload).
+ */
+next_seq: number, } | { "kind": "adopted", 
+/**
+ * The job (the key `replay`, `kill` and `data-job-id` use).
+ */
+job_id: string, 
+/**
+ * The kernel's id for it (differs from `job_id` only when another kernel's job
+ * has that id).
+ */
+wire_id: string, 
+/**
+ * Its kernel.
+ */
+kernel_id: string, 
+/**
+ * Its notebook (`null` for some kernel-originated jobs).
+ */
+notebook: string | null, 
+/**
+ * Its cell (`null` for some kernel-originated jobs).
+ */
+cell_id: string | null, 
+/**
+ * The seq the kernel's next output of the job will have.
+ */
+next_seq: number, } | { "kind": "cell_state", 
 /**
  * The job.
  */

@@ -58,6 +58,15 @@ impl Scheduler {
         for key in keys {
             self.transition(&key, JobState::Lost, now, &mut out);
         }
+        // Nothing more comes from that kernel: let out what waited for a replay.
+        let held: Vec<String> = self
+            .jobs()
+            .filter(|j| j.kernel_id == kernel_id && j.hold.is_some())
+            .map(|j| j.id.clone())
+            .collect();
+        for key in held {
+            self.release(&key, &mut out);
+        }
         self.kernels.remove(kernel_id);
         out
     }
@@ -72,6 +81,19 @@ impl Scheduler {
             self.pump(&id, now, &mut out);
         }
         dedupe_rows(&mut out);
+        out
+    }
+
+    /// Ask the kernel to send job `job_id`'s outputs again from seq `since` (e.g. its cell
+    /// lacks them after a reload). Outputs that arrive meanwhile past the gap are held back
+    /// until the replay fills it, so the cell gets each output once, in order. Nothing
+    /// happens for an unknown job or when `since` is not below the job's next seq.
+    pub fn replay(&mut self, job_id: &str, since: u64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if let Some(job) = self.jobs.get(job_id) {
+            let until = job.next_seq;
+            self.start_replay(job_id, since, until, &mut out);
+        }
         out
     }
 

@@ -29,6 +29,30 @@ pub enum Effect {
         cell_id: Option<String>,
         /// nbformat outputs, in order, duplicates removed.
         outputs: Vec<Output>,
+        /// The seq the job's next output will have: the cell is up to date until there
+        /// (worth keeping in the cell's metadata, for `replay` after a reload).
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        next_seq: u64,
+    },
+    /// Reconciling found a job this page did not know (a reload, another tab, `%job`).
+    /// Its outputs before `next_seq` are taken as already in its cell; when the cell lacks
+    /// some (the `next_seq` last kept from `outputs` is lower), `Core.replay(job_id, seq)`
+    /// asks for them again.
+    Adopted {
+        /// The job (the key `replay`, `kill` and `data-job-id` use).
+        job_id: String,
+        /// The kernel's id for it (differs from `job_id` only when another kernel's job
+        /// has that id).
+        wire_id: String,
+        /// Its kernel.
+        kernel_id: String,
+        /// Its notebook (`null` for some kernel-originated jobs).
+        notebook: Option<String>,
+        /// Its cell (`null` for some kernel-originated jobs).
+        cell_id: Option<String>,
+        /// The seq the kernel's next output of the job will have.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        next_seq: u64,
     },
     /// The state of the job attached to a cell changed (`data-parallel-cell-state`).
     CellState {

@@ -6,8 +6,8 @@
 
 use super::{adopted, adopted_title, dedupe_rows, Effect, Scheduler};
 use crate::protocol::{
-    Cancelling, ClearOutput, ClientMsg, ErrorInfo, Finished, Hello, JobList, JobState, KernelError,
-    KernelMsg, Output, Outputs, Started, Stream, PROTOCOL_VERSION,
+    Cancelling, ClientMsg, ErrorInfo, Finished, Hello, JobList, JobState, KernelError, KernelMsg,
+    Outputs, Started, PROTOCOL_VERSION,
 };
 
 impl Scheduler {
@@ -95,11 +95,16 @@ impl Scheduler {
             }
             KernelMsg::Jobs(JobList { jobs }) => self.reconcile(kernel_id, jobs, now, &mut out),
             KernelMsg::Error(KernelError { message, job_id }) => {
-                let about = job_id
-                    .and_then(|id| self.key(kernel_id, &id))
-                    .and_then(|k| self.jobs.get(&k))
+                let key = job_id.and_then(|id| self.key(kernel_id, &id));
+                let about = key
+                    .as_ref()
+                    .and_then(|k| self.jobs.get(k))
                     .map(|j| format!(" ({})", j.describe()))
                     .unwrap_or_default();
+                // E.g. a replay of a job the kernel no longer knows: stop waiting for it.
+                if let Some(key) = key {
+                    self.release(&key, &mut out);
+                }
                 out.push(Effect::Problem {
                     message: format!("The kernel reported an error{about}: {message}"),
                 });
@@ -130,42 +135,6 @@ impl Scheduler {
         }
         out.push(Effect::RowChanged {
             job_id: key.to_owned(),
-        });
-    }
-
-    fn on_output(&mut self, key: &str, seq: u64, outputs: Vec<Output>, out: &mut Vec<Effect>) {
-        let Some(job) = self.jobs.get_mut(key) else {
-            return;
-        };
-        let end = seq.saturating_add(outputs.len() as u64);
-        if end <= job.next_seq {
-            return; // all seen before
-        }
-        let skip = usize::try_from(job.next_seq.saturating_sub(seq)).unwrap_or(usize::MAX);
-        job.next_seq = end;
-        let fresh: Vec<Output> = outputs.into_iter().skip(skip).collect();
-        if fresh.is_empty() {
-            return;
-        }
-        let before = job.last_line.get().to_owned();
-        for o in &fresh {
-            match o {
-                Output::Stream(Stream { text, .. }) => job.last_line.feed(text),
-                Output::ClearOutput(ClearOutput { .. }) => job.last_line.clear(),
-                _ => {}
-            }
-        }
-        if job.last_line.get() != before {
-            out.push(Effect::RowChanged {
-                job_id: key.to_owned(),
-            });
-        }
-        out.push(Effect::Outputs {
-            job_id: key.to_owned(),
-            kernel_id: job.kernel_id.clone(),
-            notebook: job.notebook.clone(),
-            cell_id: job.cell_id.clone(),
-            outputs: fresh,
         });
     }
 

@@ -51,6 +51,8 @@ pub struct Job {
     pub assigned: Vec<String>,
     /// The seq expected for its next output.
     pub next_seq: u64,
+    /// A replay asked for and the outputs held back until it comes.
+    pub hold: Option<super::Hold>,
     /// Another job that must finish before this one is sent.
     pub after: Option<String>,
     /// How many submits to its kernel went out before its own (orders it against the

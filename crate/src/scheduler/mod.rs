@@ -8,6 +8,7 @@
 
 mod commands;
 mod effect;
+mod hold;
 mod incoming;
 mod job;
 mod reconcile;
@@ -15,6 +16,7 @@ mod reconcile;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 pub use effect::Effect;
+pub use hold::{Hold, HOLD_MAX_BYTES, HOLD_MAX_OUTPUTS};
 pub use job::{title_of, Job, LastLine};
 
 use crate::error::{Error, Result};
@@ -152,6 +154,7 @@ impl Scheduler {
             cancel_reason: None,
             assigned: Vec::new(),
             next_seq: 0,
+            hold: None,
             after: s.after.map(str::to_owned),
             send_no: 0,
         };
@@ -384,6 +387,7 @@ fn adopted(
         cancel_reason: None,
         assigned: Vec::new(),
         next_seq: 0,
+        hold: None,
         after: None,
         send_no: 0,
     }

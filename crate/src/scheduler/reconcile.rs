@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use super::{adopted, adopted_title, Effect, Scheduler};
-use crate::protocol::{ClientMsg, JobInfo, JobState};
+use crate::protocol::{JobInfo, JobState};
 
 impl Scheduler {
     pub(super) fn reconcile(
@@ -48,6 +48,14 @@ impl Scheduler {
                     job.next_seq = info.next_seq;
                     job.error = info.error;
                     job.assigned = info.assigned;
+                    out.push(Effect::Adopted {
+                        job_id: key.clone(),
+                        wire_id: info.job_id,
+                        kernel_id: kernel_id.to_owned(),
+                        notebook: job.notebook.clone(),
+                        cell_id: job.cell_id.clone(),
+                        next_seq: info.next_seq,
+                    });
                     self.adopt(job, out);
                     key
                 }
@@ -97,16 +105,12 @@ impl Scheduler {
                 k.active.insert(key.to_owned());
             }
         }
-        if info.next_seq > job.next_seq {
-            // Outputs were sent while we were not listening: ask for them again.
-            out.push(Effect::Send {
-                kernel_id: job.kernel_id.clone(),
-                message: ClientMsg::Replay {
-                    job_id: job.wire_id.clone(),
-                    since: job.next_seq,
-                },
-            });
-        }
+        // Outputs sent while we were not listening: ask for them again.
+        let since = job.next_seq;
+        self.start_replay(key, since, info.next_seq, out);
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
         match info.state {
             s if s.is_finished() => {
                 job.error = info.error.clone();

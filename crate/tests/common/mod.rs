@@ -1,5 +1,8 @@
-//! Random and mutated messages for the property tests (native `fuzz.rs`, browser `web.rs`).
+//! Test helpers: random and mutated messages for the property tests (native `fuzz.rs`,
+//! browser `web.rs`), and in `msgs` the messages the native scheduler tests share.
 #![allow(dead_code)]
+
+pub mod msgs;
 
 use serde_json::{json, Map, Value};
 

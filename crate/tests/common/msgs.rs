@@ -1,0 +1,132 @@
+//! Kernel messages and scheduler calls the native scheduler tests share.
+
+use parallel_cell_core::protocol::*;
+use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
+
+pub const K: &str = "kernel-1";
+
+pub fn hello() -> KernelMsg {
+    KernelMsg::Hello(Hello {
+        protocol: 1,
+        runtime: "0.1.0".into(),
+        python: "3.11.7".into(),
+        ipykernel: "7.4.0".into(),
+        implementation: "ipython".into(),
+    })
+}
+
+pub fn started(id: &str, num: u64) -> KernelMsg {
+    KernelMsg::Started(Started {
+        job_id: id.into(),
+        num,
+        cell_id: Some(format!("cell-{id}")),
+        notebook: Some("nb.ipynb".into()),
+        started_at: 1.0,
+        origin: Origin::Frontend,
+    })
+}
+
+pub fn finished(id: &str, state: JobState) -> KernelMsg {
+    KernelMsg::Finished(Finished {
+        job_id: id.into(),
+        state,
+        ended_at: 2.0,
+        error: (state == JobState::Error).then(|| ErrorInfo {
+            ename: "ZeroDivisionError".into(),
+            evalue: "division by zero".into(),
+            traceback: vec!["\u{1b}[0;31mZeroDivisionError\u{1b}[0m: division by zero".into()],
+        }),
+        assigned: vec!["x".into()],
+    })
+}
+
+pub fn stdout(id: &str, seq: u64, texts: &[&str]) -> KernelMsg {
+    KernelMsg::Output(Outputs {
+        job_id: id.into(),
+        seq,
+        outputs: texts
+            .iter()
+            .map(|t| {
+                Output::Stream(Stream {
+                    name: StreamName::Stdout,
+                    text: (*t).into(),
+                })
+            })
+            .collect(),
+    })
+}
+
+pub fn submit(s: &mut Scheduler, id: &str) -> Vec<Effect> {
+    submit_to(s, id, K)
+}
+
+pub fn submit_to(s: &mut Scheduler, id: &str, kernel: &str) -> Vec<Effect> {
+    let cell = format!("cell-{id}");
+    s.submit(
+        Submit {
+            job_id: id,
+            kernel_id: kernel,
+            notebook: "nb.ipynb",
+            cell_id: &cell,
+            code: &format!("print({id:?})\nx = 1"),
+            after: None,
+        },
+        0.0,
+    )
+    .unwrap()
+}
+
+/// The messages sent, as `(kind, job_id)`.
+pub fn sent(effects: &[Effect]) -> Vec<(&'static str, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send { message, .. } => Some(match message {
+                ClientMsg::Submit { job_id, .. } => ("submit", job_id.clone()),
+                ClientMsg::Kill { job_id } => ("kill", job_id.clone()),
+                ClientMsg::List => ("list", String::new()),
+                ClientMsg::Replay { job_id, .. } => ("replay", job_id.clone()),
+                ClientMsg::Configure { .. } => ("configure", String::new()),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn submits(effects: &[Effect]) -> Vec<String> {
+    sent(effects)
+        .into_iter()
+        .filter(|(k, _)| *k == "submit")
+        .map(|(_, id)| id)
+        .collect()
+}
+
+pub fn state(s: &Scheduler, id: &str) -> JobState {
+    s.job(id).map(|j| j.state).expect("job exists")
+}
+
+pub fn notified(effects: &[Effect]) -> Vec<(String, JobState)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify { job_id, state, .. } => Some((job_id.clone(), *state)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn info(id: &str, state: JobState, next_seq: u64, origin: Origin) -> JobInfo {
+    JobInfo {
+        job_id: id.into(),
+        num: 1,
+        cell_id: Some("c".into()),
+        notebook: Some("nb.ipynb".into()),
+        state,
+        started_at: Some(100.0),
+        ended_at: state.is_finished().then_some(200.0),
+        next_seq,
+        error: None,
+        assigned: vec![],
+        origin,
+    }
+}

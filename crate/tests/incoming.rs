@@ -1,0 +1,221 @@
+//! What the kernel says, natively: outputs in order and once, late, duplicate and
+//! out-of-order messages, kernel `error`s, jobs the kernel started.
+
+use parallel_cell_core::protocol::*;
+use parallel_cell_core::scheduler::{Effect, Scheduler};
+
+mod common;
+use common::msgs::*;
+
+#[test]
+fn duplicate_and_overlapping_outputs_are_dropped() {
+    let mut s = Scheduler::default();
+    s.receive(K, hello(), 0.0);
+    submit(&mut s, "a");
+    let texts = |fx: &[Effect]| -> Vec<String> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Outputs { outputs, .. } => Some(outputs.clone()),
+                _ => None,
+            })
+            .flatten()
+            .map(|o| match o {
+                Output::Stream(Stream { text, .. }) => text,
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(
+        texts(&s.receive(K, stdout("a", 0, &["0\n", "1\n"]), 1.0)),
+        ["0\n", "1\n"]
+    );
+    assert!(texts(&s.receive(K, stdout("a", 0, &["0\n", "1\n"]), 1.0)).is_empty());
+    assert!(texts(&s.receive(K, stdout("a", 1, &["1\n"]), 1.0)).is_empty());
+    // Overlap: only the new part.
+    assert_eq!(
+        texts(&s.receive(K, stdout("a", 1, &["1\n", "2\n"]), 1.0)),
+        ["2\n"]
+    );
+    assert_eq!(s.job("a").unwrap().next_seq, 3);
+    // A gap is accepted (what was missed cannot be put back in order).
+    assert_eq!(texts(&s.receive(K, stdout("a", 5, &["5\n"]), 1.0)), ["5\n"]);
+    assert_eq!(s.job("a").unwrap().next_seq, 6);
+    // Empty batches and absurd seqs neither panic nor emit.
+    assert!(texts(&s.receive(K, stdout("a", 7, &[]), 1.0)).is_empty());
+    assert_eq!(
+        texts(&s.receive(K, stdout("a", u64::MAX, &["x", "y"]), 1.0)),
+        ["x", "y"]
+    );
+    assert!(texts(&s.receive(K, stdout("a", u64::MAX, &["z"]), 1.0)).is_empty());
+    let outputs = s.receive(K, stdout("a", 0, &["late\n"]), 1.0);
+    assert!(texts(&outputs).is_empty());
+}
+
+#[test]
+fn outputs_carry_the_cell_and_update_the_last_line() {
+    let mut s = Scheduler::default();
+    s.receive(K, hello(), 0.0);
+    submit(&mut s, "a");
+    let fx = s.receive(K, stdout("a", 0, &["step 1\nstep", " 2"]), 1.0);
+    assert!(fx.contains(&Effect::RowChanged { job_id: "a".into() }));
+    let Some(Effect::Outputs {
+        job_id,
+        kernel_id,
+        notebook,
+        cell_id,
+        outputs,
+        next_seq,
+    }) = fx.iter().find(|e| matches!(e, Effect::Outputs { .. }))
+    else {
+        panic!("no outputs effect in {fx:?}");
+    };
+    assert_eq!((job_id.as_str(), kernel_id.as_str()), ("a", K));
+    assert_eq!(notebook.as_deref(), Some("nb.ipynb"));
+    assert_eq!(cell_id.as_deref(), Some("cell-a"));
+    assert_eq!(outputs.len(), 2);
+    assert_eq!(*next_seq, 2, "the seq the cell is up to date until");
+    assert_eq!(s.job("a").unwrap().last_line.get(), "step 2");
+    s.receive(K, stdout("a", 2, &["\r 50%", "\r 75%"]), 2.0);
+    assert_eq!(s.job("a").unwrap().last_line.get(), " 75%");
+    let fx = s.receive(
+        K,
+        KernelMsg::Output(Outputs {
+            job_id: "a".into(),
+            seq: 4,
+            outputs: vec![Output::ClearOutput(ClearOutput { wait: false })],
+        }),
+        3.0,
+    );
+    assert!(fx.contains(&Effect::RowChanged { job_id: "a".into() }));
+    assert_eq!(s.job("a").unwrap().last_line.get(), "");
+}
+
+#[test]
+fn finished_without_started_and_late_messages() {
+    let mut s = Scheduler::default();
+    s.receive(K, hello(), 0.0);
+    submit(&mut s, "a");
+    // A SyntaxError: finished comes without started.
+    let fx = s.receive(K, finished("a", JobState::Error), 1.0);
+    assert_eq!(state(&s, "a"), JobState::Error);
+    assert_eq!(notified(&fx), [("a".to_owned(), JobState::Error)]);
+    // Late and duplicate messages change nothing.
+    for msg in [
+        started("a", 1),
+        finished("a", JobState::Done),
+        KernelMsg::Cancelling(Cancelling {
+            job_id: "a".into(),
+            reason: None,
+        }),
+    ] {
+        let fx = s.receive(K, msg, 2.0);
+        assert!(notified(&fx).is_empty());
+        assert_eq!(state(&s, "a"), JobState::Error);
+    }
+    // Messages about unknown jobs do not panic and create nothing.
+    assert!(s
+        .receive(K, finished("ghost", JobState::Done), 3.0)
+        .is_empty());
+    assert!(s.receive(K, stdout("ghost", 0, &["x"]), 3.0).is_empty());
+    assert!(s
+        .receive(
+            K,
+            KernelMsg::Cancelling(Cancelling {
+                job_id: "ghost".into(),
+                reason: None
+            }),
+            3.0
+        )
+        .is_empty());
+    assert_eq!(s.len(), 1);
+}
+
+#[test]
+fn kernel_error_messages_are_problems() {
+    let mut s = Scheduler::default();
+    submit(&mut s, "a");
+    let fx = s.receive(
+        K,
+        KernelMsg::Error(KernelError {
+            message: "unknown job".into(),
+            job_id: Some("a".into()),
+        }),
+        1.0,
+    );
+    match fx.as_slice() {
+        [Effect::Problem { message }] => {
+            assert!(message.contains("unknown job"));
+            assert!(message.contains("print(\"a\")"), "names the job: {message}");
+        }
+        other => panic!("expected one problem, got {other:?}"),
+    }
+}
+
+#[test]
+fn kernel_jobs_are_adopted() {
+    let mut s = Scheduler::default();
+    let fx = s.receive(
+        K,
+        KernelMsg::Started(Started {
+            job_id: "k2".into(),
+            num: 2,
+            cell_id: None,
+            notebook: None,
+            started_at: 5.0,
+            origin: Origin::Kernel,
+        }),
+        10.0,
+    );
+    assert!(fx.contains(&Effect::RowChanged {
+        job_id: "k2".into()
+    }));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::CellState { .. })),
+        "no cell to mark"
+    );
+    let job = s.job("k2").unwrap();
+    assert_eq!(job.state, JobState::Running);
+    assert_eq!(job.num, Some(2));
+    assert_eq!(job.origin, Origin::Kernel);
+    assert!(job.title.contains('2'), "{}", job.title);
+    assert_eq!(s.goto_cell("k2"), None, "no cell to go to");
+    // The same id from another kernel is a different job.
+    s.receive(
+        "k9",
+        KernelMsg::Started(Started {
+            job_id: "k2".into(),
+            num: 7,
+            cell_id: None,
+            notebook: None,
+            started_at: 5.0,
+            origin: Origin::Kernel,
+        }),
+        10.0,
+    );
+    assert_eq!(s.len(), 2);
+    assert_eq!(s.job("k9/k2").unwrap().num, Some(7));
+    s.receive("k9", finished("k2", JobState::Done), 11.0);
+    assert_eq!(state(&s, "k9/k2"), JobState::Done);
+    assert_eq!(state(&s, "k2"), JobState::Running);
+    // Killing an adopted job names it by the kernel's id.
+    let fx = s.kill("k2", 12.0);
+    assert_eq!(sent(&fx), [("kill", "k2".to_owned())]);
+    let fx = s.kill("k9/k2", 12.0);
+    assert!(sent(&fx).is_empty(), "already done");
+    // Kernel jobs do not use the frontend's cap.
+    let mut s = Scheduler::new(1);
+    s.receive(K, hello(), 0.0);
+    s.receive(
+        K,
+        KernelMsg::Started(Started {
+            job_id: "k1".into(),
+            num: 1,
+            cell_id: None,
+            notebook: None,
+            started_at: 0.0,
+            origin: Origin::Kernel,
+        }),
+        1.0,
+    );
+    assert_eq!(submits(&submit(&mut s, "a")), ["a"]);
+}
