@@ -1,6 +1,6 @@
 // Plugin wiring only: commands, the sidebar, settings. Logic lives in the wasm core.
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -49,14 +49,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const current = () => tracker.currentWidget;
 
+    /** Why the current notebook cannot run background jobs (null: it can, or unknown). */
+    const unsupported = (): string | null => {
+      const widget = current();
+      return (widget && jobs?.unsupportedReason(widget, refresh)) || null;
+    };
+
     app.commands.addCommand(CommandIDs.runInBackground, {
-      label: trans.__('Run in Background'),
+      // Menus show no tooltips: when the command cannot run, its label says why.
+      label: () => {
+        const reason = unsupported();
+        return reason ? trans.__('Run in Background (%1)', reason) : trans.__('Run in Background');
+      },
       caption: () => {
-        const widget = current();
-        const reason = widget && jobs ? jobs.unsupportedReason(widget, refresh) : null;
-        return (
-          reason ?? trans.__('Run the selected code cells in a background thread of the kernel')
-        );
+        const reason = unsupported();
+        return reason
+          ? trans.__('Background jobs are unavailable here: %1', reason)
+          : trans.__('Run the selected code cells in a background thread of the kernel');
       },
       icon: jobsIcon,
       isEnabled: () => {
@@ -75,7 +84,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const cells = currentCodeCells(widget);
-        return jobs.runInBackground(widget, cells);
+        try {
+          return await jobs.runInBackground(widget, cells);
+        } catch (error) {
+          // Run anyway (a shortcut, a script) where it cannot: say why, start nothing.
+          Notification.error(
+            trans.__('Could not run in the background: %1', (error as Error).message ?? error),
+            { autoClose: 8000 }
+          );
+          return [];
+        }
       }
     });
     app.commands.addCommand(CommandIDs.killJob, {
@@ -127,6 +145,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       tracker.activeCellChanged.connect(refresh);
       tracker.selectionChanged.connect(refresh);
       labShell?.currentChanged.connect(refresh);
+      // Cell toolbar buttons render once: tell them when a notebook's kernel changes.
+      const watchKernel = (_: unknown, widget: NotebookPanel) => {
+        widget.sessionContext.kernelChanged.connect(refresh);
+        void widget.sessionContext.ready.then(refresh);
+      };
+      tracker.widgetAdded.connect(watchKernel);
+      tracker.forEach(widget => watchKernel(null, widget));
       if (!settings) {
         return;
       }

@@ -82,6 +82,10 @@ export class BackgroundJobs {
     if (!kernel) {
       throw new Error(this._trans.__('This notebook has no running kernel.'));
     }
+    const reason = await this.supported(kernel);
+    if (reason) {
+      throw new Error(this._trans.__('Background jobs are unavailable here: %1', reason));
+    }
     await this._links.connect(kernel);
     const ids: string[] = [];
     for (const cell of cells) {
@@ -115,7 +119,7 @@ export class BackgroundJobs {
   unsupportedReason(panel: NotebookPanel, changed: () => void): string | null | undefined {
     const kernel = panel.sessionContext.session?.kernel;
     if (!kernel) {
-      return this._trans.__('This notebook has no running kernel.');
+      return this._trans.__('the notebook has no running kernel');
     }
     if (this._support.has(kernel)) {
       return this._support.get(kernel);
@@ -132,14 +136,11 @@ export class BackgroundJobs {
         info => {
           const reason = isIPython(info)
             ? null
-            : this._trans.__(
-                'Background jobs need an IPython kernel; this notebook runs "%1".',
-                info.implementation
-              );
+            : this._trans.__('needs an IPython kernel, this one is "%1"', info.implementation);
           this._support.set(kernel, reason);
           return reason;
         },
-        () => this._trans.__('The kernel did not say what it is.')
+        () => this._trans.__('the kernel did not say what it is')
       );
       this._supportPending.set(kernel, pending);
     }
@@ -169,7 +170,19 @@ export class BackgroundJobs {
   private _watch(panel: NotebookPanel): void {
     const session = panel.sessionContext;
     let kernel: Kernel.IKernelConnection | null = session.session?.kernel ?? null;
+    // Closing the notebook disposes its session connection (the kernel reads "dead"),
+    // but the kernel and its jobs live on: keep them, and keep listening to them through
+    // another view of that kernel if one is open.
+    const closing = () => session.isDisposed || panel.isDisposed;
+    session.disposed.connect(() => {
+      if (kernel) {
+        this._detached(kernel.id, panel);
+      }
+    });
     session.kernelChanged.connect((_, change) => {
+      if (closing()) {
+        return;
+      }
       if (change.oldValue) {
         this._lost(change.oldValue.id);
       }
@@ -185,7 +198,11 @@ export class BackgroundJobs {
       }
     });
     session.statusChanged.connect((_, status) => {
-      if (kernel && (status === 'restarting' || status === 'autorestarting' || status === 'dead')) {
+      if (
+        !closing() &&
+        kernel &&
+        (status === 'restarting' || status === 'autorestarting' || status === 'dead')
+      ) {
         this._lost(kernel.id);
       }
     });
@@ -203,6 +220,22 @@ export class BackgroundJobs {
       }
     } catch (error) {
       console.debug('parallel-cell: no reattach to kernel', kernel.id, error);
+    }
+  }
+
+  /** A notebook closed: its kernel connection is gone, its kernel and jobs are not. */
+  private _detached(kernelId: string, closed: NotebookPanel): void {
+    const link = this._links.get(kernelId);
+    if (!link || !link.kernel.isDisposed) {
+      return;
+    }
+    this._links.drop(kernelId);
+    const other = this._tracker.find(
+      p => p !== closed && !p.isDisposed && p.sessionContext.session?.kernel?.id === kernelId
+    );
+    const kernel = other?.sessionContext.session?.kernel;
+    if (kernel) {
+      void this._reattach(kernel);
     }
   }
 

@@ -99,6 +99,18 @@ test('the command palette offers Run in Background', async () => {
   await page.keyboard.press('Escape');
 });
 
+test('the cell toolbar has a Run in Background button', async () => {
+  const { page } = session;
+  await select(0);
+  const button = cell(page, 0).locator(
+    '.jp-cell-toolbar [data-command="parallel-cell:run-in-background"]'
+  );
+  await button.waitFor({ state: 'visible', timeout: 10_000 });
+  const jobId = await newJob(page, () => button.click());
+  await waitForState(page, jobId, 'done');
+  assert.match(await outputText(page, 0), /from the shortcut/);
+});
+
 test('ipykernel 7: a kill is handled at once while a foreground cell is busy', async () => {
   const { page } = session;
   await select(4);

@@ -87,6 +87,22 @@ export async function startLab(files = {}, app = 'lab', { disabled = [], setting
       language: 'python'
     })
   );
+  // A real kernel that is not IPython (tests/ui/kernels/echo_kernel.py).
+  const echo = join(dir, 'jupyter-path', 'kernels', 'echo');
+  mkdirSync(echo, { recursive: true });
+  writeFileSync(
+    join(echo, 'kernel.json'),
+    JSON.stringify({
+      argv: [
+        join(ROOT, '.venv', 'bin', 'python'),
+        join(ROOT, 'tests', 'ui', 'kernels', 'echo_kernel.py'),
+        '-f',
+        '{connection_file}'
+      ],
+      display_name: 'Echo (not IPython)',
+      language: 'text'
+    })
+  );
   const port = await freePort();
   const token = 'parallel-cell-ui-test';
   const appClass = app === 'lab' ? 'LabApp' : 'JupyterNotebookApp';
@@ -200,7 +216,10 @@ export async function openNotebook(browser, lab, name, urlPath = 'lab/tree') {
   return { page, context, errors };
 }
 
-export const cell = (page, i) => page.locator('.jp-Notebook .jp-Cell').nth(i);
+/** The cells of the notebook in view (a hidden tab's notebook stays in the DOM). */
+export const CELLS = '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell';
+
+export const cell = (page, i) => page.locator(CELLS).nth(i);
 
 /** Right-click a cell and choose "Run in Background" from its context menu. */
 export async function runInBackground(page, i) {
@@ -269,12 +288,11 @@ export const outputText = (page, i) => cell(page, i).locator('.jp-OutputArea').i
 /** Wait until cell `i`'s output matches `pattern` (a RegExp). */
 export function waitForOutput(page, i, pattern, timeout = 30_000) {
   return page.waitForFunction(
-    ([index, source, flags]) =>
+    ([index, source, flags, cells]) =>
       new RegExp(source, flags).test(
-        document.querySelectorAll('.jp-Notebook .jp-Cell')[index]?.querySelector('.jp-OutputArea')
-          ?.textContent ?? ''
+        document.querySelectorAll(cells)[index]?.querySelector('.jp-OutputArea')?.textContent ?? ''
       ),
-    [i, pattern.source, pattern.flags],
+    [i, pattern.source, pattern.flags, CELLS],
     { timeout }
   );
 }
