@@ -36,66 +36,96 @@ const TICKS = [
 
 const FAILS = 'def broken():\n    return 1 / 0\n\nbroken()';
 
-const session = useNotebook({ 'watch.ipynb': notebook([KINDS, TICKS, FAILS]) }, 'watch.ipynb', {
-  settings: { '@jupyterlab/notebook-extension:tracker': { recordTiming: true } }
-});
+const session = useNotebook(
+  {
+    'watch.ipynb': notebook([KINDS, TICKS, FAILS]),
+    'watch-ipk6.ipynb': notebook([KINDS, TICKS], 'python3-ipk6')
+  },
+  'watch.ipynb',
+  { settings: { '@jupyterlab/notebook-extension:tracker': { recordTiming: true } } }
+);
 
-test('every kind of output lands in the cell, as a foreground run would leave it', async () => {
-  const { page } = session;
-  const jobId = await newJob(page, () => runInBackground(page, 0));
-  await waitForState(page, jobId, 'done');
-  const area = cell(page, 0).locator('.jp-OutputArea');
-  const text = await area.innerText();
-  assert.doesNotMatch(text, /gone after the clear/, 'clear_output(wait=True) cleared');
-  assert.match(text, /after the clear/);
-  assert.doesNotMatch(text, /first/, 'update_display replaced the display');
-  assert.equal(await area.locator('b', { hasText: 'updated' }).count(), 1, 'HTML rendered');
-  assert.match(text, /42/, 'the last expression is an execute_result');
-  const outputs = await page.evaluate(() => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    return panel.content.widgets[0].model.outputs.toJSON().map(o => o.output_type);
-  });
-  assert.deepEqual(outputs, ['stream', 'display_data', 'execute_result']);
-});
-
-test('the cell shows its job while it runs, and its output streams as it comes', async () => {
-  const { page } = session;
-  const jobId = await newJob(page, () => runInBackground(page, 1));
-  await waitForState(page, jobId, 'running');
-  await waitForOutput(page, 1, /tick 2\b/);
-  assert.equal(await cell(page, 1).getAttribute('data-parallel-cell-state'), 'running');
-  // The badge in the prompt area says so, in words that come from the translator.
-  const badge = await cell(page, 1)
-    .locator('.jp-InputPrompt')
-    .evaluate(node => getComputedStyle(node, '::after').content);
-  assert.match(badge, /running/);
-  assert.doesNotMatch(await outputText(page, 1), /tick 39/, 'output arrived before the end');
-  // The row's live last line follows the output.
+/** Bring `path` to the front (opening it if needed) with its kernel idle. */
+async function show(page, path) {
+  await page.evaluate(
+    p => window.jupyterapp.commands.execute('docmanager:open', { path: p }),
+    path
+  );
   await page.waitForFunction(
-    id => {
-      const line = document.querySelector(
-        `#parallel-cell-jobs [data-job-id="${id}"] [data-role="last-line"]`
-      );
-      return /tick \d+/.test(line?.textContent ?? '');
+    p => {
+      const w = window.jupyterapp.shell.currentWidget;
+      return w?.context?.path === p && w.sessionContext?.session?.kernel?.status === 'idle';
     },
-    jobId,
-    { timeout: 10_000 }
+    path,
+    { timeout: 60_000 }
   );
-  assert.match(
-    (await rowOf(page, jobId).locator('[data-role="elapsed"]').textContent()) ?? '',
-    /\d/
-  );
-  await waitForState(page, jobId, 'done', 30_000);
-  assert.equal(await cell(page, 1).getAttribute('data-parallel-cell-state'), 'done');
-  const badgeAfter = await cell(page, 1)
-    .locator('.jp-InputPrompt')
-    .evaluate(node => getComputedStyle(node, '::after').content);
-  assert.doesNotMatch(badgeAfter, /running/);
-  assert.match(await outputText(page, 1), /tick 39/);
-});
+}
+
+// Starred journey: the same on ipykernel 7 and 6 (the ipykernel 6 notebook runs after).
+for (const [path, label] of [
+  ['watch.ipynb', 'ipykernel 7'],
+  ['watch-ipk6.ipynb', 'ipykernel 6']
+]) {
+  test(`${label}: every kind of output lands in the cell, as a foreground run would leave it`, async () => {
+    const { page } = session;
+    await show(page, path);
+    const jobId = await newJob(page, () => runInBackground(page, 0));
+    await waitForState(page, jobId, 'done');
+    const area = cell(page, 0).locator('.jp-OutputArea');
+    const text = await area.innerText();
+    assert.doesNotMatch(text, /gone after the clear/, 'clear_output(wait=True) cleared');
+    assert.match(text, /after the clear/);
+    assert.doesNotMatch(text, /first/, 'update_display replaced the display');
+    assert.equal(await area.locator('b', { hasText: 'updated' }).count(), 1, 'HTML rendered');
+    assert.match(text, /42/, 'the last expression is an execute_result');
+    const outputs = await page.evaluate(() => {
+      const panel = window.jupyterapp.shell.currentWidget;
+      return panel.content.widgets[0].model.outputs.toJSON().map(o => o.output_type);
+    });
+    assert.deepEqual(outputs, ['stream', 'display_data', 'execute_result']);
+  });
+
+  test(`${label}: the cell shows its job while it runs, and its output streams as it comes`, async () => {
+    const { page } = session;
+    await show(page, path);
+    const jobId = await newJob(page, () => runInBackground(page, 1));
+    await waitForState(page, jobId, 'running');
+    await waitForOutput(page, 1, /tick 2\b/);
+    assert.equal(await cell(page, 1).getAttribute('data-parallel-cell-state'), 'running');
+    // The badge in the prompt area says so, in words that come from the translator.
+    const badge = await cell(page, 1)
+      .locator('.jp-InputPrompt')
+      .evaluate(node => getComputedStyle(node, '::after').content);
+    assert.match(badge, /running/);
+    assert.doesNotMatch(await outputText(page, 1), /tick 39/, 'output arrived before the end');
+    // The row's live last line follows the output.
+    await page.waitForFunction(
+      id => {
+        const line = document.querySelector(
+          `#parallel-cell-jobs [data-job-id="${id}"] [data-role="last-line"]`
+        );
+        return /tick \d+/.test(line?.textContent ?? '');
+      },
+      jobId,
+      { timeout: 10_000 }
+    );
+    assert.match(
+      (await rowOf(page, jobId).locator('[data-role="elapsed"]').textContent()) ?? '',
+      /\d/
+    );
+    await waitForState(page, jobId, 'done', 30_000);
+    assert.equal(await cell(page, 1).getAttribute('data-parallel-cell-state'), 'done');
+    const badgeAfter = await cell(page, 1)
+      .locator('.jp-InputPrompt')
+      .evaluate(node => getComputedStyle(node, '::after').content);
+    assert.doesNotMatch(badgeAfter, /running/);
+    assert.match(await outputText(page, 1), /tick 39/);
+  });
+}
 
 test('an error is an output of the cell too', async () => {
   const { page } = session;
+  await show(page, 'watch.ipynb');
   const jobId = await newJob(page, () => runInBackground(page, 2));
   await waitForState(page, jobId, 'error');
   await waitForOutput(page, 2, /ZeroDivisionError/);
