@@ -12,6 +12,8 @@ pub enum Error {
     Invalid(String),
     /// `submit` reused the id of a job that already exists.
     DuplicateJob(String),
+    /// `submit_after` named a job this page does not know (never, or no longer: cleared).
+    UnknownJob(String),
     /// A value could not be handed to JavaScript.
     Encode(String),
     /// The DOM refused an operation (no document, detached root, …).
@@ -27,6 +29,7 @@ impl fmt::Display for Error {
             Error::Decode(m) => write!(f, "could not decode message: {m}"),
             Error::Invalid(m) => write!(f, "invalid message: {m}"),
             Error::DuplicateJob(id) => write!(f, "a job with id \"{id}\" already exists"),
+            Error::UnknownJob(id) => write!(f, "no job \"{id}\" to run after"),
             Error::Encode(m) => write!(f, "could not pass a value to JavaScript: {m}"),
             Error::Dom(m) => write!(f, "DOM error: {m}"),
         }

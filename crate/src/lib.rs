@@ -156,7 +156,7 @@ impl Core {
 
     /// Change how many jobs run at once per kernel (at least 1).
     pub fn set_cap(&self, cap: f64) {
-        run(&self.inner, |s, now| s.set_cap(cap_from(cap), now));
+        run(&self.inner, |s, _| s.set_cap(cap_from(cap)));
     }
 
     /// A job's state name, or `undefined` for an unknown job.

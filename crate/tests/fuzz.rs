@@ -102,7 +102,7 @@ fn random_and_mutated_messages_never_panic() {
             2 if rng.chance(10) => s.kill_all(now),
             3 if rng.chance(5) => s.clear_finished(),
             4 if rng.chance(20) => s.kernel_lost(kernel, now),
-            5 if rng.chance(10) => s.set_cap(rng.below(5), now),
+            5 if rng.chance(10) => s.set_cap(rng.below(5)),
             6 if rng.chance(3) => {
                 let id = *rng.pick(&IDS);
                 s.replay(id, rng.below(8) as u64)

@@ -202,20 +202,51 @@ fn kernel_jobs_are_adopted() {
     assert_eq!(sent(&fx), [("kill", "k2".to_owned())]);
     let fx = s.kill("k9/k2", 12.0);
     assert!(sent(&fx).is_empty(), "already done");
-    // Kernel jobs do not use the frontend's cap.
+}
+
+fn kernel_started(id: &str) -> KernelMsg {
+    KernelMsg::Started(Started {
+        job_id: id.into(),
+        num: 1,
+        cell_id: None,
+        notebook: None,
+        started_at: 0.0,
+        origin: Origin::Kernel,
+    })
+}
+
+#[test]
+fn kernel_started_jobs_fill_the_cap() {
+    // `%job` and `map` run in the kernel's threads whatever our cap: they count toward it,
+    // and this page's jobs wait for a slot.
+    let mut s = Scheduler::new(2);
+    s.receive(K, hello(), 0.0);
+    s.receive(K, kernel_started("k1"), 1.0);
+    assert_eq!(submits(&submit(&mut s, "a")), ["a"]);
+    s.receive(K, kernel_started("k2"), 1.0);
+    assert!(submits(&submit(&mut s, "b")).is_empty(), "k1 and a run");
+    assert!(
+        submits(&s.receive(K, finished("a", JobState::Done), 2.0)).is_empty(),
+        "k1 and k2 run"
+    );
+    assert_eq!(
+        submits(&s.receive(K, finished("k1", JobState::Done), 3.0)),
+        ["b"]
+    );
+    // Also the ones a reload finds in the kernel's list; finished ones hold no slot.
     let mut s = Scheduler::new(1);
     s.receive(K, hello(), 0.0);
     s.receive(
         K,
-        KernelMsg::Started(Started {
-            job_id: "k1".into(),
-            num: 1,
-            cell_id: None,
-            notebook: None,
-            started_at: 0.0,
-            origin: Origin::Kernel,
+        KernelMsg::Jobs(JobList {
+            jobs: vec![
+                info("k3", JobState::Running, 0, Origin::Kernel),
+                info("k4", JobState::Done, 0, Origin::Kernel),
+            ],
         }),
         1.0,
     );
-    assert_eq!(submits(&submit(&mut s, "a")), ["a"]);
+    assert!(submits(&submit(&mut s, "c")).is_empty());
+    let fx = s.receive(K, finished("k3", JobState::Error), 2.0);
+    assert_eq!(submits(&fx), ["c"]);
 }

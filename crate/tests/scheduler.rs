@@ -15,7 +15,7 @@ fn submits_wait_for_hello_then_list_goes_first() {
     assert_eq!(state(&s, "a"), JobState::Queued);
     assert!(fx.contains(&Effect::RowChanged { job_id: "a".into() }));
     assert!(fx.iter().any(|e| matches!(e,
-        Effect::CellState { state: JobState::Queued, cell_id: Some(c), .. } if c == "cell-a")));
+        Effect::CellState { state: Some(JobState::Queued), cell_id: Some(c), .. } if c == "cell-a")));
 
     let fx = s.receive(K, hello(), 1.0);
     assert_eq!(
@@ -91,8 +91,8 @@ fn cap_and_fifo_queue() {
     );
     assert_eq!(s.job("a").unwrap().assigned, ["x"]);
     // Raising the cap sends more at once; lowering it never recalls sent jobs.
-    assert_eq!(submits(&s.set_cap(10, 4.0)), ["e"]);
-    assert!(submits(&s.set_cap(1, 5.0)).is_empty());
+    assert_eq!(submits(&s.set_cap(10)), ["e"]);
+    assert!(submits(&s.set_cap(1)).is_empty());
     assert_eq!(s.cap(), 1);
     assert_eq!(Scheduler::new(0).cap(), 1, "the cap is at least 1");
 }
@@ -222,10 +222,19 @@ fn kill_all_and_clear_finished() {
     assert_eq!(state(&s, "b"), JobState::Killed);
     assert_eq!(state(&s, "c"), JobState::Killed);
     let fx = s.clear_finished();
+    let cleared = |id: &str| Effect::CellState {
+        job_id: id.into(),
+        notebook: Some("nb.ipynb".into()),
+        cell_id: Some(format!("cell-{id}")),
+        state: None,
+    };
+    // The cells carry no job any more; the rows go.
     assert_eq!(
         fx,
         [
+            cleared("b"),
             Effect::RowRemoved { job_id: "b".into() },
+            cleared("c"),
             Effect::RowRemoved { job_id: "c".into() }
         ]
     );
@@ -338,5 +347,69 @@ fn run_after_a_job() {
     assert_eq!(
         s.job("d").unwrap().error.as_ref().unwrap().ename,
         "DependencyFailed"
+    );
+    // After a job that already failed: fails at once.
+    let fx = after(&mut s, "f", "b").unwrap();
+    assert_eq!(state(&s, "f"), JobState::Error);
+    assert_eq!(notified(&fx), [("f".to_owned(), JobState::Error)]);
+    // Another kernel's job: refused.
+    submit_to(&mut s, "other", "kernel-2");
+    assert!(after(&mut s, "g", "other").is_err());
+}
+
+#[test]
+fn dependencies_settle_even_when_the_cap_is_full_and_survive_clearing() {
+    let mut s = Scheduler::new(1);
+    s.receive(K, hello(), 0.0);
+    let after = |s: &mut Scheduler, id: &str, dep: &str| {
+        s.submit(
+            Submit {
+                job_id: id,
+                kernel_id: K,
+                notebook: "nb.ipynb",
+                cell_id: "c",
+                code: "y = x",
+                after: Some(dep),
+            },
+            0.0,
+        )
+        .unwrap()
+    };
+    submit(&mut s, "a"); // sent: the one slot, until the end
+    submit(&mut s, "bad");
+    after(&mut s, "c", "bad");
+    submit(&mut s, "ok");
+    after(&mut s, "b", "ok");
+    // "bad" is killed while the cap is full: c fails at once, not when a slot frees (and
+    // so not never, if "bad" were cleared first).
+    s.kill("bad", 1.0);
+    assert_eq!(state(&s, "c"), JobState::Error);
+    // "ok" ends done (another tab ran it) while the cap is still full: b waits for a slot.
+    s.receive(K, finished("ok", JobState::Done), 2.0);
+    assert_eq!(state(&s, "b"), JobState::Queued);
+    // Clearing "ok" does not change that b may run; clearing "bad" does not revive c.
+    let _ = s.clear_finished();
+    assert!(s.job("ok").is_none() && s.job("c").is_none());
+    assert_eq!(
+        submits(&s.receive(K, finished("a", JobState::Done), 3.0)),
+        ["b"]
+    );
+    // Unknown (or cleared) dependencies are refused, with a typed error.
+    let err = s
+        .submit(
+            Submit {
+                job_id: "d",
+                kernel_id: K,
+                notebook: "nb.ipynb",
+                cell_id: "c",
+                code: "",
+                after: Some("ok"),
+            },
+            4.0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        parallel_cell_core::error::Error::UnknownJob("ok".into())
     );
 }

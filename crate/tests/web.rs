@@ -368,6 +368,14 @@ fn header_actions_and_goto() {
         "b is cleared, a (cancelling) stays"
     );
     assert_eq!(h.core.job_state("b"), None);
+    // b's cell carries no job any more.
+    assert_eq!(
+        h.take(),
+        [
+            json!({"kind": "cell_state", "job_id": "b", "notebook": "nb.ipynb",
+                "cell_id": "cell-b", "state": null})
+        ]
+    );
 }
 
 #[wasm_bindgen_test]

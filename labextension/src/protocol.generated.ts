@@ -376,9 +376,9 @@ notebook: string | null,
  */
 cell_id: string | null, 
 /**
- * The new state.
+ * The new state; `null`: the cell has no job any more (cleared).
  */
-state: JobState, } | { "kind": "notify", 
+state: JobState | null, } | { "kind": "notify", 
 /**
  * The job.
  */

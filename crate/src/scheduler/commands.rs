@@ -29,21 +29,34 @@ impl Scheduler {
         out
     }
 
-    /// Forget every finished job.
+    /// Forget every finished job: its row goes and its cell carries no job any more
+    /// (`cell_state` with state `null`). (A
+    /// job waiting to run after a cleared one is not affected: a failed dependency has
+    /// failed its dependents already, so a cleared one ended `done`.)
     pub fn clear_finished(&mut self) -> Vec<Effect> {
+        let mut out = Vec::new();
         let gone: Vec<String> = self
             .jobs()
             .filter(|j| j.state.is_finished())
             .map(|j| j.id.clone())
             .collect();
-        for key in &gone {
-            self.jobs.remove(key);
+        for key in gone {
+            let Some(job) = self.jobs.remove(&key) else {
+                continue;
+            };
+            if job.cell_id.is_some() {
+                out.push(Effect::CellState {
+                    job_id: key.clone(),
+                    notebook: job.notebook,
+                    cell_id: job.cell_id,
+                    state: None,
+                });
+            }
+            out.push(Effect::RowRemoved { job_id: key });
         }
         let jobs = &self.jobs;
         self.order.retain(|key| jobs.contains_key(key));
-        gone.into_iter()
-            .map(|job_id| Effect::RowRemoved { job_id })
-            .collect()
+        out
     }
 
     /// The kernel restarted, died or was swapped: its unfinished jobs are `lost`, and it
@@ -72,13 +85,13 @@ impl Scheduler {
     }
 
     /// Change the cap (at least 1) and send whatever now fits.
-    pub fn set_cap(&mut self, cap: usize, now: f64) -> Vec<Effect> {
+    pub fn set_cap(&mut self, cap: usize) -> Vec<Effect> {
         self.cap = cap.max(1);
         let mut ids: Vec<String> = self.kernels.keys().cloned().collect();
         ids.sort();
         let mut out = Vec::new();
         for id in ids {
-            self.pump(&id, now, &mut out);
+            self.pump(&id, &mut out);
         }
         dedupe_rows(&mut out);
         out
@@ -116,7 +129,7 @@ impl Scheduler {
             (JobState::Queued, false) => {
                 self.transition(key, JobState::Killed, now, out);
                 let kernel_id = job_kernel(&self.jobs, key);
-                self.pump(&kernel_id, now, out);
+                self.pump(&kernel_id, out);
             }
             (JobState::Cancelling, _) if !again => {}
             _ => {

@@ -36,7 +36,7 @@ impl Scheduler {
                     kernel_id: kernel_id.to_owned(),
                     message: ClientMsg::List,
                 });
-                self.pump(kernel_id, now, &mut out);
+                self.pump(kernel_id, &mut out);
             }
             KernelMsg::Started(Started {
                 job_id,
@@ -90,7 +90,7 @@ impl Scheduler {
             }) => {
                 if let Some(key) = self.key(kernel_id, &job_id) {
                     self.on_finished(&key, state, error, assigned, now, &mut out);
-                    self.pump(kernel_id, now, &mut out);
+                    self.pump(kernel_id, &mut out);
                 }
             }
             KernelMsg::Jobs(JobList { jobs }) => self.reconcile(kernel_id, jobs, now, &mut out),

@@ -1,8 +1,9 @@
 //! The job state machine: events in, effects out, no I/O.
 //!
 //! Jobs live per kernel. A kernel becomes ready when its `hello` arrives; until then its
-//! jobs wait as `queued`. At most `cap` frontend jobs per kernel are out at the kernel at
-//! once; the rest wait in a FIFO queue. Kernel messages may come twice, late or out of
+//! jobs wait as `queued`. At most `cap` jobs per kernel run at once, counting the ones
+//! started in the kernel (`%job`, `map`); this page's jobs beyond that wait in a FIFO
+//! queue. Kernel messages may come twice, late or out of
 //! order: every handler is idempotent and ignores what no longer applies. Time is passed
 //! in (milliseconds) so the machine stays pure.
 
@@ -49,7 +50,7 @@ struct Kernel {
     ready: bool,
     /// Frontend jobs waiting to be sent, oldest first.
     queue: VecDeque<String>,
-    /// Frontend jobs sent and not finished (they fill the cap).
+    /// Jobs sent (or started in the kernel) and not finished: they fill the cap.
     active: HashSet<String>,
     /// Submits sent so far (orders sends against `list` requests).
     sends: u64,
@@ -129,11 +130,16 @@ impl Scheduler {
         if self.jobs.contains_key(s.job_id) {
             return Err(Error::DuplicateJob(s.job_id.to_owned()));
         }
-        if let Some(dep) = s.after {
-            if !self.jobs.contains_key(dep) || dep == s.job_id {
-                return Err(Error::Invalid(format!("no job \"{dep}\" to run after")));
+        let dep_failed = match s.after.map(|d| (d, self.jobs.get(d))) {
+            None => false,
+            Some((d, None)) => return Err(Error::UnknownJob(d.to_owned())),
+            Some((d, Some(dep))) if dep.kernel_id != s.kernel_id => {
+                return Err(Error::Invalid(format!(
+                    "job \"{d}\" runs in another kernel; a job can only run after one of its own kernel"
+                )))
             }
-        }
+            Some((_, Some(dep))) => dep.state.is_finished() && dep.state != JobState::Done,
+        };
         let job = Job {
             id: s.job_id.to_owned(),
             wire_id: s.job_id.to_owned(),
@@ -165,7 +171,10 @@ impl Scheduler {
             .or_default()
             .queue
             .push_back(s.job_id.to_owned());
-        self.pump(s.kernel_id, now, &mut out);
+        if let (true, Some(dep)) = (dep_failed, s.after) {
+            self.fail_dependents(dep, now, &mut out);
+        }
+        self.pump(s.kernel_id, &mut out);
         Ok(out)
     }
 
@@ -203,79 +212,103 @@ impl Scheduler {
     /// Take in a job the kernel runs that this frontend did not send.
     fn adopt(&mut self, mut job: Job, out: &mut Vec<Effect>) {
         let k = self.kernels.entry(job.kernel_id.clone()).or_default();
-        if job.origin == Origin::Frontend && !job.state.is_finished() {
+        // Jobs started in the kernel (`%job`, `map`) use its threads too: they fill the cap.
+        if !job.state.is_finished() {
             k.active.insert(job.id.clone());
         }
         job.send_no = k.sends;
         self.insert(job, out);
     }
 
-    /// Send queued jobs of `kernel_id` while it is ready and under the cap.
-    fn pump(&mut self, kernel_id: &str, now: f64, out: &mut Vec<Effect>) {
-        let mut failed_deps = Vec::new();
-        if let Some(k) = self.kernels.get_mut(kernel_id) {
-            let mut i = 0;
-            while k.ready && k.active.len() < self.cap && i < k.queue.len() {
-                let key = k.queue[i].clone();
-                let dep = match self.jobs.get(&key) {
-                    Some(j) if j.state == JobState::Queued && !j.sent => {
-                        j.after.as_ref().map(|d| dep_status(&self.jobs, d))
-                    }
-                    _ => {
-                        k.queue.remove(i);
-                        continue;
-                    }
-                };
-                match dep {
-                    Some(DepStatus::Waiting) => {
-                        i += 1;
-                        continue;
-                    }
-                    Some(DepStatus::Failed(why)) => {
-                        k.queue.remove(i);
-                        failed_deps.push((key, why));
-                        continue;
-                    }
-                    Some(DepStatus::Ready) | None => {}
-                }
-                k.queue.remove(i);
-                let Some(job) = self.jobs.get_mut(&key) else {
-                    continue;
-                };
-                job.sent = true;
-                k.active.insert(key.clone());
-                job.send_no = k.sends;
-                k.sends += 1;
-                out.push(Effect::Send {
-                    kernel_id: kernel_id.to_owned(),
-                    message: ClientMsg::Submit {
-                        job_id: job.wire_id.clone(),
-                        cell_id: job.cell_id.clone().unwrap_or_default(),
-                        notebook: job.notebook.clone().unwrap_or_default(),
-                        code: job.code.take().unwrap_or_default(),
-                    },
-                });
-            }
-        }
-        if failed_deps.is_empty() {
+    /// Send queued jobs of `kernel_id` while it is ready and under the cap. A job waiting
+    /// to run after another waits while that one has not ended (a dependency that failed
+    /// has failed it already; one that is gone was cleared after ending `done`).
+    fn pump(&mut self, kernel_id: &str, out: &mut Vec<Effect>) {
+        let Some(k) = self.kernels.get_mut(kernel_id) else {
             return;
-        }
-        for (key, why) in failed_deps {
-            if let Some(job) = self.jobs.get_mut(&key) {
-                job.error = Some(ErrorInfo {
-                    ename: "DependencyFailed".into(),
-                    evalue: why,
-                    traceback: Vec::new(),
-                });
+        };
+        let mut i = 0;
+        while k.ready && k.active.len() < self.cap && i < k.queue.len() {
+            let key = &k.queue[i];
+            let waiting = match self.jobs.get(key) {
+                Some(j) if j.state == JobState::Queued && !j.sent => j
+                    .after
+                    .as_ref()
+                    .and_then(|d| self.jobs.get(d))
+                    .is_some_and(|d| !d.state.is_finished()),
+                _ => {
+                    k.queue.remove(i);
+                    continue;
+                }
+            };
+            if waiting {
+                i += 1;
+                continue;
             }
-            self.transition(&key, JobState::Error, now, out);
+            let Some(key) = k.queue.remove(i) else {
+                break;
+            };
+            let Some(job) = self.jobs.get_mut(&key) else {
+                continue;
+            };
+            job.sent = true;
+            job.send_no = k.sends;
+            k.sends += 1;
+            out.push(Effect::Send {
+                kernel_id: kernel_id.to_owned(),
+                message: ClientMsg::Submit {
+                    job_id: job.wire_id.clone(),
+                    cell_id: job.cell_id.clone().unwrap_or_default(),
+                    notebook: job.notebook.clone().unwrap_or_default(),
+                    code: job.code.take().unwrap_or_default(),
+                },
+            });
+            k.active.insert(key);
         }
-        // Those failures may fail the jobs that wait on them in turn.
-        self.pump(kernel_id, now, out);
+    }
+
+    /// Job `key` ended without success: the jobs waiting to run after it, and the ones
+    /// after those, end as `error` (`DependencyFailed`) unsent.
+    fn fail_dependents(&mut self, key: &str, now: f64, out: &mut Vec<Effect>) {
+        let mut ended = vec![key.to_owned()];
+        while let Some(dep) = ended.pop() {
+            let Some(d) = self.jobs.get(&dep) else {
+                continue;
+            };
+            let why = format!(
+                "it was to run after \"{}\", which ended as {}",
+                d.title,
+                d.state.as_str()
+            );
+            let waiting: Vec<String> = self
+                .jobs()
+                .filter(|j| j.after.as_ref() == Some(&dep) && !j.state.is_finished())
+                .map(|j| j.id.clone())
+                .collect();
+            for w in waiting {
+                if let Some(job) = self.jobs.get_mut(&w) {
+                    job.error = Some(ErrorInfo {
+                        ename: "DependencyFailed".into(),
+                        evalue: why.clone(),
+                        traceback: Vec::new(),
+                    });
+                }
+                self.set_state(&w, JobState::Error, now, out);
+                ended.push(w);
+            }
+        }
+    }
+
+    /// Move a job to `state` and emit what follows from it, for it and its dependents.
+    fn transition(&mut self, key: &str, state: JobState, now: f64, out: &mut Vec<Effect>) {
+        self.set_state(key, state, now, out);
+        if state.is_finished() && state != JobState::Done {
+            self.fail_dependents(key, now, out);
+        }
     }
 
     /// Move a job to `state` and emit what follows from it.
-    fn transition(&mut self, key: &str, state: JobState, now: f64, out: &mut Vec<Effect>) {
+    fn set_state(&mut self, key: &str, state: JobState, now: f64, out: &mut Vec<Effect>) {
         let Some(job) = self.jobs.get_mut(key) else {
             return;
         };
@@ -305,26 +338,6 @@ impl Scheduler {
     }
 }
 
-enum DepStatus {
-    Ready,
-    Waiting,
-    Failed(String),
-}
-
-fn dep_status(jobs: &HashMap<String, Job>, dep: &str) -> DepStatus {
-    match jobs.get(dep) {
-        // Cleared jobs were finished; whether they succeeded is no longer known.
-        None => DepStatus::Ready,
-        Some(d) if d.state == JobState::Done => DepStatus::Ready,
-        Some(d) if d.state.is_finished() => DepStatus::Failed(format!(
-            "it was to run after \"{}\", which ended as {}",
-            d.title,
-            d.state.as_str()
-        )),
-        Some(_) => DepStatus::Waiting,
-    }
-}
-
 fn job_kernel(jobs: &HashMap<String, Job>, key: &str) -> String {
     jobs.get(key)
         .map(|j| j.kernel_id.clone())
@@ -337,7 +350,7 @@ fn push_cell_state(job: &Job, out: &mut Vec<Effect>) {
             job_id: job.id.clone(),
             notebook: job.notebook.clone(),
             cell_id: job.cell_id.clone(),
-            state: job.state,
+            state: Some(job.state),
         });
     }
 }

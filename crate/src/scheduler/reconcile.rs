@@ -70,7 +70,7 @@ impl Scheduler {
             .get_mut(kernel_id)
             .and_then(|k| k.list_marks.pop_front())
         else {
-            self.pump(kernel_id, now, out);
+            self.pump(kernel_id, out);
             return;
         };
         let vanished: Vec<String> = self
@@ -87,7 +87,7 @@ impl Scheduler {
         for key in vanished {
             self.transition(&key, JobState::Lost, now, out);
         }
-        self.pump(kernel_id, now, out);
+        self.pump(kernel_id, out);
     }
 
     /// Bring a known job up to what the kernel says about it.
