@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  cell,
+  jobIds,
   newJob,
   notebook,
   outputText,
@@ -21,7 +23,10 @@ const session = useNotebook(
         'import time\nfor i in range(15):\n    print("six", i, flush=True)\n    time.sleep(0.2)',
         'import ipykernel\nprint("foreground on", ipykernel.__version__)',
         'import time\nwhile True:\n    time.sleep(0.05)',
-        'import time\ntime.sleep(3)\nprint("foreground slept")'
+        'import time\ntime.sleep(3)\nprint("foreground slept")',
+        'print("first")',
+        'print("second")',
+        'print("third")'
       ],
       'python3-ipk6'
     )
@@ -55,4 +60,37 @@ test('ipykernel 6: a kill sent while the foreground is busy is said to wait, the
     .waitFor({ state: 'visible', timeout: 5_000 });
   await waitForState(page, jobId, 'killed', 15_000);
   assert.match(await outputText(page, 3), /foreground slept/);
+});
+
+test('ipykernel 6: several selected cells, started by the shortcut, run in notebook order', async () => {
+  const { page } = session;
+  await cell(page, 4).locator('.jp-InputPrompt').click();
+  await cell(page, 6)
+    .locator('.jp-InputPrompt')
+    .click({ modifiers: ['Shift'] });
+  const before = new Set(await jobIds(page));
+  await page.keyboard.press('Control+Shift+Enter');
+  await page.waitForFunction(
+    n => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length === n,
+    before.size + 3
+  );
+  const fresh = (await jobIds(page)).filter(id => !before.has(id));
+  for (const id of fresh) {
+    await waitForState(page, id, 'done');
+  }
+  // Queued, sent and listed in notebook order.
+  const titles = await page.evaluate(
+    ids =>
+      ids.map(
+        id =>
+          document.querySelector(`#parallel-cell-jobs [data-job-id="${id}"] .pc-job-title`)
+            .textContent
+      ),
+    fresh
+  );
+  assert.deepEqual(
+    titles.map(t => t.match(/first|second|third/)?.[0]),
+    ['first', 'second', 'third']
+  );
+  assert.match(await outputText(page, 6), /third/);
 });
