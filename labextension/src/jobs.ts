@@ -9,7 +9,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
 import { isIPython, KernelLink, KernelLinks, RuntimeSettings, runtimeLoaded } from './comm';
 import type { Effect } from './effects';
-import { OutputWriter } from './outputs';
+import { MARK_KEY, OutputWriter, readMark } from './outputs';
 import { Core } from './wasm';
 
 /** Owner of a cell last run in the foreground (no job id looks like it). */
@@ -57,6 +57,7 @@ export class BackgroundJobs {
         this._owner.set(cell.model.id, FOREGROUND);
         this._writer.reset(cell.model as ICodeCellModel);
         this._markCell(cell, null);
+        cell.model.deleteMetadata(MARK_KEY);
       }
     });
     this._tracker.forEach(panel => this._watch(panel));
@@ -98,6 +99,7 @@ export class BackgroundJobs {
       model.outputs.clear();
       model.executionCount = null;
       model.deleteMetadata('execution');
+      model.deleteMetadata(MARK_KEY);
       this._writer.reset(model);
       this._owner.set(model.id, jobId);
       this._core.submit(
@@ -268,10 +270,16 @@ export class BackgroundJobs {
       case 'outputs': {
         const cell = this._cell(effect.notebook, effect.cell_id);
         if (cell && cell.model.type === 'code' && this._owns(effect.job_id, cell)) {
-          this._writer.apply(cell.model as ICodeCellModel, effect.outputs);
+          this._writer.apply(cell.model as ICodeCellModel, effect.outputs, {
+            job: this._wireIds.get(effect.job_id) ?? effect.job_id,
+            seq: effect.next_seq
+          });
         }
         return;
       }
+      case 'adopted':
+        this._adopted(effect);
+        return;
       case 'cell_state': {
         this._cellState(effect);
         return;
@@ -288,6 +296,34 @@ export class BackgroundJobs {
     }
   }
 
+  /**
+   * A job this page did not start (a reload, a reopened notebook, another tab, `%job`):
+   * the cell was loaded from disk, so ask the kernel for the outputs it lacks. Its saved
+   * replay mark says how far it is up to date with that job; a cell with no mark for it
+   * gets a live job's whole log (the job cleared the cell when it started).
+   */
+  private _adopted(effect: Extract<Effect, { kind: 'adopted' }>): void {
+    this._wireIds.set(effect.job_id, effect.wire_id);
+    const cell = this._cell(effect.notebook, effect.cell_id);
+    if (!cell || cell.model.type !== 'code') {
+      return;
+    }
+    const model = cell.model as ICodeCellModel;
+    const mark = readMark(model);
+    if (mark?.job === effect.wire_id) {
+      if (mark.seq < effect.next_seq && this._owns(effect.job_id, cell)) {
+        this._core.replay(effect.job_id, mark.seq);
+      }
+      return;
+    }
+    const state = this._core.job_state(effect.job_id) ?? '';
+    if (LIVE_STATES.has(state) && this._owns(effect.job_id, cell)) {
+      model.outputs.clear();
+      this._writer.reset(model);
+      this._core.replay(effect.job_id, 0);
+    }
+  }
+
   private _cellState(effect: Extract<Effect, { kind: 'cell_state' }>): void {
     const now = Date.now();
     if (effect.state === 'running' && !this._started.has(effect.job_id)) {
@@ -296,6 +332,12 @@ export class BackgroundJobs {
     const panel = this._panel(effect.notebook);
     const cell = this._cell(effect.notebook, effect.cell_id);
     if (!panel || !cell || !this._owns(effect.job_id, cell)) {
+      return;
+    }
+    if (effect.state === null) {
+      // The job was cleared from the panel: the cell keeps its outputs, not the badge.
+      this._markCell(cell, null);
+      this._owner.delete(cell.model.id);
       return;
     }
     this._markCell(cell, effect.state);
@@ -444,6 +486,8 @@ export class BackgroundJobs {
   private readonly _links: KernelLinks;
   private readonly _writer = new OutputWriter();
   private readonly _started = new Map<string, number>();
+  /** Job id → its id on the wire, where they differ (adopted jobs). */
+  private readonly _wireIds = new Map<string, string>();
   /** Cell model id → the job whose output the cell shows. */
   private readonly _owner = new Map<string, string>();
   private readonly _support = new WeakMap<Kernel.IKernelConnection, string | null>();

@@ -19,6 +19,29 @@ const MAX_PAUSE = 500;
 interface IPending {
   cell: ICodeCellModel;
   outputs: WireOutput[];
+  mark?: IReplayMark;
+}
+
+/**
+ * How far a cell's outputs are up to date with a job: saved in the cell's metadata with
+ * the outputs, so a page opened later asks the kernel to replay only what the cell lacks.
+ */
+export interface IReplayMark {
+  /** The job's id on the wire. */
+  job: string;
+  /** The seq of the job's next output (every earlier one is in the cell). */
+  seq: number;
+}
+
+/** The cell metadata key of the replay mark. */
+export const MARK_KEY = 'parallel_cell';
+
+/** The replay mark saved in a cell, if any. */
+export function readMark(cell: ICodeCellModel): IReplayMark | null {
+  const mark = cell.getMetadata(MARK_KEY) as Partial<IReplayMark> | undefined;
+  return typeof mark?.job === 'string' && typeof mark.seq === 'number' && mark.seq >= 0
+    ? { job: mark.job, seq: mark.seq }
+    : null;
 }
 
 /** Applies wire outputs to code cell models, one display-id index per cell. */
@@ -30,8 +53,8 @@ export class OutputWriter {
     this._pending.delete(cell.id);
   }
 
-  /** Queue `outputs`, in order, for `cell`'s output area. */
-  apply(cell: ICodeCellModel, outputs: readonly WireOutput[]): void {
+  /** Queue `outputs`, in order, for `cell`'s output area; then record `mark`. */
+  apply(cell: ICodeCellModel, outputs: readonly WireOutput[], mark?: IReplayMark): void {
     let pending = this._pending.get(cell.id);
     if (!pending || pending.cell !== cell) {
       pending = { cell, outputs: [] };
@@ -50,6 +73,7 @@ export class OutputWriter {
         queue.push(output);
       }
     }
+    pending.mark = mark ?? pending.mark;
     this._schedule();
   }
 
@@ -62,12 +86,15 @@ export class OutputWriter {
     const started = performance.now();
     const pending = [...this._pending.values()];
     this._pending.clear();
-    for (const { cell, outputs } of pending) {
+    for (const { cell, outputs, mark } of pending) {
       if (cell.isDisposed) {
         continue; // the cell was deleted: the panel keeps the job's last line
       }
       for (const output of outputs) {
         this._applyOne(cell, output);
+      }
+      if (mark) {
+        cell.setMetadata(MARK_KEY, { ...mark });
       }
     }
     this._pause = Math.min(MAX_PAUSE, (performance.now() - started) * PAUSE_PER_COST);
