@@ -7,6 +7,7 @@ import linecache
 import sys
 import threading
 import tokenize
+import types
 
 from .config import is_runtime_frame, log
 
@@ -120,15 +121,54 @@ class CompiledCell:
         self.is_async = is_async
 
 
+# Compiled cells by (transformed source, flags): running the same cell again (a loop of
+# jobs, ``map``-like use) skips parsing, the name analysis and compiling.
+_COMPILED = {}
+_COMPILED_LOCK = threading.Lock()
+_COMPILED_MAX = 128
+_COMPILED_MAX_SOURCE = 1 << 20
+
+
 def compile_cell(shell, raw, filename):
     """Transform and compile ``raw`` the way IPython would; raises SyntaxError."""
     source = shell.transform_cell(raw) if shell is not None else raw
-    linecache.cache[filename] = (
-        len(source),
-        None,
-        [line + "\n" for line in source.splitlines()],
-        filename,
+    flags = getattr(getattr(shell, "compile", None), "flags", 0)
+    flags |= getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
+    # AST transformers are the user's and may keep state: with any, compile every time.
+    cacheable = not getattr(shell, "ast_transformers", None)
+    key = (source, flags)
+    hit = _COMPILED.get(key) if cacheable else None
+    if hit is None:
+        lines = [line + "\n" for line in source.splitlines()]
+        linecache.cache[filename] = (len(source), None, lines, filename)
+        cell = _compile(shell, source, filename, flags)
+        if cacheable and len(source) <= _COMPILED_MAX_SOURCE:
+            with _COMPILED_LOCK:
+                if len(_COMPILED) >= _COMPILED_MAX:
+                    del _COMPILED[next(iter(_COMPILED))]
+                _COMPILED[key] = (cell, lines)
+        return cell
+    cell, lines = hit
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    return CompiledCell(
+        _relabel(cell.body, filename),
+        None if cell.expr is None else _relabel(cell.expr, filename),
+        cell.names,
+        cell.is_async,
     )
+
+
+def _relabel(code, filename):
+    """``code`` (and the functions and classes it defines) as if compiled from ``filename``."""
+    consts = code.co_consts
+    if any(isinstance(c, types.CodeType) for c in consts):
+        consts = tuple(
+            _relabel(c, filename) if isinstance(c, types.CodeType) else c for c in consts
+        )
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
+def _compile(shell, source, filename, flags):
     tree = ast.parse(source, filename=filename)
     if shell is not None and hasattr(shell, "transform_ast"):
         tree = shell.transform_ast(tree) or tree
@@ -137,8 +177,6 @@ def compile_cell(shell, raw, filename):
     expr = None
     if body and isinstance(body[-1], ast.Expr) and not _ends_with_semicolon(source):
         expr = body.pop()
-    flags = getattr(getattr(shell, "compile", None), "flags", 0)
-    flags |= getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
     body_code = compile(ast.Module(body, []), filename, "exec", flags=flags, dont_inherit=True)
     expr_code = None
     if expr is not None:

@@ -2,6 +2,7 @@
 
 import itertools
 import threading
+from collections import deque
 
 from . import kill as _kill
 from .capture import install_streams
@@ -16,7 +17,7 @@ from .executor import (
     show_new_figures,
 )
 from .flusher import Flusher
-from .job import TERMINAL, Job, output_size
+from .job import Job, output_size
 from .protocol import (
     PROTOCOL,
     ProtocolError,
@@ -38,6 +39,7 @@ class Runtime:
         self.shell = shell
         self.lock = threading.Lock()  # jobs, comms, numbering
         self.jobs = {}  # job_id -> Job
+        self._ended = deque()  # ended jobs that still keep a replay log, oldest first
         self._used_ids = set()  # job ids stay unique for the kernel's life, even flushed
         self.comms = {}  # comm_id -> comm
         self._nums = itertools.count(1)
@@ -179,6 +181,7 @@ class Runtime:
                 job.ended_at = now_ms()
                 job.done_event.set()
                 self.broadcast(msg_finished(job))
+                self._retire_logs(job)
                 return job
             body = (self._run_cell, cell)
         else:
@@ -219,7 +222,9 @@ class Runtime:
                     outcome = self._execute(job, fn, arg)
                 with job.lock:  # the reaper raises only while in_user_code holds
                     job.in_user_code = False
-                _kill.clear_async_exc(job.ident)
+                    killed = job.cancel.is_set()
+                if killed:
+                    _kill.deliver_pending_kill()
                 break
             except JobKilled:
                 if outcome is None:
@@ -246,18 +251,19 @@ class Runtime:
                 job.ended_at = now_ms()
             self.broadcast(msg_finished(job))
         job.done_event.set()
-        self._retire_logs()
+        self._retire_logs(job)
 
-    def _retire_logs(self):
-        """Keep the replay logs of only the most recent ``Config.logged_jobs`` ended jobs."""
+    def _retire_logs(self, job):
+        """Keep the replay logs of only the ``Config.logged_jobs`` last ended jobs."""
         with self.lock:
-            ended = sorted(
-                (j for j in self.jobs.values() if j.state in TERMINAL), key=lambda j: j.num
-            )
+            self._ended.append(job)
+            retired = []
+            while len(self._ended) > Config.logged_jobs:
+                retired.append(self._ended.popleft())
         why = f"the kernel keeps the logs of the last {Config.logged_jobs} finished jobs"
-        for job in ended[: max(0, len(ended) - Config.logged_jobs)]:
-            with job.lock:
-                job.drop_log(why)
+        for old in retired:
+            with old.lock:
+                old.drop_log(why)
 
     def _execute(self, job, fn, arg):
         try:

@@ -22,8 +22,15 @@ def async_raise(ident):
     )
 
 
-def clear_async_exc(ident):
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
+def deliver_pending_kill():
+    """Called by a job's thread once it has left the user's code, inside its handler: a
+    JobKilled the reaper raised just before is raised here (a Python call checks for
+    pending async exceptions on entry), not later in the runtime's bookkeeping.
+
+    Not PyThreadState_SetAsyncExc(ident, NULL): clearing also sets CPython's
+    async-exception flag, which nothing then resets; every thread runs the slow path of
+    the eval loop from then on, and with a profiler on, the next thread start hung.
+    """
 
 
 def _cancel_tasks(loop):

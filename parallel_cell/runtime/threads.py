@@ -179,13 +179,15 @@ def install_input_guard(shell):
     """input()/getpass() in a job would ask in whatever cell runs in the foreground."""
     import builtins
 
-    builtins.input = _guarded(builtins.input)
+    if _guarded(builtins.input) is not builtins.input:
+        builtins.input = _guarded(builtins.input)
     kernel = getattr(shell, "kernel", None)
     # raw_input/getpass stand in for input() during an execute; _sys_raw_input is the
     # input() that ipykernel puts back afterwards (the bootstrap itself is an execute).
+    # Called for every job: set only what is not guarded yet.
     for name in ("raw_input", "getpass", "_sys_raw_input"):
         method = getattr(kernel, name, None)
-        if callable(method):
+        if callable(method) and _guarded(method) is not method:
             setattr(kernel, name, _guarded(method))
 
 
