@@ -195,7 +195,7 @@ fn on_panel_action(inner: &Rc<RefCell<Inner>>, action: Action) {
                 } = &mut *guard;
                 if let Some(panel) = panel.as_mut() {
                     panel.show_more();
-                    if let Err(err) = panel.flush(&|id| scheduler.job(id)) {
+                    if let Err(err) = panel.flush(scheduler) {
                         log_error(&err.to_string());
                     }
                 }
@@ -256,7 +256,7 @@ fn deliver(inner: &Rc<RefCell<Inner>>, effects: Vec<Effect>, now: f64) {
                     log_error(&err.to_string());
                 }
             }
-            if let Err(err) = panel.flush(&|id| scheduler.job(id)) {
+            if let Err(err) = panel.flush(scheduler) {
                 log_error(&err.to_string());
             }
         }

@@ -24,7 +24,8 @@ pub const MAX_ID_LEN: usize = 64;
 /// The deepest nesting of arrays and objects a message may have (serde_json's limit).
 pub const MAX_DEPTH: usize = 127;
 
-/// A job's state, as the panel, the cells and the kernel name it.
+/// A job's state, as the panel, the cells and the kernel name it. Declared in the order of
+/// [`JobState::ALL`], so `state as usize` is its index there.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
@@ -46,7 +47,7 @@ pub enum JobState {
 }
 
 impl JobState {
-    /// Every state, in the order the docs list them.
+    /// Every state, in the order the docs list them (`state as usize` indexes it).
     pub const ALL: [JobState; 7] = [
         JobState::Queued,
         JobState::Running,

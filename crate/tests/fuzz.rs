@@ -44,7 +44,9 @@ fn check(s: &Scheduler, effects: &[Effect]) {
         }
         serde_json::to_value(e).ok();
     }
+    let mut counts = [0; 7];
     for job in s.jobs() {
+        counts[job.state as usize] += 1;
         assert_eq!(job.state.is_finished(), job.ended_at.is_some(), "{job:?}");
         if let Some(hold) = &job.hold {
             // Held outputs are past the gap, and bounded.
@@ -55,6 +57,7 @@ fn check(s: &Scheduler, effects: &[Effect]) {
             assert!(job.started_at.is_none() || job.sent, "{job:?}");
         }
     }
+    assert_eq!(s.counts(), counts, "the scheduler's counts drifted");
 }
 
 #[test]

@@ -543,7 +543,7 @@ fn the_timer_runs_only_while_jobs_run() {
         for job in s.jobs() {
             panel.upsert(job, 0.0).unwrap();
         }
-        panel.flush(&|id| s.job(id)).unwrap();
+        panel.flush(s).unwrap();
     };
     draw(&mut panel, &s);
     assert!(!panel.is_ticking(), "queued jobs do not tick");

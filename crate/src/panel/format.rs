@@ -23,19 +23,11 @@ pub fn summary(counts: &[usize; 7]) -> String {
     let parts: Vec<String> = live
         .iter()
         .filter_map(|&s| {
-            let n = counts[state_index(s)];
+            let n = counts[s as usize];
             (n > 0).then(|| format!("{n} {}", s.as_str()))
         })
         .collect();
     parts.join(" · ")
-}
-
-/// The position of `state` in [`JobState::ALL`].
-pub fn state_index(state: JobState) -> usize {
-    JobState::ALL
-        .iter()
-        .position(|&s| s == state)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -56,9 +48,9 @@ mod tests {
     fn summary_lists_live_states() {
         let mut c = [0; 7];
         assert_eq!(summary(&c), "");
-        c[state_index(JobState::Running)] = 2;
-        c[state_index(JobState::Queued)] = 1;
-        c[state_index(JobState::Done)] = 5;
+        c[JobState::Running as usize] = 2;
+        c[JobState::Queued as usize] = 1;
+        c[JobState::Done as usize] = 5;
         assert_eq!(summary(&c), "2 running · 1 queued");
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! Rows are keyed by job id and grouped by notebook; an update touches only its own row.
 //! At most [`PAGE`] rows are drawn at first (a "Show more" button draws the next page), so
-//! a panel with 10,000 jobs still draws in milliseconds; the header counts every job.
+//! a panel with 10,000 jobs still draws in milliseconds; the header counts every job. The
+//! drawn rows are always the oldest jobs (a prefix of the scheduler's order: jobs are
+//! added at its end and removed anywhere), so the panel keeps no list of the others: it
+//! reads them from the [`Scheduler`] when a page is drawn.
 //! Kernel and cell text only ever becomes text nodes (`textContent`), never markup. One
 //! click listener on the panel serves every button (event delegation), and one interval
 //! ticks elapsed times while something runs; it is dropped (and so cancelled) when
@@ -13,7 +16,7 @@ mod format;
 mod row;
 mod traceback;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
@@ -29,16 +32,13 @@ use row::Row;
 
 use crate::error::{Error, Result};
 use crate::protocol::JobState;
-use crate::scheduler::Job;
+use crate::scheduler::{Job, Scheduler};
 
 /// How often running rows' elapsed times are redrawn (ms).
 pub const TICK_MS: u32 = 1000;
 
 /// How many more rows "Show more" draws (and how many are drawn at first).
-pub const PAGE: usize = 200;
-
-/// Looks a job up by id (the scheduler's `job`).
-pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<&'a Job>;
+pub const PAGE: usize = 100;
 
 /// What the person did in the panel (or the timer asks for).
 #[derive(Clone, Debug, PartialEq)]
@@ -80,13 +80,10 @@ pub struct Panel {
     rows: HashMap<String, Row>,
     groups: HashMap<String, Group>,
     ticking: HashSet<String>,
-    /// Every job the panel knows, drawn or not, and its state (for the counts).
-    known: HashMap<String, JobState>,
-    /// Known jobs not drawn yet, oldest first (ids since removed are skipped).
-    undrawn: VecDeque<String>,
     /// How many rows may be drawn.
     limit: usize,
-    counts: [usize; 7],
+    /// How many jobs there are, drawn or not (as of the last flush).
+    jobs: usize,
     on_action: OnAction,
     timer: Option<Interval>,
     listener: Closure<dyn FnMut(Event)>,
@@ -157,15 +154,13 @@ impl Panel {
             rows: HashMap::new(),
             groups: HashMap::new(),
             ticking: HashSet::new(),
-            known: HashMap::new(),
-            undrawn: VecDeque::new(),
             limit: PAGE,
-            counts: [0; 7],
+            jobs: 0,
             on_action,
             timer: None,
             listener,
         };
-        panel.flush(&|_| None)?;
+        panel.flush(&Scheduler::default())?;
         Ok(panel)
     }
 
@@ -179,9 +174,9 @@ impl Panel {
         self.rows.is_empty()
     }
 
-    /// How many jobs the panel knows, drawn or not.
+    /// How many jobs the panel counts, drawn or not (as of the last flush).
     pub fn jobs(&self) -> usize {
-        self.known.len()
+        self.jobs
     }
 
     /// Whether the elapsed-time interval is running.
@@ -189,25 +184,14 @@ impl Panel {
         self.timer.is_some()
     }
 
-    /// Draw or update `job`'s row (a new job past the drawn page waits for "Show more").
+    /// Draw or update `job`'s row; a job past the drawn page waits for "Show more" (it
+    /// is not drawn when every row allowed is drawn: the drawn rows are the oldest jobs).
     /// Call [`Panel::flush`] after a batch.
     pub fn upsert(&mut self, job: &Job, now: f64) -> Result<()> {
-        let before = self.known.insert(job.id.clone(), job.state);
-        if let Some(b) = before {
-            self.counts[format::state_index(b)] -= 1;
-        }
-        self.counts[format::state_index(job.state)] += 1;
-        if self.rows.contains_key(&job.id) {
+        if self.rows.len() < self.limit || self.rows.contains_key(&job.id) {
             self.draw(job, now)
-        } else if before.is_none() {
-            if self.rows.len() < self.limit && self.undrawn.is_empty() {
-                self.draw(job, now)
-            } else {
-                self.undrawn.push_back(job.id.clone());
-                Ok(())
-            }
         } else {
-            Ok(()) // known, not drawn yet: drawn with its state when its page comes
+            Ok(())
         }
     }
 
@@ -239,9 +223,6 @@ impl Panel {
 
     /// Remove `job_id`'s row (and its group when it was the last).
     pub fn remove(&mut self, job_id: &str) -> Result<()> {
-        if let Some(state) = self.known.remove(job_id) {
-            self.counts[format::state_index(state)] -= 1;
-        }
         let Some(row) = self.rows.remove(job_id) else {
             return Ok(());
         };
@@ -268,25 +249,28 @@ impl Panel {
         }
     }
 
-    /// Update what depends on all rows: undrawn rows that now fit (looked up with
-    /// `lookup`), the header, the empty state, "Show more", the timer.
-    pub fn flush(&mut self, lookup: Lookup<'_>) -> Result<()> {
-        let now = js_sys::Date::now();
-        while self.rows.len() < self.limit {
-            let Some(id) = self.undrawn.pop_front() else {
-                break;
-            };
-            if self.rows.contains_key(&id) || !self.known.contains_key(&id) {
-                continue;
-            }
-            if let Some(job) = lookup(&id) {
+    /// Update what depends on all jobs: undrawn rows that now fit (the oldest undrawn
+    /// jobs of `jobs`), the header, the empty state, "Show more", the timer.
+    pub fn flush(&mut self, jobs: &Scheduler) -> Result<()> {
+        if self.rows.len() < self.limit && self.rows.len() < jobs.len() {
+            let now = js_sys::Date::now();
+            let missing = self.limit - self.rows.len();
+            // The drawn rows are the oldest jobs: the undrawn start after them.
+            let undrawn: Vec<&Job> = jobs
+                .jobs_from(self.rows.len())
+                .filter(|j| !self.rows.contains_key(&j.id))
+                .take(missing)
+                .collect();
+            for job in undrawn {
                 self.draw(job, now)?;
             }
         }
-        let live = self.counts[format::state_index(JobState::Queued)]
-            + self.counts[format::state_index(JobState::Running)]
-            + self.counts[format::state_index(JobState::Cancelling)];
-        let finished = self.known.len() - live;
+        let counts = jobs.counts();
+        self.jobs = jobs.len();
+        let live = counts[JobState::Queued as usize]
+            + counts[JobState::Running as usize]
+            + counts[JobState::Cancelling as usize];
+        let finished = self.jobs - live;
         self.kill_all
             .toggle_attribute_with_force("disabled", live == 0)
             .map_err(dom_err)?;
@@ -294,9 +278,9 @@ impl Panel {
             .toggle_attribute_with_force("disabled", finished == 0)
             .map_err(dom_err)?;
         self.empty
-            .toggle_attribute_with_force("hidden", !self.known.is_empty())
+            .toggle_attribute_with_force("hidden", self.jobs > 0)
             .map_err(dom_err)?;
-        let hidden = self.known.len() - self.rows.len();
+        let hidden = self.jobs.saturating_sub(self.rows.len());
         self.show_more
             .toggle_attribute_with_force("hidden", hidden == 0)
             .map_err(dom_err)?;
@@ -306,7 +290,7 @@ impl Panel {
                 self.show_more.set_text_content(Some(&text));
             }
         }
-        let text = format::summary(&self.counts);
+        let text = format::summary(&counts);
         if self.summary.text_content().unwrap_or_default() != text {
             self.summary.set_text_content(Some(&text));
         }

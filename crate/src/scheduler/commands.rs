@@ -44,6 +44,7 @@ impl Scheduler {
             let Some(job) = self.jobs.remove(&key) else {
                 continue;
             };
+            self.counts[job.state as usize] -= 1;
             if job.cell_id.is_some() {
                 out.push(Effect::CellState {
                     job_id: key.clone(),

@@ -66,6 +66,8 @@ pub struct Scheduler {
     /// Job keys, oldest first.
     order: Vec<String>,
     kernels: HashMap<String, Kernel>,
+    /// How many jobs are in each state, indexed like [`JobState::ALL`].
+    counts: [usize; 7],
 }
 
 impl Default for Scheduler {
@@ -82,6 +84,7 @@ impl Scheduler {
             jobs: HashMap::new(),
             order: Vec::new(),
             kernels: HashMap::new(),
+            counts: [0; 7],
         }
     }
 
@@ -97,7 +100,18 @@ impl Scheduler {
 
     /// Every job, oldest first.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
-        self.order.iter().filter_map(|k| self.jobs.get(k))
+        self.jobs_from(0)
+    }
+
+    /// The jobs after the `first` oldest, oldest first.
+    pub fn jobs_from(&self, first: usize) -> impl Iterator<Item = &Job> {
+        let rest = self.order.get(first..).unwrap_or_default();
+        rest.iter().filter_map(|k| self.jobs.get(k))
+    }
+
+    /// How many jobs are in each state, indexed like [`JobState::ALL`].
+    pub fn counts(&self) -> [usize; 7] {
+        self.counts
     }
 
     /// How many jobs exist.
@@ -206,6 +220,7 @@ impl Scheduler {
         out.push(Effect::RowChanged {
             job_id: job.id.clone(),
         });
+        self.counts[job.state as usize] += 1;
         self.jobs.insert(job.id.clone(), job);
     }
 
@@ -315,6 +330,8 @@ impl Scheduler {
         if job.state == state {
             return;
         }
+        self.counts[job.state as usize] -= 1;
+        self.counts[state as usize] += 1;
         job.state = state;
         if state.is_finished() {
             job.ended_at = Some(now);
