@@ -18,7 +18,7 @@ TS_SRC := $(shell find labextension/src -name '*.ts' ! -name 'bootstrap.generate
 EXT_SRC := package.json $(shell find labextension/style labextension/schema -type f 2>/dev/null)
 PY_SRC := pyproject.toml install.json $(wildcard jupyter-config/*/*.json) $(shell find parallel_cell -name '*.py' ! -path '*/labextension/*' 2>/dev/null)
 
-.PHONY: lab build setup setup-test test test-rust test-py test-ui test-lint bench clean
+.PHONY: lab build setup setup-test test test-rust test-py test-ui test-lint bench soak clean
 
 ## make lab: set up, build, install into .venv and start JupyterLab with the demo notebook
 lab: build
@@ -55,6 +55,10 @@ $(INSTALLED): $(LABEXT) $(PY_SRC)
 ## make test: set up (Chromium included), build, run every layer, one summary line
 test: setup-test $(INSTALLED)
 	@scripts/test-all.sh
+
+## make soak: the long reliability runs (fuzz 1,000,000, kernel soak, UI load), with figures
+soak: setup-test $(INSTALLED)
+	@scripts/soak.sh
 
 test-rust:
 	scripts/test-rust.sh
