@@ -111,7 +111,7 @@ impl Core {
         // A kernel can `display` any JSON, however deep: the walk into JSON stops at
         // MAX_DEPTH (decoding recurses per level) and refuses what JSON cannot hold.
         let decoded = js::to_json(&msg).and_then(|v| {
-            let m = KernelMsg::from_tagged(v)?;
+            let m = KernelMsg::read(v)?;
             m.validate().map(|()| m)
         });
         let result = dispatch(&self.inner, |sched, now| match decoded {
@@ -157,6 +157,32 @@ impl Core {
     /// Change how many jobs run at once per kernel (at least 1).
     pub fn set_cap(&self, cap: f64) {
         run(&self.inner, |s, _| s.set_cap(cap_from(cap)));
+    }
+
+    /// Every English string the panel shows (placeholders such as `{n}` included), to be
+    /// looked up in JupyterLab's translator and handed back to `set_strings`.
+    pub fn strings(&self) -> js_sys::Array {
+        panel::text::SOURCES
+            .iter()
+            .map(|s| JsValue::from_str(s))
+            .collect()
+    }
+
+    /// Use translations from now on: `map` is an object English → translated (strings
+    /// missing from it stay English). The panel is drawn again in the new words.
+    pub fn set_strings(&self, map: JsValue) {
+        let text = match js::to_json(&map) {
+            Ok(value) => panel::text::Text::from_map(&value),
+            Err(e) => return log_error(&e.to_string()),
+        };
+        if let Ok(mut guard) = self.inner.try_borrow_mut() {
+            let Inner {
+                scheduler, panel, ..
+            } = &mut *guard;
+            if let Some(Err(e)) = panel.as_mut().map(|p| p.set_text(text, scheduler)) {
+                log_error(&e.to_string());
+            }
+        }
     }
 
     /// A job's state name, or `undefined` for an unknown job.

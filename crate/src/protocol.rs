@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 mod decode;
 mod output;
+mod read;
 
 pub use decode::{is_valid_id, truncate};
 pub use output::*;

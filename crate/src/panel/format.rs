@@ -1,5 +1,6 @@
 //! Text the panel shows that is computed, not copied from the kernel.
 
+use super::text::{Text, T_COUNT_RUNNING};
 use crate::protocol::JobState;
 
 /// Elapsed time as a person reads it: `7s`, `2m 05s`, `1h 02m`.
@@ -18,13 +19,14 @@ pub fn elapsed(ms: f64) -> String {
 
 /// The header's summary, e.g. `2 running · 1 queued`, from counts indexed like
 /// [`JobState::ALL`]; empty when nothing is live.
-pub fn summary(counts: &[usize; 7]) -> String {
+pub fn summary(counts: &[usize; 7], text: &Text) -> String {
     let live = [JobState::Running, JobState::Cancelling, JobState::Queued];
     let parts: Vec<String> = live
         .iter()
-        .filter_map(|&s| {
+        .enumerate()
+        .filter_map(|(i, &s)| {
             let n = counts[s as usize];
-            (n > 0).then(|| format!("{n} {}", s.as_str()))
+            (n > 0).then(|| text.fill(T_COUNT_RUNNING + i, "{n}", &n.to_string()))
         })
         .collect();
     parts.join(" · ")
@@ -47,10 +49,11 @@ mod tests {
     #[test]
     fn summary_lists_live_states() {
         let mut c = [0; 7];
-        assert_eq!(summary(&c), "");
+        let t = Text::default();
+        assert_eq!(summary(&c, &t), "");
         c[JobState::Running as usize] = 2;
         c[JobState::Queued as usize] = 1;
         c[JobState::Done as usize] = 5;
-        assert_eq!(summary(&c), "2 running · 1 queued");
+        assert_eq!(summary(&c, &t), "2 running · 1 queued");
     }
 }

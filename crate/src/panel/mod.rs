@@ -14,6 +14,7 @@
 mod dom;
 mod format;
 mod row;
+pub mod text;
 mod traceback;
 
 use std::collections::{HashMap, HashSet};
@@ -29,6 +30,10 @@ pub use format::{elapsed as format_elapsed, summary as format_summary};
 pub(crate) use dom::dom_err;
 use dom::{action_of, button, el};
 use row::Row;
+use text::{
+    Text, T_CLEAR_FINISHED, T_EMPTY, T_GROUP_LIST, T_KERNEL_GROUP, T_KILL_ALL, T_SHOW_MORE,
+    T_TOOLBAR,
+};
 
 use crate::error::{Error, Result};
 use crate::protocol::JobState;
@@ -70,6 +75,7 @@ struct Group {
 pub struct Panel {
     document: Document,
     container: Element,
+    header: Element,
     summary: Element,
     kill_all: Element,
     clear_finished: Element,
@@ -77,6 +83,7 @@ pub struct Panel {
     groups_el: Element,
     show_more: Element,
     template: Element,
+    text: Text,
     rows: HashMap<String, Row>,
     groups: HashMap<String, Group>,
     ticking: HashSet<String>,
@@ -99,28 +106,22 @@ impl Panel {
 
         let header = el(&document, "div", "pc-header")?;
         header.set_attribute("role", "toolbar").map_err(dom_err)?;
-        header
-            .set_attribute("aria-label", "Background jobs")
-            .map_err(dom_err)?;
         let summary = el(&document, "span", "pc-summary")?;
         summary
             .set_attribute("aria-live", "polite")
             .map_err(dom_err)?;
-        let kill_all = button(&document, "pc-button pc-kill-all", "kill-all", "Kill all")?;
+        let kill_all = button(&document, "pc-button pc-kill-all", "kill-all", "")?;
         let clear_finished = button(
             &document,
             "pc-button pc-clear-finished",
             "clear-finished",
-            "Clear finished",
+            "",
         )?;
         for child in [&summary, &kill_all, &clear_finished] {
             header.append_child(child).map_err(dom_err)?;
         }
 
         let empty = el(&document, "p", "pc-empty")?;
-        empty.set_text_content(Some(
-            "No background jobs yet. Right-click a code cell → Run in Background.",
-        ));
         let groups_el = el(&document, "div", "pc-groups")?;
         let show_more = button(&document, "pc-button pc-show-more", "show-more", "")?;
         show_more.set_attribute("hidden", "").map_err(dom_err)?;
@@ -140,10 +141,12 @@ impl Panel {
             .map_err(dom_err)?;
         root.append_child(&container).map_err(dom_err)?;
 
-        let template = row::template(&document)?;
+        let text = Text::default();
+        let template = row::template(&document, &text)?;
         let mut panel = Panel {
             document,
             container,
+            header,
             summary,
             kill_all,
             clear_finished,
@@ -151,6 +154,7 @@ impl Panel {
             groups_el,
             show_more,
             template,
+            text,
             rows: HashMap::new(),
             groups: HashMap::new(),
             ticking: HashSet::new(),
@@ -160,8 +164,38 @@ impl Panel {
             timer: None,
             listener,
         };
+        panel.label()?;
         panel.flush(&Scheduler::default())?;
         Ok(panel)
+    }
+
+    /// Write the fixed words of the panel (header, empty state) in the current language.
+    fn label(&self) -> Result<()> {
+        let t = &self.text;
+        self.header
+            .set_attribute("aria-label", t.get(T_TOOLBAR))
+            .map_err(dom_err)?;
+        self.kill_all.set_text_content(Some(t.get(T_KILL_ALL)));
+        self.clear_finished
+            .set_text_content(Some(t.get(T_CLEAR_FINISHED)));
+        self.empty.set_text_content(Some(t.get(T_EMPTY)));
+        Ok(())
+    }
+
+    /// Speak another language: every word the panel shows comes from `text` from now on.
+    /// The rows are drawn again (from `jobs`).
+    pub fn set_text(&mut self, text: Text, jobs: &Scheduler) -> Result<()> {
+        self.text = text;
+        self.template = row::template(&self.document, &self.text)?;
+        self.label()?;
+        for (_, g) in self.groups.drain() {
+            g.section.remove();
+        }
+        self.rows.clear();
+        self.ticking.clear();
+        self.summary.set_text_content(None);
+        self.show_more.set_text_content(None);
+        self.flush(jobs)
     }
 
     /// How many rows are drawn.
@@ -200,13 +234,13 @@ impl Panel {
         if !self.rows.contains_key(&job.id) {
             let group = job.notebook.clone().unwrap_or_default();
             let list = self.group(&group)?;
-            let row = Row::new(&self.template, &list, job, group, now)?;
+            let row = Row::new(&self.template, &list, job, group, now, &self.text)?;
             self.rows.insert(job.id.clone(), row);
         }
         let Some(row) = self.rows.get_mut(&job.id) else {
             return Ok(());
         };
-        row.update(&self.document, job, now)?;
+        row.update(&self.document, job, now, &self.text)?;
         if matches!(job.state, JobState::Running | JobState::Cancelling) && job.started_at.is_some()
         {
             self.ticking.insert(job.id.clone());
@@ -285,12 +319,15 @@ impl Panel {
             .toggle_attribute_with_force("hidden", hidden == 0)
             .map_err(dom_err)?;
         if hidden > 0 {
-            let text = format!("Show {} more of {hidden} jobs not shown", PAGE.min(hidden));
+            let text = self
+                .text
+                .fill(T_SHOW_MORE, "{n}", &PAGE.min(hidden).to_string())
+                .replace("{total}", &hidden.to_string());
             if self.show_more.text_content().unwrap_or_default() != text {
                 self.show_more.set_text_content(Some(&text));
             }
         }
-        let text = format::summary(&counts);
+        let text = format::summary(&counts, &self.text);
         if self.summary.text_content().unwrap_or_default() != text {
             self.summary.set_text_content(Some(&text));
         }
@@ -318,7 +355,7 @@ impl Panel {
             .map_err(dom_err)?;
         let heading = el(&self.document, "h3", "pc-group-title")?;
         let label = if notebook.is_empty() {
-            "Started in a kernel"
+            self.text.get(T_KERNEL_GROUP)
         } else {
             notebook
         };
@@ -326,8 +363,11 @@ impl Panel {
         heading.set_attribute("title", label).map_err(dom_err)?;
         let list = el(&self.document, "ul", "pc-job-list")?;
         list.set_attribute("role", "list").map_err(dom_err)?;
-        list.set_attribute("aria-label", &format!("Jobs of {label}"))
-            .map_err(dom_err)?;
+        list.set_attribute(
+            "aria-label",
+            &self.text.fill(T_GROUP_LIST, "{notebook}", label),
+        )
+        .map_err(dom_err)?;
         section.append_child(&heading).map_err(dom_err)?;
         section.append_child(&list).map_err(dom_err)?;
         self.groups_el.append_child(&section).map_err(dom_err)?;

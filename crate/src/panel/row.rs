@@ -6,14 +6,19 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::{Document, Element};
 
+use super::text::{Text, T_ASSIGNED, T_GOTO, T_KILL, T_STATE};
 use super::{dom_err, format, traceback};
 use crate::error::Result;
 use crate::protocol::JobState;
 use crate::scheduler::Job;
 
+/// The longest list of assigned names a row shows (characters); the rest is counted.
+pub const MAX_ASSIGNED: usize = 60;
+
 /// Build the row template: an `<li>` with the row's fixed parts, cloned for each job.
-/// Built with DOM calls (no markup strings), once per panel.
-pub fn template(document: &Document) -> Result<Element> {
+/// Built with DOM calls (no markup strings), once per panel and language.
+pub fn template(document: &Document, text: &Text) -> Result<Element> {
+    let (goto, kill) = (text.get(T_GOTO), text.get(T_KILL));
     let li = document.create_element("li").map_err(dom_err)?;
     li.set_class_name("pc-job");
     // (tag, class, attributes, text)
@@ -23,11 +28,7 @@ pub fn template(document: &Document) -> Result<Element> {
         (
             "button",
             "pc-job-title",
-            &[
-                ("type", "button"),
-                ("data-action", "goto"),
-                ("title", "Show the cell"),
-            ],
+            &[("type", "button"), ("data-action", "goto"), ("title", goto)],
             "",
         ),
         ("span", "pc-job-elapsed", &[("data-role", "elapsed")], ""),
@@ -37,8 +38,8 @@ pub fn template(document: &Document) -> Result<Element> {
             &[
                 ("type", "button"),
                 ("data-action", "kill"),
-                ("aria-label", "Kill job"),
-                ("title", "Kill job"),
+                ("aria-label", kill),
+                ("title", kill),
             ],
             "✕",
         ),
@@ -62,12 +63,12 @@ pub fn template(document: &Document) -> Result<Element> {
 // helper instead of ~16 web-sys calls (each a JS boundary crossing with string copies).
 // It sets text with `textContent` only, like the rest of the panel.
 #[wasm_bindgen(inline_js = r#"
-export function pc_draw_row(template, list, id, state, title, elapsed, lastLine, hasCell) {
+export function pc_draw_row(template, list, id, state, badge, title, elapsed, lastLine, hasCell) {
   const li = template.cloneNode(true);
   li.setAttribute('data-job-id', id);
   li.setAttribute('data-job-state', state);
   const c = li.children;
-  c[0].textContent = state;
+  c[0].textContent = badge;
   c[1].textContent = title;
   if (!hasCell) c[1].setAttribute('disabled', '');
   c[2].textContent = elapsed;
@@ -87,6 +88,7 @@ extern "C" {
         list: &Element,
         id: &str,
         state: &str,
+        badge: &str,
         title: &str,
         elapsed: &str,
         last_line: &str,
@@ -109,6 +111,7 @@ pub struct Row {
     pub li: Element,
     parts: Option<Parts>,
     note: Option<Element>,
+    assigned: Option<Element>,
     traceback: Option<Element>,
     /// The state shown.
     pub state: JobState,
@@ -122,6 +125,31 @@ pub struct Row {
     shown_note: Option<String>,
 }
 
+/// What a finished row says about the names `job` assigned: the shown text (shortened)
+/// and the full list, or `None` when there is nothing to say.
+pub fn assigned_text(job: &Job, text: &Text) -> Option<(String, String)> {
+    if !job.state.is_finished() || job.assigned.is_empty() {
+        return None;
+    }
+    let full = job.assigned.join(", ");
+    let mut shown = String::new();
+    let mut taken = 0;
+    for name in &job.assigned {
+        let sep = if taken > 0 { ", " } else { "" };
+        if taken > 0 && shown.chars().count() + sep.len() + name.chars().count() > MAX_ASSIGNED {
+            break;
+        }
+        shown.push_str(sep);
+        shown.push_str(name);
+        taken += 1;
+    }
+    let left = job.assigned.len() - taken;
+    if left > 0 {
+        shown.push_str(&format!(", … +{left}"));
+    }
+    Some((text.fill(T_ASSIGNED, "{names}", &shown), full))
+}
+
 impl Row {
     /// Draw a new row for `job` at the end of `list`, cloned from [`template`].
     pub fn new(
@@ -130,6 +158,7 @@ impl Row {
         job: &Job,
         group: String,
         now: f64,
+        text: &Text,
     ) -> Result<Row> {
         let elapsed = job.elapsed_ms(now).map(format::elapsed).unwrap_or_default();
         let last_line = job.last_line.get();
@@ -138,6 +167,7 @@ impl Row {
             list,
             &job.id,
             job.state.as_str(),
+            text.get(T_STATE + job.state as usize),
             &job.title,
             &elapsed,
             last_line,
@@ -147,6 +177,7 @@ impl Row {
             li,
             parts: None,
             note: None,
+            assigned: None,
             traceback: None,
             state: job.state,
             group,
@@ -177,7 +208,7 @@ impl Row {
     }
 
     /// Bring the row up to `job`, writing only what changed.
-    pub fn update(&mut self, document: &Document, job: &Job, now: f64) -> Result<()> {
+    pub fn update(&mut self, document: &Document, job: &Job, now: f64, text: &Text) -> Result<()> {
         if self.state != job.state {
             self.state = job.state;
             let name = job.state.as_str();
@@ -186,7 +217,8 @@ impl Row {
                 .map_err(dom_err)?;
             let finished = job.state.is_finished();
             let p = self.parts()?;
-            p.state_badge.set_text_content(Some(name));
+            p.state_badge
+                .set_text_content(Some(text.get(T_STATE + job.state as usize)));
             p.kill
                 .toggle_attribute_with_force("disabled", finished)
                 .map_err(dom_err)?;
@@ -206,6 +238,15 @@ impl Row {
             line.clone_into(&mut self.shown_last_line);
         }
         self.set_note(document, job.cancel_reason.as_deref())?;
+        if let (Some((shown, full)), None) = (assigned_text(job, text), &self.assigned) {
+            let el = document.create_element("div").map_err(dom_err)?;
+            el.set_class_name("pc-job-assigned");
+            el.set_attribute("data-role", "assigned").map_err(dom_err)?;
+            el.set_attribute("title", &full).map_err(dom_err)?;
+            el.set_text_content(Some(&shown));
+            self.li.append_child(&el).map_err(dom_err)?;
+            self.assigned = Some(el);
+        }
         if let (Some(err), None) = (&job.error, &self.traceback) {
             let details = document.create_element("details").map_err(dom_err)?;
             details.set_class_name("pc-job-error");

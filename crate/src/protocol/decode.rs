@@ -9,22 +9,14 @@ use super::{
 };
 use crate::error::{Error, Result};
 
-// Decoding goes through a `serde_json::Value` and dispatches on the tag by hand. serde's
-// derive for internally tagged enums buffers through its private `Content` type, which
-// costs ~20 KB of gzipped wasm for these types; this costs a few hundred bytes and gives
-// the same results (the golden and fuzz tests hold both to the wire format).
+// serde's `Deserialize` for the kernel's messages, for Rust users of these types and as
+// the reference the hand-written reader (`read.rs`, which the core uses) is tested
+// against. It goes through a `serde_json::Value` and dispatches on the tag by hand:
+// serde's derive for internally tagged enums buffers through its private `Content` type.
 impl<'de> Deserialize<'de> for KernelMsg {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        KernelMsg::from_tagged(Value::deserialize(d)?).map_err(de::Error::custom)
-    }
-}
-
-impl KernelMsg {
-    /// Decode a message from JSON already parsed (the wasm surface walks JS values into
-    /// JSON); not validated, see [`KernelMsg::validate`].
-    pub fn from_tagged(value: Value) -> std::result::Result<Self, serde_json::Error> {
-        let (tag, value) = tagged(value, "type")?;
-        match tag.as_str() {
+        let (tag, value) = tagged(Value::deserialize(d)?, "type")?;
+        let msg = match tag.as_str() {
             "hello" => serde_json::from_value(value).map(KernelMsg::Hello),
             "started" => serde_json::from_value(value).map(KernelMsg::Started),
             "output" => serde_json::from_value(value).map(KernelMsg::Output),
@@ -44,7 +36,8 @@ impl KernelMsg {
                     "error",
                 ],
             )),
-        }
+        };
+        msg.map_err(de::Error::custom)
     }
 }
 
@@ -100,17 +93,11 @@ pub fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-/// Decode JSON text and check it with `validate`.
-fn from_json<T: de::DeserializeOwned>(text: &str, validate: fn(&T) -> Result<()>) -> Result<T> {
-    let msg: T = serde_json::from_str(text)?;
-    validate(&msg)?;
-    Ok(msg)
-}
-
 impl ClientMsg {
     /// Decode and validate a message from JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
-        from_json(text, Self::validate)
+        let msg: Self = serde_json::from_str(text)?;
+        msg.validate().map(|()| msg)
     }
 
     /// Check the rules serde cannot express.
@@ -131,9 +118,11 @@ impl ClientMsg {
 }
 
 impl KernelMsg {
-    /// Decode and validate a message from JSON text.
+    /// Decode and validate a message from JSON text (with [`KernelMsg::read`], as the
+    /// wasm core does).
     pub fn from_json(text: &str) -> Result<Self> {
-        from_json(text, Self::validate)
+        let msg = Self::read(serde_json::from_str(text)?)?;
+        msg.validate().map(|()| msg)
     }
 
     /// Check the rules serde cannot express: id syntax, finite times, final states.

@@ -1,0 +1,464 @@
+//! The panel in a real browser: rows and the UI contract, keyed updates, tracebacks,
+//! the header, kernel text kept inert, groups, the timer, pages of rows.
+
+use std::rc::Rc;
+
+use serde_json::{json, Value};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::HtmlElement;
+
+use super::harness::*;
+
+#[wasm_bindgen_test]
+fn empty_panel_tells_how_to_start() {
+    let h = Harness::new(4.0);
+    let empty = h.root.query_selector(".pc-empty").unwrap().unwrap();
+    assert!(!empty.has_attribute("hidden"));
+    assert!(empty.text_content().unwrap().contains("Run in Background"));
+    assert_eq!(h.count("[data-job-id]"), 0);
+    h.submit("a", "1");
+    assert!(empty.has_attribute("hidden"));
+}
+
+#[wasm_bindgen_test]
+fn rows_follow_the_ui_contract() {
+    let h = Harness::new(4.0);
+    h.submit("a", "import time\ntime.sleep(1)");
+    h.submit("b", "x = 1");
+    assert_eq!(h.count("li[data-job-id]"), 2);
+    assert_eq!(
+        h.row("a").get_attribute("data-job-state").as_deref(),
+        Some("queued")
+    );
+    for part in [
+        "button[aria-label=\"Kill job\"]",
+        "[data-role=\"elapsed\"]",
+        "[data-role=\"last-line\"]",
+        "button[data-action=\"goto\"]",
+    ] {
+        h.part("a", part);
+    }
+    assert_eq!(
+        h.part("a", ".pc-job-title").text_content().as_deref(),
+        Some("import time")
+    );
+    let list = h.row("a").parent_element().unwrap();
+    assert_eq!(list.tag_name(), "UL");
+    assert_eq!(list.get_attribute("role").as_deref(), Some("list"));
+    assert_eq!(h.count("section.pc-group[data-notebook=\"nb.ipynb\"]"), 1);
+
+    let effects = h.take();
+    assert!(effects.contains(
+        &json!({"kind": "cell_state", "job_id": "a", "notebook": "nb.ipynb",
+                                      "cell_id": "cell-a", "state": "queued"})
+    ));
+    h.receive(hello());
+    let effects = h.take();
+    assert_eq!(
+        effects[0],
+        json!({"kind": "send", "kernel_id": K, "message": {"type": "list"}})
+    );
+    assert_eq!(
+        effects[1],
+        json!({"kind": "send", "kernel_id": K, "message": {"type": "submit", "job_id": "a",
+               "cell_id": "cell-a", "notebook": "nb.ipynb", "code": "import time\ntime.sleep(1)"}})
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_state_change_touches_only_its_row() {
+    let h = Harness::new(4.0);
+    h.receive(hello());
+    h.submit("a", "1");
+    h.submit("b", "2");
+    let row_b = h.row("b");
+    let elapsed_b = h.part("b", "[data-role=\"elapsed\"]");
+    let row_a = h.row("a");
+    h.receive(started("a"));
+    assert_eq!(h.core.job_state("a").as_deref(), Some("running"));
+    assert_eq!(
+        h.row("a").get_attribute("data-job-state").as_deref(),
+        Some("running")
+    );
+    assert!(
+        h.row("a").is_same_node(Some(&row_a)),
+        "a's row is updated in place"
+    );
+    assert_eq!(
+        h.part("a", "[data-role=\"elapsed\"]")
+            .text_content()
+            .as_deref(),
+        Some("0s")
+    );
+    assert!(h.row("b").is_same_node(Some(&row_b)));
+    assert!(h
+        .part("b", "[data-role=\"elapsed\"]")
+        .is_same_node(Some(&elapsed_b)));
+    assert_eq!(
+        h.row("b").get_attribute("data-job-state").as_deref(),
+        Some("queued")
+    );
+
+    h.receive(json!({"type": "output", "job_id": "a", "seq": 0,
+                     "outputs": [{"output_type": "stream", "name": "stdout", "text": "one\ntw"},
+                                 {"output_type": "stream", "name": "stdout", "text": "o"}]}));
+    assert_eq!(
+        h.part("a", "[data-role=\"last-line\"]")
+            .text_content()
+            .as_deref(),
+        Some("two")
+    );
+    let outputs = h
+        .take()
+        .into_iter()
+        .find(|e| e["kind"] == "outputs")
+        .unwrap();
+    assert_eq!(outputs["cell_id"], "cell-a");
+    assert_eq!(
+        outputs["outputs"][0],
+        json!({"output_type": "stream", "name": "stdout", "text": "one\ntw"})
+    );
+
+    h.receive(
+        json!({"type": "finished", "job_id": "a", "state": "done", "ended_at": 3.0,
+                     "error": null, "assigned": ["x"]}),
+    );
+    assert_eq!(
+        h.row("a").get_attribute("data-job-state").as_deref(),
+        Some("done")
+    );
+    let kill = h.part("a", "button[aria-label=\"Kill job\"]");
+    assert!(kill.has_attribute("disabled") && kill.has_attribute("hidden"));
+    assert!(h.row("b").is_same_node(Some(&row_b)));
+    let notify = h
+        .take()
+        .into_iter()
+        .find(|e| e["kind"] == "notify")
+        .unwrap();
+    assert_eq!(
+        notify,
+        json!({"kind": "notify", "job_id": "a", "notebook": "nb.ipynb",
+                              "cell_id": "cell-a", "state": "done", "title": "1"})
+    );
+}
+
+#[wasm_bindgen_test]
+fn traceback_is_text_with_colour_spans() {
+    let h = Harness::new(4.0);
+    h.receive(hello());
+    h.submit("a", "1/0");
+    h.receive(finished_error(
+        "a",
+        &[
+            "\u{1b}[0;31m----\u{1b}[0m",
+            "\u{1b}[0;31mZeroDivisionError\u{1b}[0m: division by zero",
+        ],
+    ));
+    assert_eq!(
+        h.row("a").get_attribute("data-job-state").as_deref(),
+        Some("error")
+    );
+    let tb = h.part("a", "[data-role=\"traceback\"]");
+    let text = tb.text_content().unwrap();
+    assert_eq!(text, "----\nZeroDivisionError: division by zero");
+    assert_eq!(
+        tb.query_selector_all("span.pc-ansi-red-fg")
+            .unwrap()
+            .length(),
+        2
+    );
+    let summary = h.part("a", "summary");
+    assert_eq!(
+        summary.text_content().as_deref(),
+        Some("ZeroDivisionError: division by zero")
+    );
+    // Collapsed until asked for, and it opens without any script of ours.
+    let details = h.part("a", "details");
+    assert!(!details.has_attribute("open"));
+    summary.dyn_into::<HtmlElement>().unwrap().click();
+    assert!(details.has_attribute("open"));
+}
+
+#[wasm_bindgen_test]
+fn kill_click_sends_kill() {
+    let h = Harness::new(4.0);
+    h.receive(hello());
+    h.submit("a", "while True: pass");
+    h.receive(started("a"));
+    h.take();
+    let kill: HtmlElement = h
+        .part("a", "button[aria-label=\"Kill job\"]")
+        .dyn_into()
+        .unwrap();
+    kill.click();
+    let effects = h.take();
+    assert!(
+        effects.contains(&json!({"kind": "send", "kernel_id": K,
+                                 "message": {"type": "kill", "job_id": "a"}})),
+        "{effects:?}"
+    );
+    assert_eq!(
+        h.row("a").get_attribute("data-job-state").as_deref(),
+        Some("cancelling")
+    );
+    h.receive(json!({"type": "cancelling", "job_id": "a", "reason": "in native code"}));
+    assert_eq!(
+        h.part("a", "[data-role=\"note\"]")
+            .text_content()
+            .as_deref(),
+        Some("in native code")
+    );
+    h.receive(
+        json!({"type": "finished", "job_id": "a", "state": "killed", "ended_at": 3.0,
+                     "error": null, "assigned": []}),
+    );
+    assert_eq!(
+        h.row("a").get_attribute("data-job-state").as_deref(),
+        Some("killed")
+    );
+    assert_eq!(h.count("[data-role=\"note\"]"), 0);
+}
+
+#[wasm_bindgen_test]
+fn header_actions_and_goto() {
+    let h = Harness::new(1.0);
+    h.receive(hello());
+    h.submit("a", "1");
+    h.submit("b", "2");
+    h.take();
+    let title: HtmlElement = h.part("a", ".pc-job-title").dyn_into().unwrap();
+    title.click();
+    assert_eq!(
+        h.take(),
+        [json!({"kind": "goto_cell", "notebook": "nb.ipynb", "cell_id": "cell-a"})]
+    );
+
+    let button = |action: &str| -> HtmlElement {
+        h.root
+            .query_selector(&format!("[data-action=\"{action}\"]"))
+            .unwrap()
+            .unwrap()
+            .dyn_into()
+            .unwrap()
+    };
+    assert!(button("clear-finished").has_attribute("disabled"));
+    button("kill-all").click();
+    let effects = h.take();
+    assert!(
+        kinds(&effects).contains(&"send".to_owned()),
+        "a was sent: kill goes out"
+    );
+    assert_eq!(
+        h.core.job_state("b").as_deref(),
+        Some("killed"),
+        "b was only queued"
+    );
+    assert!(!button("clear-finished").has_attribute("disabled"));
+    button("clear-finished").click();
+    assert_eq!(
+        h.count("[data-job-id]"),
+        1,
+        "b is cleared, a (cancelling) stays"
+    );
+    assert_eq!(h.core.job_state("b"), None);
+    // b's cell carries no job any more.
+    assert_eq!(
+        h.take(),
+        [
+            json!({"kind": "cell_state", "job_id": "b", "notebook": "nb.ipynb",
+                "cell_id": "cell-b", "state": null})
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+fn kernel_text_stays_inert() {
+    let h = Harness::new(4.0);
+    h.receive(hello());
+    let evil = "<script>window.__pc_pwned = 1</script><img src=x onerror=\"window.__pc_pwned=1\">";
+    h.submit("a", evil);
+    h.receive(started("a"));
+    h.receive(json!({"type": "output", "job_id": "a", "seq": 0,
+                     "outputs": [{"output_type": "stream", "name": "stderr", "text": evil}]}));
+    h.receive(finished_error("a", &[evil]));
+    h.receive(json!({"type": "started", "job_id": "k9", "num": 9, "cell_id": null,
+                     "notebook": "<b>nb</b><img src=y onerror=alert(1)>", "started_at": 1.0, "origin": "kernel"}));
+    for tag in ["script", "img", "b"] {
+        assert_eq!(
+            h.count(tag),
+            0,
+            "a <{tag}> element was created from kernel text"
+        );
+    }
+    assert_eq!(
+        h.part("a", ".pc-job-title").text_content().as_deref(),
+        Some(evil)
+    );
+    assert_eq!(
+        h.part("a", "[data-role=\"last-line\"]")
+            .text_content()
+            .as_deref(),
+        Some(evil)
+    );
+    assert_eq!(
+        h.part("a", "[data-role=\"traceback\"]")
+            .text_content()
+            .as_deref(),
+        Some(evil)
+    );
+    let pwned = js_sys::Reflect::get(&js_sys::global(), &"__pc_pwned".into()).unwrap();
+    assert!(pwned.is_undefined());
+}
+
+#[wasm_bindgen_test]
+fn kernel_jobs_have_a_group_and_null_cells() {
+    let h = Harness::new(4.0);
+    h.receive(
+        json!({"type": "started", "job_id": "k2", "num": 2, "cell_id": null,
+                     "notebook": null, "started_at": 1.0, "origin": "kernel"}),
+    );
+    h.receive(json!({"type": "output", "job_id": "k2", "seq": 0,
+                     "outputs": [{"output_type": "display_data", "data": {"text/plain": "x"},
+                                  "metadata": {}}]}));
+    let outputs = h
+        .take()
+        .into_iter()
+        .find(|e| e["kind"] == "outputs")
+        .unwrap();
+    assert_eq!(outputs["cell_id"], Value::Null, "null, not undefined");
+    assert_eq!(outputs["notebook"], Value::Null);
+    assert_eq!(outputs["outputs"][0]["data"], json!({"text/plain": "x"}));
+    assert_eq!(
+        h.row("k2").get_attribute("data-job-state").as_deref(),
+        Some("running")
+    );
+    assert!(
+        h.part("k2", ".pc-job-title").has_attribute("disabled"),
+        "no cell to go to"
+    );
+    assert_eq!(h.count("section.pc-group"), 1);
+}
+
+#[wasm_bindgen_test]
+fn the_timer_runs_only_while_jobs_run() {
+    use parallel_cell_core::panel::Panel;
+    use parallel_cell_core::protocol::{JobState, KernelMsg};
+    use parallel_cell_core::scheduler::{Scheduler, Submit};
+
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document.create_element("div").unwrap();
+    let mut panel = Panel::new(&root, Rc::new(|_| {})).unwrap();
+    let mut s = Scheduler::default();
+    s.submit(
+        Submit {
+            job_id: "a",
+            kernel_id: K,
+            notebook: "n",
+            cell_id: "c",
+            code: "1",
+            after: None,
+        },
+        0.0,
+    )
+    .unwrap();
+    let draw = |panel: &mut Panel, s: &Scheduler| {
+        for job in s.jobs() {
+            panel.upsert(job, 0.0).unwrap();
+        }
+        panel.flush(s).unwrap();
+    };
+    draw(&mut panel, &s);
+    assert!(!panel.is_ticking(), "queued jobs do not tick");
+    s.receive(
+        K,
+        KernelMsg::from_json(&started("a").to_string()).unwrap(),
+        0.0,
+    );
+    draw(&mut panel, &s);
+    assert!(panel.is_ticking());
+    panel.tick(65_000.0);
+    let elapsed = root
+        .query_selector("[data-role=\"elapsed\"]")
+        .unwrap()
+        .unwrap();
+    assert_eq!(elapsed.text_content().as_deref(), Some("1m 05s"));
+    s.kernel_lost(K, 1.0);
+    draw(&mut panel, &s);
+    assert_eq!(s.job("a").unwrap().state, JobState::Lost);
+    assert!(
+        !panel.is_ticking(),
+        "the interval is dropped when nothing runs"
+    );
+    drop(panel);
+    assert_eq!(
+        root.child_element_count(),
+        0,
+        "dropping the panel removes its DOM"
+    );
+}
+
+#[wasm_bindgen_test]
+fn big_panels_draw_a_page_at_a_time() {
+    use parallel_cell_core::panel::PAGE;
+    let h = Harness::new(1.0);
+    h.receive(hello());
+    let n = PAGE + 50;
+    for i in 0..n {
+        h.submit(&format!("j{i}"), "1");
+    }
+    assert_eq!(h.count("li[data-job-id]") as usize, PAGE);
+    let more: HtmlElement = h
+        .root
+        .query_selector("[data-action=\"show-more\"]")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert!(!more.has_attribute("hidden"));
+    assert_eq!(
+        more.text_content().as_deref(),
+        Some("Show 50 more of 50 jobs not shown")
+    );
+    assert!(
+        h.root
+            .text_content()
+            .unwrap()
+            .contains(&format!("{n} queued")),
+        "the header counts all"
+    );
+    // An undrawn job changes state: no row appears, the counts follow.
+    let last = format!("j{}", n - 1);
+    h.core.kill(&last);
+    assert_eq!(h.core.job_state(&last).as_deref(), Some("killed"));
+    assert_eq!(h.count(&format!("[data-job-id=\"{last}\"]")), 0);
+    more.click();
+    assert_eq!(h.count("li[data-job-id]") as usize, n);
+    assert!(more.has_attribute("hidden"));
+    assert_eq!(
+        h.row(&last).get_attribute("data-job-state").as_deref(),
+        Some("killed")
+    );
+    // Drawn rows keep arrival order within their group.
+    let first = h.root.query_selector("li[data-job-id]").unwrap().unwrap();
+    assert_eq!(first.get_attribute("data-job-id").as_deref(), Some("j0"));
+}
+
+#[wasm_bindgen_test]
+fn clearing_rows_draws_the_undrawn() {
+    use parallel_cell_core::panel::PAGE;
+    let h = Harness::new(1.0);
+    for i in 0..PAGE + 10 {
+        h.submit(&format!("j{i}"), "1");
+    }
+    for i in 0..20 {
+        h.core.kill(&format!("j{i}"));
+    }
+    h.core.clear_finished();
+    assert_eq!(
+        h.count("li[data-job-id]") as usize,
+        PAGE - 10,
+        "all 190 remaining are drawn"
+    );
+    assert_eq!(h.count(&format!("[data-job-id=\"j{}\"]", PAGE + 9)), 1);
+}
