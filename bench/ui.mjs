@@ -115,8 +115,18 @@ async function streaming() {
           poll();
         });
         observer.disconnect();
+        const ms = performance.now() - t0;
+        // Lines that reached the cell's model (a rate limit may have dropped some).
+        const outputs = window.jupyterapp.shell.currentWidget.content.widgets[i].model.outputs;
+        const lines = outputs
+          .toJSON()
+          .map(o => (o.output_type === 'stream' ? [o.text].flat().join('') : ''))
+          .join('')
+          .split('\n')
+          .filter(l => l.startsWith('line ')).length;
         return {
-          ms: performance.now() - t0,
+          ms,
+          lines,
           longest: Math.max(0, ...longTasks),
           over50: longTasks.filter(d => d > 50).length
         };
@@ -124,22 +134,30 @@ async function streaming() {
       [index, command, marker]
     );
   };
-  await withNotebook([code('END-FOREGROUND'), code('END-BACKGROUND')], async page => {
-    const fg = await timeUntilEnd(page, 0, 'notebook:run-cell', 'END-FOREGROUND');
-    await page.waitForTimeout(500);
-    const bg = await timeUntilEnd(page, 1, 'parallel-cell:run-in-background', 'END-BACKGROUND');
-    // Speed in MB/s: ours over the foreground's, so ≥ 0.8 is the target.
-    emit({
-      id: 'P3',
-      what: `output streaming, ${megabytes} MB in lines until the last line is in the cell (MB/s; ratio = speed relative to the foreground)`,
-      ours: megabytes / (bg.ms / 1000),
-      baseline: megabytes / (fg.ms / 1000),
-      unit: 'MB/s',
-      target: '≥ 0.8×',
-      higherIsBetter: true,
-      notes: `long tasks while streaming: background ${bg.over50} over 50 ms (longest ${bg.longest.toFixed(0)} ms); foreground ${fg.over50} (longest ${fg.longest.toFixed(0)} ms)`
-    });
-  });
+  // jupyter_server drops iopub stream data above 1 MB/s (iopub_data_rate_limit), which
+  // would let the foreground "finish" with most lines missing; comm messages are not
+  // byte-limited. Both runs here get every line: the limit is raised for the server.
+  const serverArgs = ['--ServerApp.iopub_data_rate_limit=1e12'];
+  await withNotebook(
+    [code('END-FOREGROUND'), code('END-BACKGROUND')],
+    async page => {
+      const fg = await timeUntilEnd(page, 0, 'notebook:run-cell', 'END-FOREGROUND');
+      await page.waitForTimeout(500);
+      const bg = await timeUntilEnd(page, 1, 'parallel-cell:run-in-background', 'END-BACKGROUND');
+      // Speed in MB/s: ours over the foreground's, so ≥ 0.8 is the target.
+      emit({
+        id: 'P3',
+        what: `output streaming, ${megabytes} MB in lines until the last line is in the cell (MB/s; ratio = speed relative to the foreground)`,
+        ours: megabytes / (bg.ms / 1000),
+        baseline: megabytes / (fg.ms / 1000),
+        unit: 'MB/s',
+        target: '≥ 0.8×',
+        higherIsBetter: true,
+        notes: `lines in the cell: background ${bg.lines} of ${lines}, foreground ${fg.lines} of ${lines} (iopub data rate limit raised for both); long tasks while streaming: background ${bg.over50} over 50 ms (longest ${bg.longest.toFixed(0)} ms); foreground ${fg.over50} (longest ${fg.longest.toFixed(0)} ms)`
+      });
+    },
+    { args: serverArgs }
+  );
 }
 
 async function weight() {

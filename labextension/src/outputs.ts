@@ -14,7 +14,7 @@ import type { WireOutput } from './effects';
 /** The pause after a write, as a multiple of what the write cost. */
 const PAUSE_PER_COST = 2;
 /** The longest pause between two writes to the cells (ms). */
-const MAX_PAUSE = 500;
+const MAX_PAUSE = 5000;
 
 interface IPending {
   cell: ICodeCellModel;

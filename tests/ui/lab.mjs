@@ -43,7 +43,11 @@ export function notebook(sources, kernel = 'python3') {
 
 /** Start `jupyter lab` (or `jupyter notebook`, Notebook 7) on a free loopback port in a
  * fresh temporary root. */
-export async function startLab(files = {}, app = 'lab', { disabled = [], settings = {} } = {}) {
+export async function startLab(
+  files = {},
+  app = 'lab',
+  { disabled = [], settings = {}, args: extraArgs = [] } = {}
+) {
   const dir = mkdtempSync(join(tmpdir(), 'pc-ui-'));
   const root = join(dir, 'root');
   const config = join(dir, 'config');
@@ -117,7 +121,8 @@ export async function startLab(files = {}, app = 'lab', { disabled = [], setting
     `--${appClass}.expose_app_in_browser=True`,
     `--${appClass}.workspaces_dir=${join(dir, 'ws')}`,
     `--${appClass}.user_settings_dir=${join(dir, 'settings')}`,
-    '--allow-root'
+    '--allow-root',
+    ...extraArgs
   ];
   const proc = spawn(join(ROOT, '.venv', 'bin', 'jupyter'), args, {
     env: {
