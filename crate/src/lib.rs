@@ -61,7 +61,9 @@ impl Core {
         Ok(Core { inner })
     }
 
-    /// Queue a cell to run in the background. Throws an `Error` on invalid input.
+    /// Queue a cell to run in the background; with `after_job_id`, only once that job
+    /// ended `done` (if it ends otherwise, this one ends `error`, `DependencyFailed`,
+    /// unsent). Throws an `Error` on invalid input or an unknown `after_job_id`.
     pub fn submit(
         &self,
         job_id: &str,
@@ -69,6 +71,7 @@ impl Core {
         notebook: &str,
         cell_id: &str,
         code: &str,
+        after_job_id: Option<String>,
     ) -> Result<(), JsError> {
         let s = Submit {
             job_id,
@@ -76,30 +79,7 @@ impl Core {
             notebook,
             cell_id,
             code,
-            after: None,
-        };
-        dispatch(&self.inner, |sched, now| sched.submit(s, now))?;
-        Ok(())
-    }
-
-    /// Like `submit`, but the job is sent only after job `after_job_id` ended `done`; if
-    /// that job ends otherwise, this one ends as `error` (`DependencyFailed`) unsent.
-    pub fn submit_after(
-        &self,
-        job_id: &str,
-        kernel_id: &str,
-        notebook: &str,
-        cell_id: &str,
-        code: &str,
-        after_job_id: &str,
-    ) -> Result<(), JsError> {
-        let s = Submit {
-            job_id,
-            kernel_id,
-            notebook,
-            cell_id,
-            code,
-            after: Some(after_job_id),
+            after: after_job_id.as_deref(),
         };
         dispatch(&self.inner, |sched, now| sched.submit(s, now))?;
         Ok(())

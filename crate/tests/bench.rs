@@ -262,7 +262,8 @@ fn panel_with_10000_jobs() {
     let parse = |text: &str| js_sys::JSON::parse(text).unwrap();
     core.receive(K, parse(r#"{"type":"hello","protocol":1,"runtime":"0","python":"3","ipykernel":"7","implementation":"ipython"}"#));
     for id in &ids {
-        core.submit(id, K, "nb.ipynb", "cell", "x = 1").unwrap();
+        core.submit(id, K, "nb.ipynb", "cell", "x = 1", None)
+            .unwrap();
     }
     let mut times = Vec::new();
     for i in (0..PAGE).step_by(4).take(50) {

@@ -12,19 +12,6 @@ fn duplicate_and_overlapping_outputs_are_dropped() {
     let mut s = Scheduler::default();
     s.receive(K, hello(), 0.0);
     submit(&mut s, "a");
-    let texts = |fx: &[Effect]| -> Vec<String> {
-        fx.iter()
-            .filter_map(|e| match e {
-                Effect::Outputs { outputs, .. } => Some(outputs.clone()),
-                _ => None,
-            })
-            .flatten()
-            .map(|o| match o {
-                Output::Stream(Stream { text, .. }) => text,
-                other => format!("{other:?}"),
-            })
-            .collect()
-    };
     assert_eq!(
         texts(&s.receive(K, stdout("a", 0, &["0\n", "1\n"]), 1.0)),
         ["0\n", "1\n"]

@@ -8,22 +8,6 @@ use parallel_cell_core::scheduler::{Effect, Scheduler, HOLD_MAX_OUTPUTS};
 mod common;
 use common::msgs::*;
 
-/// The texts of every output effect, in order.
-fn texts(effects: &[Effect]) -> Vec<String> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Outputs { outputs, .. } => Some(outputs.clone()),
-            _ => None,
-        })
-        .flatten()
-        .map(|o| match o {
-            Output::Stream(Stream { text, .. }) => text,
-            other => format!("{other:?}"),
-        })
-        .collect()
-}
-
 /// `["3", "4", …]` for seqs `from..to`.
 fn seqs(from: u64, to: u64) -> Vec<String> {
     (from..to).map(|n| n.to_string()).collect()

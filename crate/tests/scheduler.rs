@@ -313,24 +313,14 @@ fn run_after_a_job() {
     let mut s = Scheduler::new(4);
     s.receive(K, hello(), 0.0);
     submit(&mut s, "a");
-    let after = |s: &mut Scheduler, id: &str, dep: &str| {
-        s.submit(
-            Submit {
-                job_id: id,
-                kernel_id: K,
-                notebook: "nb.ipynb",
-                cell_id: "c",
-                code: "y = x",
-                after: Some(dep),
-            },
-            0.0,
-        )
-    };
     assert!(
-        submits(&after(&mut s, "b", "a").unwrap()).is_empty(),
+        submits(&submit_after(&mut s, "b", "a").unwrap()).is_empty(),
         "b waits for a"
     );
-    assert!(after(&mut s, "z", "nope").is_err(), "unknown dependency");
+    assert!(
+        submit_after(&mut s, "z", "nope").is_err(),
+        "unknown dependency"
+    );
     // Jobs without dependencies are not held up behind b.
     assert_eq!(submits(&submit(&mut s, "c")), ["c"]);
     assert_eq!(
@@ -338,8 +328,8 @@ fn run_after_a_job() {
         ["b"]
     );
     // A failed dependency fails its dependents, transitively, without sending them.
-    after(&mut s, "d", "b").unwrap();
-    after(&mut s, "e", "d").unwrap();
+    submit_after(&mut s, "d", "b").unwrap();
+    submit_after(&mut s, "e", "d").unwrap();
     let fx = s.receive(K, finished("b", JobState::Error), 2.0);
     assert!(submits(&fx).is_empty());
     assert_eq!(state(&s, "d"), JobState::Error);
@@ -349,37 +339,23 @@ fn run_after_a_job() {
         "DependencyFailed"
     );
     // After a job that already failed: fails at once.
-    let fx = after(&mut s, "f", "b").unwrap();
+    let fx = submit_after(&mut s, "f", "b").unwrap();
     assert_eq!(state(&s, "f"), JobState::Error);
     assert_eq!(notified(&fx), [("f".to_owned(), JobState::Error)]);
     // Another kernel's job: refused.
     submit_to(&mut s, "other", "kernel-2");
-    assert!(after(&mut s, "g", "other").is_err());
+    assert!(submit_after(&mut s, "g", "other").is_err());
 }
 
 #[test]
 fn dependencies_settle_even_when_the_cap_is_full_and_survive_clearing() {
     let mut s = Scheduler::new(1);
     s.receive(K, hello(), 0.0);
-    let after = |s: &mut Scheduler, id: &str, dep: &str| {
-        s.submit(
-            Submit {
-                job_id: id,
-                kernel_id: K,
-                notebook: "nb.ipynb",
-                cell_id: "c",
-                code: "y = x",
-                after: Some(dep),
-            },
-            0.0,
-        )
-        .unwrap()
-    };
     submit(&mut s, "a"); // sent: the one slot, until the end
     submit(&mut s, "bad");
-    after(&mut s, "c", "bad");
+    submit_after(&mut s, "c", "bad").unwrap();
     submit(&mut s, "ok");
-    after(&mut s, "b", "ok");
+    submit_after(&mut s, "b", "ok").unwrap();
     // "bad" is killed while the cap is full: c fails at once, not when a slot frees (and
     // so not never, if "bad" were cleared first).
     s.kill("bad", 1.0);

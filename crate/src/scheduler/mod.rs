@@ -154,6 +154,8 @@ impl Scheduler {
             }
             Some((_, Some(dep))) => dep.state.is_finished() && dep.state != JobState::Done,
         };
+        // Two full literals, this one and `adopted`'s: sharing the defaults was measured
+        // at +369 B (a `Job::new`) and +729 B (`..Job::default()`) of gzipped wasm.
         let job = Job {
             id: s.job_id.to_owned(),
             wire_id: s.job_id.to_owned(),

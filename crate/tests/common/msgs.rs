@@ -130,3 +130,38 @@ pub fn info(id: &str, state: JobState, next_seq: u64, origin: Origin) -> JobInfo
         origin,
     }
 }
+
+/// The texts of every output effect, in order (other outputs as their debug form).
+pub fn texts(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Outputs { outputs, .. } => Some(outputs.clone()),
+            _ => None,
+        })
+        .flatten()
+        .map(|o| match o {
+            Output::Stream(Stream { text, .. }) => text,
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// Submit job `id` to run after job `dep`.
+pub fn submit_after(
+    s: &mut Scheduler,
+    id: &str,
+    dep: &str,
+) -> parallel_cell_core::error::Result<Vec<Effect>> {
+    s.submit(
+        Submit {
+            job_id: id,
+            kernel_id: K,
+            notebook: "nb.ipynb",
+            cell_id: "c",
+            code: "y = x",
+            after: Some(dep),
+        },
+        0.0,
+    )
+}

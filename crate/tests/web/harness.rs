@@ -58,7 +58,7 @@ impl Harness {
 
     pub fn submit(&self, id: &str, code: &str) {
         self.core
-            .submit(id, K, "nb.ipynb", &format!("cell-{id}"), code)
+            .submit(id, K, "nb.ipynb", &format!("cell-{id}"), code, None)
             .unwrap();
     }
 
