@@ -6,6 +6,7 @@
 
 pub mod ansi;
 pub mod error;
+pub mod ids;
 pub mod js;
 pub mod panel;
 pub mod protocol;

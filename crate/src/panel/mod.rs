@@ -17,7 +17,6 @@ mod row;
 pub mod text;
 mod traceback;
 
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
@@ -36,6 +35,7 @@ use text::{
 };
 
 use crate::error::{Error, Result};
+use crate::ids::{IdMap, IdSet};
 use crate::protocol::JobState;
 use crate::scheduler::{Job, Scheduler};
 
@@ -84,9 +84,9 @@ pub struct Panel {
     show_more: Element,
     template: Element,
     text: Text,
-    rows: HashMap<String, Row>,
-    groups: HashMap<String, Group>,
-    ticking: HashSet<String>,
+    rows: IdMap<Row>,
+    groups: IdMap<Group>,
+    ticking: IdSet,
     /// How many rows may be drawn.
     limit: usize,
     /// How many jobs there are, drawn or not (as of the last flush).
@@ -155,9 +155,9 @@ impl Panel {
             show_more,
             template,
             text,
-            rows: HashMap::new(),
-            groups: HashMap::new(),
-            ticking: HashSet::new(),
+            rows: IdMap::default(),
+            groups: IdMap::default(),
+            ticking: IdSet::default(),
             limit: PAGE,
             jobs: 0,
             on_action,

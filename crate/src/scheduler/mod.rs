@@ -14,13 +14,14 @@ mod incoming;
 mod job;
 mod reconcile;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 pub use effect::Effect;
 pub use hold::{Hold, HOLD_MAX_BYTES, HOLD_MAX_OUTPUTS};
 pub use job::{title_of, Job, LastLine};
 
 use crate::error::{Error, Result};
+use crate::ids::{IdMap, IdSet};
 use crate::protocol::{is_valid_id, ClientMsg, ErrorInfo, JobState, Origin};
 
 /// The concurrency cap per kernel when none is set.
@@ -51,7 +52,7 @@ struct Kernel {
     /// Frontend jobs waiting to be sent, oldest first.
     queue: VecDeque<String>,
     /// Jobs sent (or started in the kernel) and not finished: they fill the cap.
-    active: HashSet<String>,
+    active: IdSet,
     /// Submits sent so far (orders sends against `list` requests).
     sends: u64,
     /// `sends` when each unanswered `list` went out, oldest first.
@@ -62,10 +63,10 @@ struct Kernel {
 #[derive(Debug)]
 pub struct Scheduler {
     cap: usize,
-    jobs: HashMap<String, Job>,
+    jobs: IdMap<Job>,
     /// Job keys, oldest first.
     order: Vec<String>,
-    kernels: HashMap<String, Kernel>,
+    kernels: IdMap<Kernel>,
     /// How many jobs are in each state, indexed like [`JobState::ALL`].
     counts: [usize; 7],
 }
@@ -81,9 +82,9 @@ impl Scheduler {
     pub fn new(cap: usize) -> Self {
         Scheduler {
             cap: cap.max(1),
-            jobs: HashMap::new(),
+            jobs: IdMap::default(),
             order: Vec::new(),
-            kernels: HashMap::new(),
+            kernels: IdMap::default(),
             counts: [0; 7],
         }
     }
@@ -357,7 +358,7 @@ impl Scheduler {
     }
 }
 
-fn job_kernel(jobs: &HashMap<String, Job>, key: &str) -> String {
+fn job_kernel(jobs: &IdMap<Job>, key: &str) -> String {
     jobs.get(key)
         .map(|j| j.kernel_id.clone())
         .unwrap_or_default()
@@ -376,7 +377,7 @@ fn push_cell_state(job: &Job, out: &mut Vec<Effect>) {
 
 /// Keep only the first `RowChanged` per job: the panel redraws from the final state anyway.
 fn dedupe_rows(out: &mut Vec<Effect>) {
-    let mut seen = HashSet::new();
+    let mut seen = IdSet::default();
     out.retain(|e| match e {
         Effect::RowChanged { job_id } => seen.insert(job_id.clone()),
         _ => true,

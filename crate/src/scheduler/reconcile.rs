@@ -4,9 +4,8 @@
 //! Jobs the kernel knows and this frontend does not are adopted with the kernel's state;
 //! jobs this frontend sent before asking and the kernel no longer knows are `lost`.
 
-use std::collections::HashSet;
-
 use super::{adopted, adopted_title, Effect, Scheduler};
+use crate::ids::IdSet;
 use crate::protocol::{JobInfo, JobState};
 
 impl Scheduler {
@@ -17,7 +16,7 @@ impl Scheduler {
         now: f64,
         out: &mut Vec<Effect>,
     ) {
-        let mut listed = HashSet::new();
+        let mut listed = IdSet::default();
         for info in infos {
             let key = match self.key(kernel_id, &info.job_id) {
                 Some(key) => {
