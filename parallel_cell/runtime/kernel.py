@@ -21,6 +21,7 @@ from .job import Job, output_size
 from .protocol import (
     PROTOCOL,
     ProtocolError,
+    clip,
     decode_client_msg,
     msg_error,
     msg_finished,
@@ -28,8 +29,13 @@ from .protocol import (
     msg_jobs,
     msg_output,
     msg_started,
+    without_surrogates,
 )
 from .threads import JobKilled, install_input_guard, internal_thread
+
+# A cell longer than this is compiled off the comm handler's thread (IPython's transform
+# and the parse take seconds for megabytes of code; a handler must not block).
+_COMPILE_INLINE_CHARS = 32 * 1024
 
 
 class Runtime:
@@ -53,7 +59,10 @@ class Runtime:
             # An incompatible frontend: say so, then close, so it never gets messages
             # it cannot read.
             self._send(
-                comm, msg_error(f"unsupported protocol {version!r}; this kernel speaks {PROTOCOL}")
+                comm,
+                msg_error(
+                    f"unsupported protocol {clip(repr(version))}; this kernel speaks {PROTOCOL}"
+                ),
             )
             try:
                 comm.close()
@@ -91,11 +100,18 @@ class Runtime:
             self._send(comm, msg_error(err.message, err.job_id))
         except Exception as err:  # never let a handler's failure reach the kernel
             log.exception("parallel-cell: handler failed")
-            self._send(comm, msg_error(f"internal error: {type(err).__name__}: {err}"))
+            self._send(
+                comm, msg_error(f"internal error: {type(err).__name__}: {clip(str(err), 500)}")
+            )
 
     def _send(self, comm, msg):
         try:
             comm.send(data=msg)
+        except UnicodeEncodeError:
+            try:
+                comm.send(data=without_surrogates(msg))
+            except Exception:
+                log.exception("parallel-cell: comm.send failed")
         except Exception:
             log.exception("parallel-cell: comm.send failed")
 
@@ -107,7 +123,8 @@ class Runtime:
 
     # -- handlers (never block) ---------------------------------------------------
     def _handle_submit(self, comm, req):
-        self.start_job(req["code"], "frontend", req["cell_id"], req["notebook"], req["job_id"])
+        code, cell_id, notebook = req["code"], req["cell_id"], req["notebook"]
+        self.start_job(code, "frontend", cell_id, notebook, req["job_id"], wait=False)
 
     def _handle_kill(self, comm, req):
         with self.lock:
@@ -152,8 +169,15 @@ class Runtime:
                 job.enforce_log_limit()
 
     # -- jobs ---------------------------------------------------------------------
-    def start_job(self, code, origin, cell_id=None, notebook=None, job_id=None, func=None):
-        """Start ``code`` (a cell's source) or ``func`` (a callable) as a background job."""
+    def start_job(
+        self, code, origin, cell_id=None, notebook=None, job_id=None, func=None, wait=True
+    ):
+        """Start ``code`` (a cell's source) or ``func`` (a callable) as a background job.
+
+        With ``wait=False`` a big cell is compiled on a thread of its own, so that the
+        caller (a comm handler) returns at once; a SyntaxError still comes before any
+        thread of the job's starts.
+        """
         install_streams()
         install_input_guard(self.shell)
         self.ensure_flusher()
@@ -169,9 +193,17 @@ class Runtime:
             label = f"<background job {num}>"
             job = Job(self, job_id, num, cell_id, notebook, origin, label)
             self.jobs[job_id] = job
+        if func is None and not wait and len(code) > _COMPILE_INLINE_CHARS:
+            name = f"parallel-cell compile {num}"
+            internal_thread(self._compile_and_start, name, job, code, None).start()
+        else:
+            self._compile_and_start(job, code, func)
+        return job
+
+    def _compile_and_start(self, job, code, func):
         if func is None:
             try:
-                cell = compile_cell(self.shell, code, label)
+                cell = compile_cell(self.shell, code, job.label)
             except BaseException as err:  # SyntaxError, or a failing input transformer
                 job.state = "error"
                 job.error = format_error(self.shell, type(err), err, err.__traceback__)
@@ -182,14 +214,13 @@ class Runtime:
                 job.done_event.set()
                 self.broadcast(msg_finished(job))
                 self._retire_logs(job)
-                return job
+                return
             body = (self._run_cell, cell)
         else:
             body = (func, None)
-        job.thread = internal_thread(self._run_job, f"parallel-cell job {num}", job, body)
+        job.thread = internal_thread(self._run_job, f"parallel-cell job {job.num}", job, body)
         self.broadcast(msg_started(job))
         job.thread.start()
-        return job
 
     def _run_cell(self, job, cell):
         shell = self.shell

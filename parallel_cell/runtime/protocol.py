@@ -43,6 +43,23 @@ _SHAPE_NAMES = {
 }
 
 
+def clip(text, limit=64):
+    """``text`` cut to ``limit`` characters: what a client sent is echoed, never in bulk."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def without_surrogates(value):
+    """``value`` with lone surrogates (from ``print('\\ud800')``, say) replaced by U+FFFD:
+    the kernel's JSON packer cannot encode them, and the message would be lost."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_surrogates(v) for v in value]
+    return value
+
+
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -55,8 +72,10 @@ def decode_client_msg(data):
     if not isinstance(kind, str):
         raise ProtocolError('a message needs a string field "type"')
     if kind not in _CLIENT_FIELDS:
-        raise ProtocolError(f"unknown message type: {json.dumps(kind)}")
-    job_id = data.get("job_id") if isinstance(data.get("job_id"), str) else None
+        raise ProtocolError(f"unknown message type: {json.dumps(clip(kind))}")
+    # Echoed in the error only when it is a valid id: the answer must decode too.
+    job_id = data.get("job_id")
+    job_id = job_id if isinstance(job_id, str) and _ID_RE.match(job_id) else None
     msg = {"type": kind}
     for field, shape in _CLIENT_FIELDS[kind]:
         if field not in data:

@@ -4,35 +4,10 @@ import time
 from pathlib import Path
 
 import pytest
+from kill_cases import KILL_CASES
 from test_kill import kill_and_wait
 
-# case -> (cell code, expected state, max seconds from kill to finished)
-QUICK = {
-    "python loop": ("while True:\n    pass", 2.0),
-    "time.sleep": ("import time\ntime.sleep(1000)", 2.0),
-    "Event.wait": ("import threading\nthreading.Event().wait()", 2.0),
-    "Queue.get": ("import queue\nqueue.Queue().get()", 2.0),
-    "Condition.wait_for": (
-        "import threading\nc = threading.Condition()\nwith c:\n    c.wait_for(lambda: False)",
-        2.0,
-    ),
-    "subprocess sleep": ("import subprocess\nsubprocess.run(['sleep', '1000'])", 3.0),
-    "bare except loop": (
-        "import time\nswallowed = 0\nwhile True:\n    try:\n        time.sleep(0.01)\n"
-        "    except:\n        swallowed += 1",
-        5.0,
-    ),
-    "Thread.join": (
-        "import threading, time\nt = threading.Thread(target=time.sleep, args=(1000,))\n"
-        "t.start()\nt.join()",
-        2.0,
-    ),
-    "await asyncio.sleep": ("import asyncio\nawait asyncio.sleep(1000)", 2.0),
-    "swallow one, then loop": (
-        "try:\n    while True:\n        pass\nexcept:\n    pass\nwhile True:\n    pass",
-        3.0,
-    ),
-}
+QUICK = {case: spec for case, spec in KILL_CASES.items() if case != "socket recv"}
 
 TIMINGS = {}
 

@@ -100,3 +100,41 @@ def test_job_info_has_the_protocol_keys(rt):
 
     golden = json.loads((Path(__file__).parents[1] / "golden/kernel/jobs.json").read_text())
     assert sorted(_job(rt).info()) == sorted(golden["jobs"][0])
+
+
+@pytest.mark.parametrize(
+    "module", ["threading", "typing", "asyncio.base_events", "argparse", "inspect", "dataclasses"]
+)
+def test_fast_assigned_names_match_the_full_walk(rt, module):
+    # Big cells are read statement by statement when they have no walrus; the answer
+    # must be the full visitor's, on real code.
+    import importlib
+    import inspect
+
+    source = inspect.getsource(importlib.import_module(module))
+    assert ":=" not in source  # else the full walk runs for both
+    tree = ast.parse(source)
+    assert rt.assigned_names(tree, source) == rt.assigned_names(tree)
+
+
+@pytest.mark.parametrize(
+    "source,has_result",
+    [
+        ("x", True),
+        ("x;", False),
+        ("x ;  # comment", False),
+        ("x  # comment;", True),
+        ("'a;'", True),
+        ("f(1);\n\n", False),
+        ("a = 1; b", True),
+        ('s = """\nq"""; s;', False),
+        ("y = 'é' ; 'é';", False),
+        ("(1,\n 2)\n", True),
+        ("(1,\n 2);\n", False),
+        ("x = 1\r\nx;\r\n", False),
+        ("x = 1\rx\r", True),
+    ],
+)
+def test_trailing_expression_found_from_its_end(rt, source, has_result):
+    cell = rt.compile_cell(None, source, "<test>")
+    assert (cell.expr is not None) is has_result
