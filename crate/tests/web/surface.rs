@@ -243,3 +243,55 @@ fn mutated_messages_through_the_js_surface() {
     }
     assert!(h.count("li[data-job-id]") > 0);
 }
+
+#[wasm_bindgen_test]
+fn a_reloaded_page_replays_what_its_cell_lacks() {
+    let h = Harness::new(4.0);
+    h.receive(hello());
+    h.receive(json!({"type": "jobs", "jobs": [{
+        "job_id": "r", "num": 1, "cell_id": "cell-r", "notebook": "nb.ipynb",
+        "state": "running", "started_at": 1.0, "ended_at": null, "next_seq": 3,
+        "error": null, "assigned": [], "origin": "frontend"}]}));
+    let adopted: Vec<Value> = h
+        .take()
+        .into_iter()
+        .filter(|e| e["kind"] == "adopted")
+        .collect();
+    assert_eq!(
+        adopted,
+        [
+            json!({"kind": "adopted", "job_id": "r", "wire_id": "r", "kernel_id": K,
+                "notebook": "nb.ipynb", "cell_id": "cell-r", "next_seq": 3})
+        ]
+    );
+    // The saved cell is up to seq 1: ask again from there.
+    h.core.replay("r", 1.0);
+    h.core.replay("r", f64::NAN); // ignored
+    h.core.replay("r", -1.0); // ignored
+    assert_eq!(
+        h.take(),
+        [json!({"kind": "send", "kernel_id": K,
+                "message": {"type": "replay", "job_id": "r", "since": 1}})]
+    );
+    let out = |seq: u64, texts: &[&str]| {
+        let outputs: Vec<Value> = texts
+            .iter()
+            .map(|t| json!({"output_type": "stream", "name": "stdout", "text": t}))
+            .collect();
+        json!({"type": "output", "job_id": "r", "seq": seq, "outputs": outputs})
+    };
+    h.receive(out(3, &["3"])); // live, before the replay: held
+    assert!(h.take().is_empty());
+    h.receive(out(1, &["1", "2", "3"])); // the replay
+    let effects = h.take();
+    let outputs: Vec<&Value> = effects.iter().filter(|e| e["kind"] == "outputs").collect();
+    assert_eq!(outputs.len(), 1);
+    let texts: Vec<&str> = outputs[0]["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["1", "2", "3"]);
+    assert_eq!(outputs[0]["next_seq"], 4);
+}
