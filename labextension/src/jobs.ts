@@ -46,6 +46,12 @@ export class BackgroundJobs {
       (effect: Effect) => this._onEffect(effect),
       options.concurrency
     );
+    // The panel's words, through JupyterLab's translator.
+    const words: Record<string, string> = {};
+    for (const english of this._core.strings() as string[]) {
+      words[english] = this._trans.__(english);
+    }
+    this._core.set_strings(words);
     this._tracker.widgetAdded.connect((_, panel) => this._watch(panel));
     // The runtime sends every job's messages to each open comm: close ours when the page
     // goes away, or each reload would add one more receiver of all that traffic.

@@ -83,6 +83,10 @@ for (const [path, label] of [
       return panel.content.widgets[0].model.outputs.toJSON().map(o => o.output_type);
     });
     assert.deepEqual(outputs, ['stream', 'display_data', 'execute_result']);
+    // The finished row says which global names the job assigned.
+    const assigned = rowOf(page, jobId).locator('[data-role="assigned"]');
+    assert.match((await assigned.textContent()) ?? '', /Assigned: .*\banswer\b/);
+    assert.match((await assigned.textContent()) ?? '', /\bhandle\b/);
   });
 
   test(`${label}: the cell shows its job while it runs, and its output streams as it comes`, async () => {
