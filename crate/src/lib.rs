@@ -11,6 +11,7 @@ pub mod js;
 pub mod panel;
 pub mod protocol;
 pub mod scheduler;
+pub mod text;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -21,6 +22,7 @@ use crate::error::Error;
 use crate::panel::{Action, Panel};
 use crate::protocol::KernelMsg;
 use crate::scheduler::{Effect, Scheduler, Submit, DEFAULT_CAP};
+use crate::text::{Text, SOURCES, T_NOT_UNDERSTOOD};
 
 /// The core as JavaScript sees it: one per JupyterLab window.
 #[wasm_bindgen]
@@ -98,7 +100,9 @@ impl Core {
         let result = dispatch(&self.inner, |sched, now| match decoded {
             Ok(m) => Ok(sched.receive(kernel_id, m, now)),
             Err(e) => Ok(vec![Effect::Problem {
-                message: format!("A message from the kernel was not understood: {e}"),
+                message: sched
+                    .text()
+                    .fill(T_NOT_UNDERSTOOD, "{error}", &e.to_string()),
             }]),
         });
         if let Err(e) = result {
@@ -140,26 +144,25 @@ impl Core {
         run(&self.inner, |s, _| s.set_cap(cap_from(cap)));
     }
 
-    /// Every English string the panel shows (placeholders such as `{n}` included), to be
-    /// looked up in JupyterLab's translator and handed back to `set_strings`.
+    /// Every English string the core shows (the panel's, job titles, `problem` messages,
+    /// elapsed-time units; placeholders such as `{n}` included), to be looked up in
+    /// JupyterLab's translator and handed back to `set_strings`.
     pub fn strings(&self) -> js_sys::Array {
-        panel::text::SOURCES
-            .iter()
-            .map(|s| JsValue::from_str(s))
-            .collect()
+        SOURCES.iter().map(|s| JsValue::from_str(s)).collect()
     }
 
     /// Use translations from now on: `map` is an object English → translated (strings
     /// missing from it stay English). The panel is drawn again in the new words.
     pub fn set_strings(&self, map: JsValue) {
         let text = match js::to_json(&map) {
-            Ok(value) => panel::text::Text::from_map(&value),
+            Ok(value) => Text::from_map(&value),
             Err(e) => return log_error(&e.to_string()),
         };
         if let Ok(mut guard) = self.inner.try_borrow_mut() {
             let Inner {
                 scheduler, panel, ..
             } = &mut *guard;
+            scheduler.set_text(text.clone());
             if let Some(Err(e)) = panel.as_mut().map(|p| p.set_text(text, scheduler)) {
                 log_error(&e.to_string());
             }

@@ -2,7 +2,7 @@
 //! out-of-order messages, kernel `error`s, jobs the kernel started.
 
 use parallel_cell_core::protocol::*;
-use parallel_cell_core::scheduler::{Effect, Scheduler};
+use parallel_cell_core::scheduler::{Effect, Scheduler, Title};
 
 mod common;
 use common::msgs::*;
@@ -164,7 +164,7 @@ fn kernel_jobs_are_adopted() {
     assert_eq!(job.state, JobState::Running);
     assert_eq!(job.num, Some(2));
     assert_eq!(job.origin, Origin::Kernel);
-    assert!(job.title.contains('2'), "{}", job.title);
+    assert_eq!(job.title, Title::Numbered(2, Origin::Kernel));
     assert_eq!(s.goto_cell("k2"), None, "no cell to go to");
     // The same id from another kernel is a different job.
     s.receive(

@@ -14,7 +14,6 @@
 mod dom;
 mod format;
 mod row;
-pub mod text;
 mod traceback;
 
 use std::rc::Rc;
@@ -26,13 +25,13 @@ use web_sys::{Document, Element, Event};
 
 pub use format::{elapsed as format_elapsed, summary as format_summary};
 
-pub(crate) use dom::dom_err;
-use dom::{action_of, button, el};
-use row::Row;
-use text::{
+use crate::text::{
     Text, T_CLEAR_FINISHED, T_EMPTY, T_GROUP_LIST, T_KERNEL_GROUP, T_KILL_ALL, T_SHOW_MORE,
     T_TOOLBAR,
 };
+pub(crate) use dom::dom_err;
+use dom::{action_of, button, el};
+use row::Row;
 
 use crate::error::{Error, Result};
 use crate::ids::{IdMap, IdSet};
@@ -278,7 +277,7 @@ impl Panel {
             if let Some(row) = self.rows.get_mut(id) {
                 let ms = row.started_at.map(|s| now - s);
                 // A row whose parts cannot be found keeps its old time; nothing to report.
-                let _ = row.set_elapsed(ms);
+                let _ = row.set_elapsed(ms, &self.text);
             }
         }
     }

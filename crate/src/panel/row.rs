@@ -6,11 +6,11 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::{Document, Element};
 
-use super::text::{Text, T_ASSIGNED, T_GOTO, T_KILL, T_STATE};
 use super::{dom_err, format, traceback};
 use crate::error::Result;
 use crate::protocol::JobState;
 use crate::scheduler::Job;
+use crate::text::{Text, T_ASSIGNED, T_GOTO, T_KILL, T_STATE};
 
 /// The longest list of assigned names a row shows (characters); the rest is counted.
 pub const MAX_ASSIGNED: usize = 60;
@@ -160,7 +160,11 @@ impl Row {
         now: f64,
         text: &Text,
     ) -> Result<Row> {
-        let elapsed = job.elapsed_ms(now).map(format::elapsed).unwrap_or_default();
+        let elapsed = job
+            .elapsed_ms(now)
+            .map(|ms| format::elapsed(ms, text))
+            .unwrap_or_default();
+        let title = job.title.words(text);
         let last_line = job.last_line.get();
         let li = pc_draw_row(
             template,
@@ -168,7 +172,7 @@ impl Row {
             &job.id,
             job.state.as_str(),
             text.get(T_STATE + job.state as usize),
-            &job.title,
+            &title,
             &elapsed,
             last_line,
             job.cell_id.is_some(),
@@ -182,7 +186,7 @@ impl Row {
             state: job.state,
             group,
             started_at: job.started_at,
-            shown_title: job.title.clone(),
+            shown_title: title.into_owned(),
             shown_elapsed: elapsed,
             shown_last_line: last_line.to_owned(),
             shown_note: None,
@@ -226,12 +230,13 @@ impl Row {
                 .toggle_attribute_with_force("hidden", finished)
                 .map_err(dom_err)?;
         }
-        if self.shown_title != job.title {
-            self.parts()?.title.set_text_content(Some(&job.title));
-            job.title.clone_into(&mut self.shown_title);
+        let title = job.title.words(text);
+        if self.shown_title != title {
+            self.parts()?.title.set_text_content(Some(&title));
+            self.shown_title = title.into_owned();
         }
         self.started_at = job.started_at;
-        self.set_elapsed(job.elapsed_ms(now))?;
+        self.set_elapsed(job.elapsed_ms(now), text)?;
         let line = job.last_line.get();
         if self.shown_last_line != line {
             self.parts()?.last_line.set_text_content(Some(line));
@@ -270,11 +275,11 @@ impl Row {
     }
 
     /// Show the elapsed time (`None`: not started).
-    pub fn set_elapsed(&mut self, ms: Option<f64>) -> Result<()> {
-        let text = ms.map(format::elapsed).unwrap_or_default();
-        if self.shown_elapsed != text {
-            self.parts()?.elapsed.set_text_content(Some(&text));
-            self.shown_elapsed = text;
+    pub fn set_elapsed(&mut self, ms: Option<f64>, text: &Text) -> Result<()> {
+        let shown = ms.map(|ms| format::elapsed(ms, text)).unwrap_or_default();
+        if self.shown_elapsed != shown {
+            self.parts()?.elapsed.set_text_content(Some(&shown));
+            self.shown_elapsed = shown;
         }
         Ok(())
     }

@@ -23,6 +23,7 @@
 
 use super::{Effect, Scheduler};
 use crate::protocol::{ClearOutput, Output, Stream};
+use crate::text::T_HOLD_GAVE_UP;
 
 /// The most outputs held back for one job while a replay is pending.
 pub const HOLD_MAX_OUTPUTS: usize = 5_000;
@@ -193,10 +194,9 @@ impl Scheduler {
         }
         if gave_up {
             out.push(Effect::Problem {
-                message: format!(
-                    "Stopped waiting for the kernel to resend the missed outputs of {}: some may be missing from its cell.",
-                    job.describe()
-                ),
+                message: self
+                    .text
+                    .fill(T_HOLD_GAVE_UP, "{job}", &job.describe(&self.text)),
             });
         }
         self.show(key, fresh, out);

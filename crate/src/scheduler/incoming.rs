@@ -4,11 +4,12 @@
 //! it should not, and a message about an unknown job is dropped (or, for `started`, the
 //! job is adopted).
 
-use super::{adopted, adopted_title, dedupe_rows, Effect, Scheduler};
+use super::{adopted, dedupe_rows, Effect, Scheduler};
 use crate::protocol::{
     Cancelling, ClientMsg, ErrorInfo, Finished, Hello, JobList, JobState, KernelError, KernelMsg,
     Outputs, Started, PROTOCOL_VERSION,
 };
+use crate::text::{T_KERNEL_ERROR, T_KERNEL_ERROR_JOB, T_PROTOCOL};
 
 impl Scheduler {
     /// Handle one decoded message from kernel `kernel_id`.
@@ -18,9 +19,12 @@ impl Scheduler {
             KernelMsg::Hello(Hello { protocol, .. }) => {
                 if protocol != PROTOCOL_VERSION {
                     out.push(Effect::Problem {
-                        message: format!(
-                            "The kernel's parallel-cell runtime speaks protocol {protocol}, \
-                             this extension speaks {PROTOCOL_VERSION}: restart the kernel."
+                        message: self.text.fill_all(
+                            T_PROTOCOL,
+                            &[
+                                ("{theirs}", &protocol.to_string()),
+                                ("{ours}", &PROTOCOL_VERSION.to_string()),
+                            ],
                         ),
                     });
                     return out;
@@ -49,9 +53,7 @@ impl Scheduler {
                 Some(key) => self.on_started(&key, num, now, &mut out),
                 None => {
                     let key = self.free_key(kernel_id, &job_id);
-                    let title = adopted_title(num, origin);
-                    let mut job = adopted(key, job_id, kernel_id, title, origin, now);
-                    job.num = Some(num);
+                    let mut job = adopted(key, job_id, kernel_id, num, origin, now);
                     job.notebook = notebook;
                     job.cell_id = cell_id;
                     job.state = JobState::Running;
@@ -96,18 +98,21 @@ impl Scheduler {
             KernelMsg::Jobs(JobList { jobs }) => self.reconcile(kernel_id, jobs, now, &mut out),
             KernelMsg::Error(KernelError { message, job_id }) => {
                 let key = job_id.and_then(|id| self.key(kernel_id, &id));
-                let about = key
-                    .as_ref()
-                    .and_then(|k| self.jobs.get(k))
-                    .map(|j| format!(" ({})", j.describe()))
-                    .unwrap_or_default();
+                let message = match key.as_ref().and_then(|k| self.jobs.get(k)) {
+                    Some(job) => self.text.fill_all(
+                        T_KERNEL_ERROR_JOB,
+                        &[
+                            ("{job}", &job.describe(&self.text)),
+                            ("{message}", &message),
+                        ],
+                    ),
+                    None => self.text.fill(T_KERNEL_ERROR, "{message}", &message),
+                };
                 // E.g. a replay of a job the kernel no longer knows: stop waiting for it.
                 if let Some(key) = key {
                     self.release(&key, &mut out);
                 }
-                out.push(Effect::Problem {
-                    message: format!("The kernel reported an error{about}: {message}"),
-                });
+                out.push(Effect::Problem { message });
             }
         }
         dedupe_rows(&mut out);

@@ -1,8 +1,11 @@
 //! One background job as the frontend sees it.
 
+use std::borrow::Cow;
+
 use anstyle_parse::{Params, Parser, Perform};
 
 use crate::protocol::{ErrorInfo, JobState, Origin};
+use crate::text::{Text, T_EMPTY_CELL, T_JOB_DESCRIBE, T_JOB_NUM, T_JOB_NUM_KERNEL};
 
 /// The longest title kept (characters of the code's first line).
 pub const MAX_TITLE: usize = 120;
@@ -25,8 +28,8 @@ pub struct Job {
     pub cell_id: Option<String>,
     /// The code still to be sent (taken when the `submit` goes out).
     pub code: Option<String>,
-    /// What the panel shows: the code's first non-blank line.
-    pub title: String,
+    /// What the panel shows: the code's first non-blank line, or words of ours.
+    pub title: Title,
     /// Its state.
     pub state: JobState,
     /// Who started it.
@@ -68,27 +71,61 @@ impl Job {
         Some((end - start).max(0.0))
     }
 
-    /// The job number or title for places where space is short.
-    pub fn describe(&self) -> String {
-        match self.num {
-            Some(n) => format!("job {n} ({})", self.title),
-            None => self.title.clone(),
+    /// The job number and title for places where space is short, in `text`'s words.
+    pub fn describe(&self, text: &Text) -> String {
+        let title = self.title.words(text);
+        match (self.num, &self.title) {
+            (Some(n), Title::Code(_) | Title::Empty) => text.fill_all(
+                T_JOB_DESCRIBE,
+                &[("{n}", &n.to_string()), ("{title}", &title)],
+            ),
+            _ => title.into_owned(),
+        }
+    }
+}
+
+/// What a job is called. Only the code's line is kept as text: the titles the core makes
+/// are put in words when shown, so they follow `Core.set_strings`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Title {
+    /// The code's first non-blank line, trimmed and shortened.
+    Code(String),
+    /// The code was blank.
+    Empty,
+    /// A job adopted from a kernel whose code this page never saw: the kernel's number
+    /// for it, and who started it.
+    Numbered(u64, Origin),
+}
+
+impl Title {
+    /// The title in `text`'s words.
+    pub fn words<'a>(&'a self, text: &'a Text) -> Cow<'a, str> {
+        match self {
+            Title::Code(line) => Cow::Borrowed(line),
+            Title::Empty => Cow::Borrowed(text.get(T_EMPTY_CELL)),
+            Title::Numbered(n, origin) => {
+                let i = match origin {
+                    Origin::Kernel => T_JOB_NUM_KERNEL,
+                    Origin::Frontend => T_JOB_NUM,
+                };
+                Cow::Owned(text.fill(i, "{n}", &n.to_string()))
+            }
         }
     }
 }
 
 /// The title for a piece of code: its first non-blank line, trimmed and shortened.
-pub fn title_of(code: &str) -> String {
+pub fn title_of(code: &str) -> Title {
     let line = code.lines().map(str::trim).find(|l| !l.is_empty());
     match line {
-        None => "(empty cell)".to_owned(),
+        None => Title::Empty,
         Some(l) => {
             let short = crate::protocol::truncate(l, MAX_TITLE);
-            if short.len() < l.len() {
+            Title::Code(if short.len() < l.len() {
                 format!("{short}…")
             } else {
                 short.to_owned()
-            }
+            })
         }
     }
 }
@@ -219,9 +256,19 @@ mod tests {
 
     #[test]
     fn titles() {
-        assert_eq!(title_of("\n  \n  import time\nx=1"), "import time");
-        assert_eq!(title_of(""), "(empty cell)");
-        let t = title_of(&"é".repeat(500));
-        assert_eq!(t.chars().count(), MAX_TITLE + 1);
+        let en = Text::default();
+        let words = |code: &str| title_of(code).words(&en).into_owned();
+        assert_eq!(words("\n  \n  import time\nx=1"), "import time");
+        assert_eq!(words(" \n"), "(empty cell)");
+        assert_eq!(words(&"é".repeat(500)).chars().count(), MAX_TITLE + 1);
+        let kernel = Title::Numbered(3, Origin::Kernel);
+        assert_eq!(kernel.words(&en), "Job 3 (started in the kernel)");
+        assert_eq!(Title::Numbered(4, Origin::Frontend).words(&en), "Job 4");
+        let fr = Text::from_map(&serde_json::json!({
+            "(empty cell)": "(cellule vide)",
+            "Job {n} (started in the kernel)": "Tâche {n} (lancée dans le noyau)",
+        }));
+        assert_eq!(Title::Empty.words(&fr), "(cellule vide)");
+        assert_eq!(kernel.words(&fr), "Tâche 3 (lancée dans le noyau)");
     }
 }

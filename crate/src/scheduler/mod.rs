@@ -18,11 +18,12 @@ use std::collections::VecDeque;
 
 pub use effect::Effect;
 pub use hold::{Hold, HOLD_MAX_BYTES, HOLD_MAX_OUTPUTS};
-pub use job::{title_of, Job, LastLine};
+pub use job::{title_of, Job, LastLine, Title};
 
 use crate::error::{Error, Result};
 use crate::ids::{IdMap, IdSet};
 use crate::protocol::{is_valid_id, ClientMsg, ErrorInfo, JobState, Origin};
+use crate::text::{Text, T_DEPENDENCY_FAILED, T_STATE};
 
 /// The concurrency cap per kernel when none is set.
 pub const DEFAULT_CAP: usize = 4;
@@ -69,6 +70,8 @@ pub struct Scheduler {
     kernels: IdMap<Kernel>,
     /// How many jobs are in each state, indexed like [`JobState::ALL`].
     counts: [usize; 7],
+    /// The words of titles, `problem` messages and errors it makes.
+    text: Text,
 }
 
 impl Default for Scheduler {
@@ -86,7 +89,19 @@ impl Scheduler {
             order: Vec::new(),
             kernels: IdMap::default(),
             counts: [0; 7],
+            text: Text::default(),
         }
+    }
+
+    /// The words it makes titles, `problem` messages and errors in.
+    pub fn text(&self) -> &Text {
+        &self.text
+    }
+
+    /// Speak another language from now on (`Core.set_strings`); titles already made follow,
+    /// being put in words only when shown.
+    pub fn set_text(&mut self, text: Text) {
+        self.text = text;
     }
 
     /// The concurrency cap per kernel.
@@ -293,10 +308,12 @@ impl Scheduler {
             let Some(d) = self.jobs.get(&dep) else {
                 continue;
             };
-            let why = format!(
-                "it was to run after \"{}\", which ended as {}",
-                d.title,
-                d.state.as_str()
+            let why = self.text.fill_all(
+                T_DEPENDENCY_FAILED,
+                &[
+                    ("{title}", &d.title.words(&self.text)),
+                    ("{state}", self.text.get(T_STATE + d.state as usize)),
+                ],
             );
             let waiting: Vec<String> = self
                 .jobs()
@@ -352,7 +369,7 @@ impl Scheduler {
                 notebook: job.notebook.clone(),
                 cell_id: job.cell_id.clone(),
                 state,
-                title: job.title.clone(),
+                title: job.title.words(&self.text).into_owned(),
             });
         }
     }
@@ -384,19 +401,12 @@ fn dedupe_rows(out: &mut Vec<Effect>) {
     });
 }
 
-fn adopted_title(num: u64, origin: Origin) -> String {
-    match origin {
-        Origin::Kernel => format!("Job {num} (started in the kernel)"),
-        Origin::Frontend => format!("Job {num}"),
-    }
-}
-
-/// A job the kernel told us about.
+/// A job the kernel told us about: its number `num`, not its code.
 fn adopted(
     key: String,
     wire_id: String,
     kernel_id: &str,
-    title: String,
+    num: u64,
     origin: Origin,
     now: f64,
 ) -> Job {
@@ -407,10 +417,10 @@ fn adopted(
         notebook: None,
         cell_id: None,
         code: None,
-        title,
+        title: Title::Numbered(num, origin),
         state: JobState::Running,
         origin,
-        num: None,
+        num: Some(num),
         sent: true,
         created_at: now,
         started_at: None,

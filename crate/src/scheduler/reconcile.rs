@@ -4,7 +4,7 @@
 //! Jobs the kernel knows and this frontend does not are adopted with the kernel's state;
 //! jobs this frontend sent before asking and the kernel no longer knows are `lost`.
 
-use super::{adopted, adopted_title, Effect, Scheduler};
+use super::{adopted, Effect, Scheduler};
 use crate::ids::IdSet;
 use crate::protocol::{JobInfo, JobState};
 
@@ -29,11 +29,10 @@ impl Scheduler {
                         key.clone(),
                         info.job_id.clone(),
                         kernel_id,
-                        adopted_title(info.num, info.origin),
+                        info.num,
                         info.origin,
                         now,
                     );
-                    job.num = Some(info.num);
                     job.notebook = info.notebook;
                     job.cell_id = info.cell_id;
                     job.state = info.state;

@@ -128,3 +128,74 @@ fn a_finished_row_lists_the_names_it_assigned() {
         .unwrap()
         .is_none());
 }
+
+#[wasm_bindgen_test]
+fn the_core_s_own_words_are_translated_too() {
+    let h = Harness::new(4.0);
+    let strings: Vec<String> = h
+        .core
+        .strings()
+        .iter()
+        .filter_map(|s| s.as_string())
+        .collect();
+    let own = [
+        "(empty cell)",
+        "Job {n} (started in the kernel)",
+        "A message from the kernel was not understood: {error}",
+        "The kernel reported an error about {job}: {message}",
+        "{s}s",
+        "{m}m {s}s",
+        "{h}h {m}m",
+    ];
+    for s in own {
+        assert!(strings.iter().any(|x| x == s), "{s} is in strings()");
+    }
+    let map = json!({
+        "(empty cell)": "(cellule vide)",
+        "Job {n} (started in the kernel)": "Tâche {n} (lancée dans le noyau)",
+        "job {n} ({title})": "tâche {n} ({title})",
+        "A message from the kernel was not understood: {error}": "Message incompris : {error}",
+        "The kernel reported an error about {job}: {message}": "Erreur pour {job} : {message}",
+        "{s}s": "{s} s",
+    });
+    h.core
+        .set_strings(js_sys::JSON::parse(&map.to_string()).unwrap());
+    h.receive(hello());
+    h.submit("blank", " \n");
+    h.receive(started("blank"));
+    let title = |id| h.part(id, ".pc-job-title").text_content().unwrap();
+    assert_eq!(title("blank"), "(cellule vide)");
+    assert_eq!(
+        h.part("blank", "[data-role=\"elapsed\"]")
+            .text_content()
+            .as_deref(),
+        Some("0 s")
+    );
+    h.receive(
+        json!({"type": "started", "job_id": "k", "num": 3, "cell_id": null,
+                     "notebook": null, "started_at": 1.0, "origin": "kernel"}),
+    );
+    assert_eq!(title("k"), "Tâche 3 (lancée dans le noyau)");
+    h.take();
+    h.receive(json!({"type": "error", "message": "no such job", "job_id": "blank"}));
+    h.receive(json!({"type": "no such type"}));
+    h.receive(finished_done("k", &[]));
+    let effects = h.take();
+    let problems: Vec<&str> = effects
+        .iter()
+        .filter(|e| e["kind"] == "problem")
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert_eq!(problems.len(), 2, "{effects:?}");
+    assert_eq!(
+        problems[0],
+        "Erreur pour tâche 1 ((cellule vide)) : no such job"
+    );
+    assert!(
+        problems[1].starts_with("Message incompris : "),
+        "{}",
+        problems[1]
+    );
+    let notify = effects.iter().find(|e| e["kind"] == "notify").unwrap();
+    assert_eq!(notify["title"], "Tâche 3 (lancée dans le noyau)");
+}
