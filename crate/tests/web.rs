@@ -10,6 +10,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod common;
 #[path = "web/harness.rs"]
 mod harness;
+#[path = "web/kernel_text.rs"]
+mod kernel_text;
+#[path = "web/pages.rs"]
+mod pages;
 #[path = "web/panel.rs"]
 mod panel;
 #[path = "web/surface.rs"]

@@ -12,6 +12,7 @@ mod effect;
 mod hold;
 mod incoming;
 mod job;
+mod queue;
 mod reconcile;
 
 use std::collections::VecDeque;
@@ -19,31 +20,14 @@ use std::collections::VecDeque;
 pub use effect::Effect;
 pub use hold::{Hold, HOLD_MAX_BYTES, HOLD_MAX_OUTPUTS};
 pub use job::{title_of, Job, LastLine, Title};
+pub use queue::Submit;
 
-use crate::error::{Error, Result};
 use crate::ids::{IdMap, IdSet};
-use crate::protocol::{is_valid_id, ClientMsg, ErrorInfo, JobState, Origin};
-use crate::text::{Text, T_DEPENDENCY_FAILED, T_STATE};
+use crate::protocol::{JobState, Origin};
+use crate::text::Text;
 
 /// The concurrency cap per kernel when none is set.
 pub const DEFAULT_CAP: usize = 4;
-
-/// A request to run a cell in the background.
-#[derive(Clone, Copy, Debug)]
-pub struct Submit<'a> {
-    /// The new job's id (a UUID chosen by the frontend).
-    pub job_id: &'a str,
-    /// The kernel to run it in.
-    pub kernel_id: &'a str,
-    /// The notebook's path.
-    pub notebook: &'a str,
-    /// The cell's id.
-    pub cell_id: &'a str,
-    /// The cell's source.
-    pub code: &'a str,
-    /// A job that must finish successfully first ("run after job N").
-    pub after: Option<&'a str>,
-}
 
 /// One kernel as the scheduler sees it.
 #[derive(Debug, Default)]
@@ -140,76 +124,6 @@ impl Scheduler {
         self.jobs.is_empty()
     }
 
-    /// Queue a cell to run in the background.
-    pub fn submit(&mut self, s: Submit<'_>, now: f64) -> Result<Vec<Effect>> {
-        for (what, id) in [
-            ("job_id", s.job_id),
-            ("kernel_id", s.kernel_id),
-            ("cell_id", s.cell_id),
-        ] {
-            if !is_valid_id(id) {
-                return Err(Error::Invalid(format!(
-                    "{what} must be 1-64 characters of [A-Za-z0-9_.:-], got \"{}\"",
-                    crate::protocol::truncate(id, 80)
-                )));
-            }
-        }
-        if s.notebook.is_empty() {
-            return Err(Error::Invalid("notebook must not be empty".into()));
-        }
-        if self.jobs.contains_key(s.job_id) {
-            return Err(Error::DuplicateJob(s.job_id.to_owned()));
-        }
-        let dep_failed = match s.after.map(|d| (d, self.jobs.get(d))) {
-            None => false,
-            Some((d, None)) => return Err(Error::UnknownJob(d.to_owned())),
-            Some((d, Some(dep))) if dep.kernel_id != s.kernel_id => {
-                return Err(Error::Invalid(format!(
-                    "job \"{d}\" runs in another kernel; a job can only run after one of its own kernel"
-                )))
-            }
-            Some((_, Some(dep))) => dep.state.is_finished() && dep.state != JobState::Done,
-        };
-        // Two full literals, this one and `adopted`'s: sharing the defaults was measured
-        // at +369 B (a `Job::new`) and +729 B (`..Job::default()`) of gzipped wasm.
-        let job = Job {
-            id: s.job_id.to_owned(),
-            wire_id: s.job_id.to_owned(),
-            kernel_id: s.kernel_id.to_owned(),
-            notebook: Some(s.notebook.to_owned()),
-            cell_id: Some(s.cell_id.to_owned()),
-            code: Some(s.code.to_owned()),
-            title: title_of(s.code),
-            state: JobState::Queued,
-            origin: Origin::Frontend,
-            num: None,
-            sent: false,
-            created_at: now,
-            started_at: None,
-            ended_at: None,
-            last_line: LastLine::default(),
-            error: None,
-            cancel_reason: None,
-            assigned: Vec::new(),
-            next_seq: 0,
-            hold: None,
-            after: s.after.map(str::to_owned),
-            send_no: 0,
-        };
-        let mut out = Vec::new();
-        self.insert(job, &mut out);
-        self.kernels
-            .entry(s.kernel_id.to_owned())
-            .or_default()
-            .queue
-            .push_back(s.job_id.to_owned());
-        if let (true, Some(dep)) = (dep_failed, s.after) {
-            self.fail_dependents(dep, now, &mut out);
-        }
-        self.pump(s.kernel_id, &mut out);
-        Ok(out)
-    }
-
     // ---- internals ----
 
     /// The key of kernel `kernel_id`'s job `wire_id`, if known.
@@ -251,87 +165,6 @@ impl Scheduler {
         }
         job.send_no = k.sends;
         self.insert(job, out);
-    }
-
-    /// Send queued jobs of `kernel_id` while it is ready and under the cap. A job waiting
-    /// to run after another waits while that one has not ended (a dependency that failed
-    /// has failed it already; one that is gone was cleared after ending `done`).
-    fn pump(&mut self, kernel_id: &str, out: &mut Vec<Effect>) {
-        let Some(k) = self.kernels.get_mut(kernel_id) else {
-            return;
-        };
-        let mut i = 0;
-        while k.ready && k.active.len() < self.cap && i < k.queue.len() {
-            let key = &k.queue[i];
-            let waiting = match self.jobs.get(key) {
-                Some(j) if j.state == JobState::Queued && !j.sent => j
-                    .after
-                    .as_ref()
-                    .and_then(|d| self.jobs.get(d))
-                    .is_some_and(|d| !d.state.is_finished()),
-                _ => {
-                    k.queue.remove(i);
-                    continue;
-                }
-            };
-            if waiting {
-                i += 1;
-                continue;
-            }
-            let Some(key) = k.queue.remove(i) else {
-                break;
-            };
-            let Some(job) = self.jobs.get_mut(&key) else {
-                continue;
-            };
-            job.sent = true;
-            job.send_no = k.sends;
-            k.sends += 1;
-            out.push(Effect::Send {
-                kernel_id: kernel_id.to_owned(),
-                message: ClientMsg::Submit {
-                    job_id: job.wire_id.clone(),
-                    cell_id: job.cell_id.clone().unwrap_or_default(),
-                    notebook: job.notebook.clone().unwrap_or_default(),
-                    code: job.code.take().unwrap_or_default(),
-                },
-            });
-            k.active.insert(key);
-        }
-    }
-
-    /// Job `key` ended without success: the jobs waiting to run after it, and the ones
-    /// after those, end as `error` (`DependencyFailed`) unsent.
-    fn fail_dependents(&mut self, key: &str, now: f64, out: &mut Vec<Effect>) {
-        let mut ended = vec![key.to_owned()];
-        while let Some(dep) = ended.pop() {
-            let Some(d) = self.jobs.get(&dep) else {
-                continue;
-            };
-            let why = self.text.fill_all(
-                T_DEPENDENCY_FAILED,
-                &[
-                    ("{title}", &d.title.words(&self.text)),
-                    ("{state}", self.text.get(T_STATE + d.state as usize)),
-                ],
-            );
-            let waiting: Vec<String> = self
-                .jobs()
-                .filter(|j| j.after.as_ref() == Some(&dep) && !j.state.is_finished())
-                .map(|j| j.id.clone())
-                .collect();
-            for w in waiting {
-                if let Some(job) = self.jobs.get_mut(&w) {
-                    job.error = Some(ErrorInfo {
-                        ename: "DependencyFailed".into(),
-                        evalue: why.clone(),
-                        traceback: Vec::new(),
-                    });
-                }
-                self.set_state(&w, JobState::Error, now, out);
-                ended.push(w);
-            }
-        }
     }
 
     /// Move a job to `state` and emit what follows from it, for it and its dependents.
