@@ -39,6 +39,48 @@ export async function runtimeLoaded(kernel: Kernel.IKernelConnection): Promise<b
 /** The user's runtime settings, as the `configure` message carries them. */
 export type RuntimeSettings = Extract<ClientMessage, { type: 'configure' }>;
 
+/** Where a tab keeps the ids of the comms it closed while going away (a reload). */
+const CLOSED_COMMS_KEY = 'parallel-cell:closed-comms';
+
+function readClosedComms(): Record<string, string[]> {
+  try {
+    const stored = JSON.parse(window.sessionStorage.getItem(CLOSED_COMMS_KEY) ?? '{}');
+    return stored && typeof stored === 'object' && !Array.isArray(stored) ? stored : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeClosedComms(closed: Record<string, string[]>): void {
+  try {
+    if (Object.keys(closed).length) {
+      window.sessionStorage.setItem(CLOSED_COMMS_KEY, JSON.stringify(closed));
+    } else {
+      window.sessionStorage.removeItem(CLOSED_COMMS_KEY);
+    }
+  } catch {
+    // No storage (private mode, quota): the kernel then keeps a comm until it restarts.
+  }
+}
+
+/** Remember, per kernel, the comms this tab closes as it goes away. */
+function rememberClosedComms(byKernel: Map<string, string>): void {
+  const closed = readClosedComms();
+  for (const [kernelId, commId] of byKernel) {
+    closed[kernelId] = [...(closed[kernelId] ?? []), commId].slice(-16);
+  }
+  writeClosedComms(closed);
+}
+
+/** The comms this tab closed in kernel `kernelId` before a reload (forgotten once read). */
+function takeClosedComms(kernelId: string): string[] {
+  const closed = readClosedComms();
+  const ids = Array.isArray(closed[kernelId]) ? closed[kernelId] : [];
+  delete closed[kernelId];
+  writeClosedComms(closed);
+  return ids.filter(id => typeof id === 'string');
+}
+
 /** A live link to one kernel's runtime. */
 export class KernelLink {
   constructor(
@@ -84,6 +126,11 @@ export class KernelLink {
   reset(): void {
     this._comm = null;
     this._ready = null;
+  }
+
+  /** The open comm's id, if any. */
+  get commId(): string | null {
+    return this.connected ? (this._comm?.commId ?? null) : null;
   }
 
   dispose(): void {
@@ -133,7 +180,9 @@ export class KernelLink {
       }
     };
     this._comm = comm;
-    await comm.open({ protocol: PROTOCOL_VERSION }).done;
+    // This tab's comms from before a reload, whose close may not have reached the kernel.
+    const replaces = takeClosedComms(this.kernel.id);
+    await comm.open({ protocol: PROTOCOL_VERSION, replaces }).done;
     const settings = this.settings();
     if (settings) {
       this.send(settings);
@@ -181,6 +230,13 @@ export class KernelLinks {
 
   /** Close every comm (the page is going away), so kernels stop sending to it. */
   closeAll(): void {
+    const open = new Map<string, string>();
+    for (const [kernelId, link] of this._links) {
+      if (link.commId) {
+        open.set(kernelId, link.commId);
+      }
+    }
+    rememberClosedComms(open);
     for (const link of this._links.values()) {
       link.dispose();
     }

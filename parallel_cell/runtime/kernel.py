@@ -71,6 +71,19 @@ class Runtime:
             return
         with self.lock:
             self.comms[comm.comm_id] = comm
+            # A reloaded page names the comms of its earlier life: their close message
+            # may never have left the page that went away. Stop sending to them.
+            replaced = data.get("replaces")
+            stale = [
+                self.comms.pop(cid)
+                for cid in (replaced if isinstance(replaced, list) else [])[:64]
+                if isinstance(cid, str) and cid != comm.comm_id and cid in self.comms
+            ]
+        for old in stale:
+            try:
+                old.close()
+            except Exception:
+                log.exception("parallel-cell: closing a replaced comm failed")
         comm.on_msg(self._on_comm_msg)
         comm.on_close(self._on_comm_close)
         try:

@@ -1,6 +1,7 @@
 """The wire format: golden messages both ways, malformed input answered, not fatal."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,24 @@ def _shape_ok(msg, gold):
     if isinstance(gold, list) and gold and isinstance(gold[0], dict):
         return bool(msg) and all(_shape_ok(m, gold[0]) for m in msg)
     return True
+
+
+def test_a_reloaded_page_replaces_its_earlier_comms(kernel):
+    """`replaces` in the comm open data closes the named comms: no more traffic to them."""
+    old = kernel.open_comm()
+    old.wait_type("hello")
+    bystander = kernel.open_comm()  # another tab: not named, keeps its comm
+    bystander.wait_type("hello")
+    new = kernel.open_comm({"protocol": 1, "replaces": [old.comm_id, "no-such-comm", 7]})
+    new.wait_type("hello")
+    deadline = time.monotonic() + 10
+    while not old.closed and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert old.closed, "the kernel closed the replaced comm"
+    assert not bystander.closed
+    seen_before = len(old.messages)
+    job = new.submit('print("after the reload")')
+    new.wait_type("finished", job_id=job)
+    bystander.wait_type("finished", job_id=job)
+    assert len(old.messages) == seen_before, "nothing more was sent to the replaced comm"
+    assert "after the reload" in new.text(job)
