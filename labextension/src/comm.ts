@@ -87,7 +87,18 @@ export class KernelLink {
     readonly kernel: Kernel.IKernelConnection,
     private readonly onMessage: (kernelId: string, data: unknown) => void,
     private readonly settings: () => RuntimeSettings | null
-  ) {}
+  ) {
+    // Messages can be lost while the websocket reconnects: ask the kernel what it has
+    // (the core then replays missing outputs and catches up on ended jobs).
+    kernel.connectionStatusChanged.connect((_, status) => {
+      if (status !== 'connected') {
+        this._interrupted = true;
+      } else if (this._interrupted) {
+        this._interrupted = false;
+        this.send({ type: 'list' });
+      }
+    });
+  }
 
   /** Resolves once the runtime is bootstrapped and the comm is open. */
   get ready(): Promise<void> {
@@ -196,6 +207,7 @@ export class KernelLink {
 
   private _comm: Kernel.IComm | null = null;
   private _ready: Promise<void> | null = null;
+  private _interrupted = false;
 }
 
 /** One link per kernel, created on first use. */
