@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  showNotebook,
   cell,
   newJob,
   notebook,
@@ -29,22 +30,6 @@ const session = useNotebook(
   'main.ipynb'
 );
 
-/** Open `path` in the main area and wait until its kernel is idle. */
-async function open(page, path) {
-  await page.evaluate(
-    p => window.jupyterapp.commands.execute('docmanager:open', { path: p }),
-    path
-  );
-  await page.waitForFunction(
-    p => {
-      const w = window.jupyterapp.shell.currentWidget;
-      return w?.context?.path === p && w.sessionContext?.session?.kernel?.status === 'idle';
-    },
-    path,
-    { timeout: 60_000 }
-  );
-}
-
 /** Close the notebook in view without the "save your work" question. */
 async function closeCurrent(page) {
   const path = await page.evaluate(() => {
@@ -61,7 +46,7 @@ async function closeCurrent(page) {
 
 test('a kernel that is not IPython: the command is disabled and says why', async () => {
   const { page } = session;
-  await open(page, 'echo.ipynb');
+  await showNotebook(page, 'echo.ipynb');
   await cell(page, 0).locator('.jp-InputPrompt').click();
   const id = 'parallel-cell:run-in-background';
   await page.waitForFunction(i => /IPython/.test(window.jupyterapp.commands.caption(i)), id, {
@@ -92,7 +77,7 @@ test('a kernel that is not IPython: the command is disabled and says why', async
 
 test('closing the notebook keeps its jobs running and listed; reopening reattaches', async () => {
   const { page } = session;
-  await open(page, 'main.ipynb');
+  await showNotebook(page, 'main.ipynb');
   const jobId = await newJob(page, () => runInBackground(page, 0));
   await waitForOutput(page, 0, /tick 2\b/);
   await page.evaluate(() => window.jupyterapp.commands.execute('docmanager:save'));
@@ -109,7 +94,7 @@ test('closing the notebook keeps its jobs running and listed; reopening reattach
     jobId
   );
   assert.equal(group, 'main.ipynb');
-  await open(page, 'main.ipynb');
+  await showNotebook(page, 'main.ipynb');
   await waitForState(page, jobId, 'done', 30_000);
   await waitForOutput(page, 0, /tick 29\b/, 15_000);
   const ticks = (await outputText(page, 0)).match(/tick \d+/g) ?? [];

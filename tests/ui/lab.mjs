@@ -241,6 +241,22 @@ export async function runInForeground(page, i) {
   await page.keyboard.press('Shift+Enter');
 }
 
+/** Bring notebook `path` to the front (opening it if needed) with its kernel idle. */
+export async function showNotebook(page, path) {
+  await page.evaluate(
+    p => window.jupyterapp.commands.execute('docmanager:open', { path: p }),
+    path
+  );
+  await page.waitForFunction(
+    p => {
+      const w = window.jupyterapp.shell.currentWidget;
+      return w?.context?.path === p && w.sessionContext?.session?.kernel?.status === 'idle';
+    },
+    path,
+    { timeout: 60_000 }
+  );
+}
+
 export async function openPanel(page) {
   await page.evaluate(() => window.jupyterapp.commands.execute('parallel-cell:open-panel'));
   await page.locator('#parallel-cell-jobs').waitFor({ state: 'visible' });

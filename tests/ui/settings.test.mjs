@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  showNotebook,
   cell,
   newJob,
   notebook,
@@ -43,21 +44,6 @@ const session = useNotebook(
   }
 );
 
-async function show(page, path) {
-  await page.evaluate(
-    p => window.jupyterapp.commands.execute('docmanager:open', { path: p }),
-    path
-  );
-  await page.waitForFunction(
-    p => {
-      const w = window.jupyterapp.shell.currentWidget;
-      return w?.context?.path === p && w.sessionContext?.session?.kernel?.status === 'idle';
-    },
-    path,
-    { timeout: 60_000 }
-  );
-}
-
 test('the Settings Editor shows the settings of Background Jobs', async () => {
   const { page } = session;
   await page.evaluate(() =>
@@ -77,14 +63,14 @@ test('the Settings Editor shows the settings of Background Jobs', async () => {
 
 test('the cap is per kernel: a second job waits in its queue, another kernel runs at once', async () => {
   const { page } = session;
-  await show(page, 'b.ipynb'); // its kernel up first
-  await show(page, 'a.ipynb');
+  await showNotebook(page, 'b.ipynb'); // its kernel up first
+  await showNotebook(page, 'a.ipynb');
   const first = await newJob(page, () => runInBackground(page, 0));
   const second = await newJob(page, () => runInBackground(page, 1));
   await waitForState(page, first, 'running');
   assert.equal(await rowOf(page, second).getAttribute('data-job-state'), 'queued');
   assert.equal(await cell(page, 1).getAttribute('data-parallel-cell-state'), 'queued');
-  await show(page, 'b.ipynb');
+  await showNotebook(page, 'b.ipynb');
   const other = await newJob(page, () => runInBackground(page, 0));
   await waitForState(page, other, 'running', 15_000);
   assert.equal(await rowOf(page, second).getAttribute('data-job-state'), 'queued');
@@ -101,7 +87,7 @@ test('notifications off: jobs end without a toast', async () => {
 
 test('the runtime settings reach the kernel', async () => {
   const { page } = session;
-  await show(page, 'a.ipynb');
+  await showNotebook(page, 'a.ipynb');
   await runInForeground(page, 2);
   await waitForOutput(page, 2, /config \d+/);
   assert.match(await outputText(page, 2), /config 50 0\.25 False/);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  showNotebook,
   cell,
   newJob,
   notebook,
@@ -45,22 +46,6 @@ const session = useNotebook(
   { settings: { '@jupyterlab/notebook-extension:tracker': { recordTiming: true } } }
 );
 
-/** Bring `path` to the front (opening it if needed) with its kernel idle. */
-async function show(page, path) {
-  await page.evaluate(
-    p => window.jupyterapp.commands.execute('docmanager:open', { path: p }),
-    path
-  );
-  await page.waitForFunction(
-    p => {
-      const w = window.jupyterapp.shell.currentWidget;
-      return w?.context?.path === p && w.sessionContext?.session?.kernel?.status === 'idle';
-    },
-    path,
-    { timeout: 60_000 }
-  );
-}
-
 // Starred journey: the same on ipykernel 7 and 6 (the ipykernel 6 notebook runs after).
 for (const [path, label] of [
   ['watch.ipynb', 'ipykernel 7'],
@@ -68,7 +53,7 @@ for (const [path, label] of [
 ]) {
   test(`${label}: every kind of output lands in the cell, as a foreground run would leave it`, async () => {
     const { page } = session;
-    await show(page, path);
+    await showNotebook(page, path);
     const jobId = await newJob(page, () => runInBackground(page, 0));
     await waitForState(page, jobId, 'done');
     const area = cell(page, 0).locator('.jp-OutputArea');
@@ -91,7 +76,7 @@ for (const [path, label] of [
 
   test(`${label}: the cell shows its job while it runs, and its output streams as it comes`, async () => {
     const { page } = session;
-    await show(page, path);
+    await showNotebook(page, path);
     const jobId = await newJob(page, () => runInBackground(page, 1));
     await waitForState(page, jobId, 'running');
     await waitForOutput(page, 1, /tick 2\b/);
@@ -129,7 +114,7 @@ for (const [path, label] of [
 
 test('an error is an output of the cell too', async () => {
   const { page } = session;
-  await show(page, 'watch.ipynb');
+  await showNotebook(page, 'watch.ipynb');
   const jobId = await newJob(page, () => runInBackground(page, 2));
   await waitForState(page, jobId, 'error');
   await waitForOutput(page, 2, /ZeroDivisionError/);
