@@ -1,5 +1,6 @@
 // The one module that talks to the kernel: it bootstraps the runtime with a silent
 // execute, opens the versioned comm and carries messages both ways as data.
+import { KernelAPI } from '@jupyterlab/services';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { BOOTSTRAP_CODE } from './bootstrap.generated';
 import type { ClientMessage } from './effects';
@@ -79,6 +80,18 @@ function takeClosedComms(kernelId: string): string[] {
   delete closed[kernelId];
   writeClosedComms(closed);
   return ids.filter(id => typeof id === 'string');
+}
+
+/**
+ * Whether the server still has `kernel`: `false` when it answers that the kernel is gone
+ * (e.g. the server restarted, its kernels with it), `undefined` while it cannot be asked.
+ */
+export async function kernelExists(kernel: Kernel.IKernelConnection): Promise<boolean | undefined> {
+  try {
+    return (await KernelAPI.getKernelModel(kernel.id, kernel.serverSettings)) !== undefined;
+  } catch {
+    return undefined; // the server is not reachable (yet)
+  }
 }
 
 /** A live link to one kernel's runtime. */

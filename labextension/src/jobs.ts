@@ -7,7 +7,14 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { Kernel } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
-import { isIPython, KernelLink, KernelLinks, RuntimeSettings, runtimeLoaded } from './comm';
+import {
+  isIPython,
+  kernelExists,
+  KernelLink,
+  KernelLinks,
+  RuntimeSettings,
+  runtimeLoaded
+} from './comm';
 import type { Effect } from './effects';
 import { MARK_KEY, OutputWriter, readMark } from './outputs';
 import { Core } from './wasm';
@@ -205,6 +212,13 @@ export class BackgroundJobs {
         void this._reattach(current);
       }
     });
+    // While the connection is down, ask the server now and then whether the kernel is
+    // still there: JupyterLab's own reconnection backs off for seconds before it says so.
+    session.connectionStatusChanged.connect((_, status) => {
+      if (status === 'connecting' && kernel && !closing()) {
+        void this._checkWhileAway(kernel);
+      }
+    });
     session.statusChanged.connect((_, status) => {
       if (
         !closing() &&
@@ -228,6 +242,25 @@ export class BackgroundJobs {
       }
     } catch (error) {
       console.debug('parallel-cell: no reattach to kernel', kernel.id, error);
+    }
+  }
+
+  /** Mark the kernel's jobs lost as soon as the server says the kernel is gone. */
+  private async _checkWhileAway(kernel: Kernel.IKernelConnection): Promise<void> {
+    if (this._checking.has(kernel)) {
+      return;
+    }
+    this._checking.add(kernel);
+    try {
+      while (!kernel.isDisposed && kernel.connectionStatus !== 'connected') {
+        await new Promise(resolve => setTimeout(resolve, 500));
+        if ((await kernelExists(kernel)) === false) {
+          this._lost(kernel.id);
+          return;
+        }
+      }
+    } finally {
+      this._checking.delete(kernel);
     }
   }
 
@@ -492,6 +525,8 @@ export class BackgroundJobs {
   private readonly _links: KernelLinks;
   private readonly _writer = new OutputWriter();
   private readonly _started = new Map<string, number>();
+  /** Kernels whose existence is being checked while their connection is down. */
+  private readonly _checking = new WeakSet<Kernel.IKernelConnection>();
   /** Job id → its id on the wire, where they differ (adopted jobs). */
   private readonly _wireIds = new Map<string, string>();
   /** Cell model id → the job whose output the cell shows. */

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  cell,
   newJob,
   notebook,
   outputText,
@@ -42,6 +43,21 @@ test('the kernel websocket drops and reconnects three times mid-job: nothing los
     `# websocket dropped 3 times: lines lost ${lost}, lines twice ${ticks.length - new Set(ticks).size}`
   );
   assert.deepEqual(ticks, ALL);
+});
+
+test('the server restarts mid-job (its kernel goes with it): the job shows lost, not running', async () => {
+  const { page, lab } = session;
+  const jobId = await newJob(page, () => runInBackground(page, 0));
+  await waitForState(page, jobId, 'running');
+  // A stock jupyter_server shuts its kernels down when it stops; a kernel that outlives
+  // its server is not reachable by the next one, so the job cannot go on.
+  await lab.restart();
+  const up = Date.now();
+  await waitForState(page, jobId, 'lost', 60_000);
+  console.log(
+    `# server restart: the job showed lost ${Date.now() - up} ms after the server was up`
+  );
+  assert.equal(await cell(page, 0).getAttribute('data-parallel-cell-state'), 'lost');
 });
 
 test('no uncaught errors in the page', () => {

@@ -124,59 +124,75 @@ export async function startLab(
     '--allow-root',
     ...extraArgs
   ];
-  const proc = spawn(join(ROOT, '.venv', 'bin', 'jupyter'), args, {
-    env: {
-      ...process.env,
-      JUPYTER_CONFIG_DIR: config,
-      JUPYTER_PATH: [join(dir, 'jupyter-path'), process.env.JUPYTER_PATH].filter(Boolean).join(':')
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
-  });
-  let log = '';
-  proc.stdout.on('data', d => (log += d));
-  proc.stderr.on('data', d => (log += d));
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null) {
-      throw new Error(`jupyter ${app} exited (${proc.exitCode}):\n${log}`);
-    }
-    try {
-      const res = await fetch(`${base}/api/status?token=${token}`);
-      if (res.ok) {
-        break;
+  let proc = null;
+  let log = '';
+  const launch = async () => {
+    proc = spawn(join(ROOT, '.venv', 'bin', 'jupyter'), args, {
+      env: {
+        ...process.env,
+        JUPYTER_CONFIG_DIR: config,
+        JUPYTER_PATH: [join(dir, 'jupyter-path'), process.env.JUPYTER_PATH]
+          .filter(Boolean)
+          .join(':')
+      },
+      stdio: ['ignore', 'pipe', 'pipe']
+    });
+    proc.stdout.on('data', d => (log += d));
+    proc.stderr.on('data', d => (log += d));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (proc.exitCode !== null) {
+        throw new Error(`jupyter ${app} exited (${proc.exitCode}):\n${log}`);
       }
+      try {
+        const res = await fetch(`${base}/api/status?token=${token}`);
+        if (res.ok) {
+          return;
+        }
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`jupyter ${app} did not start in 60 s:\n${log}`);
+      }
+      await new Promise(r => setTimeout(r, 250));
+    }
+  };
+  const stop = async () => {
+    // Shut kernels down through the API so no kernel outlives the test.
+    try {
+      await fetch(`${base}/api/shutdown?token=${token}`, { method: 'POST' });
     } catch {
-      // not up yet
+      // already gone
     }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`jupyter ${app} did not start in 60 s:\n${log}`);
-    }
-    await new Promise(r => setTimeout(r, 250));
-  }
+    await new Promise(r => {
+      if (proc.exitCode !== null) {
+        r();
+        return;
+      }
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        r();
+      }, 10_000);
+      proc.once('exit', () => {
+        clearTimeout(timer);
+        r();
+      });
+    });
+  };
+  await launch();
   return {
     base,
     token,
     root,
     log: () => log,
-    async stop() {
-      // Shut kernels down through the API so no kernel outlives the test.
-      try {
-        await fetch(`${base}/api/shutdown?token=${token}`, { method: 'POST' });
-      } catch {
-        // already gone
-      }
-      await new Promise(r => {
-        const timer = setTimeout(() => {
-          proc.kill('SIGKILL');
-          r();
-        }, 10_000);
-        proc.once('exit', () => {
-          clearTimeout(timer);
-          r();
-        });
-      });
+    stop,
+    /** Stop the server (its kernels with it) and start it again on the same port. */
+    async restart() {
+      await stop();
+      await launch();
     }
   };
 }
