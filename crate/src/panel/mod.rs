@@ -88,6 +88,9 @@ pub struct Panel {
     ticking: IdSet,
     /// How many rows may be drawn.
     limit: usize,
+    /// The largest `serial` of a job drawn since the rows were last cleared: a newer job
+    /// has no row (the drawn rows are the oldest jobs), no lookup needed.
+    newest_drawn: u64,
     /// How many jobs there are, drawn or not (as of the last flush).
     jobs: usize,
     on_action: OnAction,
@@ -158,6 +161,7 @@ impl Panel {
             groups: IdMap::default(),
             ticking: IdSet::default(),
             limit: PAGE,
+            newest_drawn: 0,
             jobs: 0,
             on_action,
             timer: None,
@@ -191,6 +195,7 @@ impl Panel {
             g.section.remove();
         }
         self.rows.clear();
+        self.newest_drawn = 0;
         self.ticking.clear();
         self.summary.set_text_content(None);
         self.show_more.set_text_content(None);
@@ -221,7 +226,11 @@ impl Panel {
     /// is not drawn when every row allowed is drawn: the drawn rows are the oldest jobs).
     /// Call [`Panel::flush`] after a batch.
     pub fn upsert(&mut self, job: &Job, now: f64) -> Result<()> {
-        if self.rows.len() < self.limit || self.rows.contains_key(&job.id) {
+        // With 10,000 jobs reported at once (a reload's `list`), most are newer than every
+        // drawn row: the serial tells so without hashing their ids.
+        if self.rows.len() < self.limit
+            || (job.serial <= self.newest_drawn && self.rows.contains_key(&job.id))
+        {
             self.draw(job, now)
         } else {
             Ok(())
@@ -235,6 +244,7 @@ impl Panel {
             let list = self.group(&group)?;
             let row = Row::new(&self.template, &list, job, group, now, &self.text)?;
             self.rows.insert(job.id.clone(), row);
+            self.newest_drawn = self.newest_drawn.max(job.serial);
         }
         let Some(row) = self.rows.get_mut(&job.id) else {
             return Ok(());

@@ -61,6 +61,8 @@ pub struct Job {
     /// How many submits to its kernel went out before its own (orders it against the
     /// `list` requests when reconciling).
     pub send_no: u64,
+    /// Its place in arrival order (the scheduler's, from 1): a larger one is newer.
+    pub serial: u64,
 }
 
 impl Job {

@@ -56,6 +56,8 @@ pub struct Scheduler {
     counts: [usize; 7],
     /// The words of titles, `problem` messages and errors it makes.
     text: Text,
+    /// Jobs taken in so far (the last one's `serial`).
+    arrived: u64,
 }
 
 impl Default for Scheduler {
@@ -74,6 +76,7 @@ impl Scheduler {
             kernels: IdMap::default(),
             counts: [0; 7],
             text: Text::default(),
+            arrived: 0,
         }
     }
 
@@ -146,7 +149,9 @@ impl Scheduler {
         }
     }
 
-    fn insert(&mut self, job: Job, out: &mut Vec<Effect>) {
+    fn insert(&mut self, mut job: Job, out: &mut Vec<Effect>) {
+        self.arrived += 1;
+        job.serial = self.arrived;
         self.order.push(job.id.clone());
         push_cell_state(&job, out);
         out.push(Effect::RowChanged {
@@ -266,5 +271,6 @@ fn adopted(
         hold: None,
         after: None,
         send_no: 0,
+        serial: 0,
     }
 }

@@ -80,6 +80,7 @@ impl Scheduler {
             hold: None,
             after: s.after.map(str::to_owned),
             send_no: 0,
+            serial: 0,
         };
         let mut out = Vec::new();
         self.insert(job, &mut out);
