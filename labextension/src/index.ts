@@ -46,6 +46,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     const refresh = () => app.commands.notifyCommandChanged(CommandIDs.runInBackground);
+    let shownOnce = false;
 
     const current = () => tracker.currentWidget;
 
@@ -85,7 +86,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         const cells = currentCodeCells(widget);
         try {
-          return await jobs.runInBackground(widget, cells);
+          const started = await jobs.runInBackground(widget, cells);
+          // The first job of the page shows the panel; later ones leave the layout alone.
+          if (started.length && !shownOnce) {
+            shownOnce = true;
+            if (!panel.isVisible) {
+              await app.commands.execute(CommandIDs.openPanel);
+              app.shell.activateById(widget.id); // keep the focus in the notebook
+            }
+          }
+          return started;
         } catch (error) {
           // Run anyway (a shortcut, a script) where it cannot: say why, start nothing.
           Notification.error(

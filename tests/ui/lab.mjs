@@ -338,7 +338,11 @@ export function waitForOutput(page, i, pattern, timeout = 30_000) {
  * Register node:test hooks that start a server with `files`, a browser, and open
  * `notebookName` with the jobs panel shown. The returned object is filled in `before`.
  */
-export function useNotebook(files, notebookName, { app = 'lab', settings = {} } = {}) {
+export function useNotebook(
+  files,
+  notebookName,
+  { app = 'lab', settings = {}, panel = true } = {}
+) {
   const { before, after } = testHooks;
   const state = { lab: null, browser: null, page: null, context: null, errors: [] };
   before(async () => {
@@ -351,7 +355,9 @@ export function useNotebook(files, notebookName, { app = 'lab', settings = {} } 
       app === 'lab' ? 'lab/tree' : 'notebooks'
     );
     Object.assign(state, opened);
-    await openPanel(state.page);
+    if (panel) {
+      await openPanel(state.page);
+    }
   });
   after(async () => {
     await state.browser?.close();
