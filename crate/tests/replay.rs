@@ -95,9 +95,32 @@ fn replay_in_pieces_interleaved_with_nothing_lost() {
     assert!(s.job("r").unwrap().hold.is_some(), "not up to 4 yet");
     assert_eq!(texts(&s.receive(K, batch("r", 2, 6), 1.0)), seqs(2, 6));
     assert!(s.job("r").unwrap().hold.is_none());
-    // Once complete, a gap is accepted as before (a trimmed log, nothing to wait for).
-    assert_eq!(texts(&s.receive(K, batch("r", 9, 10), 1.0)), seqs(9, 10));
-    assert_eq!(s.job("r").unwrap().next_seq, 10);
+    // Once complete, a later gap in live outputs is asked for again (see below).
+    let fx = s.receive(K, batch("r", 9, 10), 1.0);
+    assert!(texts(&fx).is_empty());
+    assert_eq!(replays(&fx), [("r".to_owned(), 6)]);
+}
+
+#[test]
+fn a_gap_in_live_outputs_is_asked_for_again_and_the_batch_after_it_held() {
+    // A job this page submitted; outputs 0..3 arrive, 3..5 are lost on the way (a
+    // websocket that dropped), 5..7 arrive.
+    let mut s = Scheduler::default();
+    s.receive(K, hello(), 0.0);
+    submit(&mut s, "j");
+    s.receive(K, started("j", 1), 1.0);
+    assert_eq!(texts(&s.receive(K, batch("j", 0, 3), 1.0)), seqs(0, 3));
+    let fx = s.receive(K, batch("j", 5, 7), 2.0);
+    assert!(texts(&fx).is_empty(), "held until the gap is filled");
+    assert_eq!(replays(&fx), [("j".to_owned(), 3)]);
+    // More live outputs while the replay is on its way: held too, nothing asked twice.
+    let fx = s.receive(K, batch("j", 7, 8), 2.0);
+    assert!(texts(&fx).is_empty());
+    assert!(replays(&fx).is_empty());
+    // The kernel's log answers from 3: every output once, in order.
+    assert_eq!(texts(&s.receive(K, batch("j", 3, 8), 3.0)), seqs(3, 8));
+    assert!(s.job("j").unwrap().hold.is_none());
+    assert_eq!(texts(&s.receive(K, batch("j", 8, 9), 4.0)), seqs(8, 9));
 }
 
 #[test]

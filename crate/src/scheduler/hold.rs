@@ -1,7 +1,9 @@
 //! A job's outputs into its cell in order and exactly once, also around a replay.
 //!
-//! Without a replay pending, outputs are taken by `seq`: duplicates are dropped and a gap
-//! is accepted (what the kernel no longer has cannot be put back in order). When this page
+//! Without a replay pending, outputs are taken by `seq` and duplicates are dropped; a gap
+//! means outputs were lost on the way, so the gap is asked for again (a replay) and the
+//! batch after it held. Within a replay a gap is accepted (what the kernel no longer has
+//! cannot be put back in order). When this page
 //! asks for outputs again (`replay`), it remembers `until`, the seq the kernel had reached,
 //! and while outputs have not reached it, holds back the ones past the gap so that the
 //! replay fills the gap first and the held ones follow, each once.
@@ -138,6 +140,18 @@ impl Scheduler {
         outputs: Vec<Output>,
         out: &mut Vec<Effect>,
     ) {
+        // A gap in live outputs means messages were lost on the way (a websocket that
+        // dropped, a page that was away): ask for them again and hold this batch meanwhile.
+        let since = match self.jobs.get(key) {
+            Some(job) if job.hold.is_none() && seq > job.next_seq && !outputs.is_empty() => {
+                Some(job.next_seq)
+            }
+            Some(_) => None,
+            None => return,
+        };
+        if let Some(since) = since {
+            self.start_replay(key, since, seq, out);
+        }
         let Some(job) = self.jobs.get_mut(key) else {
             return;
         };
