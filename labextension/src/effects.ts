@@ -4,5 +4,6 @@
 export type {
   ClientMsg as ClientMessage,
   Effect,
+  JobState,
   Output as WireOutput
 } from './protocol.generated';
