@@ -222,15 +222,12 @@ impl Panel {
         self.timer.is_some()
     }
 
-    /// Draw or update `job`'s row; a job past the drawn page waits for "Show more" (it
-    /// is not drawn when every row allowed is drawn: the drawn rows are the oldest jobs).
-    /// Call [`Panel::flush`] after a batch.
+    /// Update `job`'s row if it is drawn. New rows are drawn by [`Panel::flush`] (call it
+    /// after a batch), in the scheduler's order, so the drawn rows stay the oldest jobs.
     pub fn upsert(&mut self, job: &Job, now: f64) -> Result<()> {
-        // With 10,000 jobs reported at once (a reload's `list`), most are newer than every
-        // drawn row: the serial tells so without hashing their ids.
-        if self.rows.len() < self.limit
-            || (job.serial <= self.newest_drawn && self.rows.contains_key(&job.id))
-        {
+        // A job newer than every drawn row has none: the serial tells so without hashing
+        // its id (10,000 undrawn jobs changing at once, as when a kernel is lost).
+        if job.serial <= self.newest_drawn && self.rows.contains_key(&job.id) {
             self.draw(job, now)
         } else {
             Ok(())

@@ -93,7 +93,8 @@ pub enum Effect {
         /// What happened.
         message: String,
     },
-    /// The job's panel row must be (re)drawn.
+    /// A job already known changed: its panel row, if drawn, must be redrawn (a new job's
+    /// row is drawn by the panel's flush, which follows every batch of effects).
     #[serde(skip)]
     RowChanged {
         /// The job.

@@ -153,10 +153,10 @@ impl Scheduler {
         self.arrived += 1;
         job.serial = self.arrived;
         self.order.push(job.id.clone());
+        // No `RowChanged`: a new job is the newest, and the panel draws the newest jobs that
+        // fit its page when it flushes (a reload's 10,000 jobs cost one flush, not 10,000
+        // effects).
         push_cell_state(&job, out);
-        out.push(Effect::RowChanged {
-            job_id: job.id.clone(),
-        });
         self.counts[job.state as usize] += 1;
         self.jobs.insert(job.id.clone(), job);
     }
