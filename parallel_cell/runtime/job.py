@@ -1,6 +1,9 @@
 """One background run: its state, thread, cancel event, output buffer and replay log."""
 
+import os
+import signal
 import socket
+import subprocess
 import threading
 from collections import deque
 
@@ -212,10 +215,16 @@ class Job:
     def terminate_children(self, hard=False):
         for ref in list(self.children):
             proc = ref()
-            if proc is None or proc.poll() is not None:
+            if proc is None:
                 continue
             try:
-                proc.kill() if hard else proc.terminate()
+                if isinstance(proc, subprocess.Popen):
+                    if proc.poll() is None:
+                        proc.kill() if hard else proc.terminate()
+                elif proc.isalive():
+                    # A pty child (IPython's `!cmd`, through pexpect) leads its own
+                    # session: end its whole process group (`sh -c` and what it runs).
+                    os.killpg(proc.pid, signal.SIGKILL if hard else signal.SIGTERM)
             except OSError:
                 pass
 

@@ -48,6 +48,12 @@ orig_sleep = _original(time.sleep)
 _orig_cond_wait = _original(threading.Condition.wait)
 _orig_popen_init = _original(subprocess.Popen.__init__)
 _orig_socket_init = _original(socket.socket.__init__)
+try:  # IPython's `!cmd` runs through pexpect, whose children live on a pty
+    import ptyprocess
+
+    _orig_pty_init = _original(ptyprocess.PtyProcess.__init__)
+except ImportError:
+    ptyprocess = None
 _orig_thread_start = _original(threading.Thread.start)
 _orig_thread_join = _original(threading.Thread.join)
 _orig_thread_bootstrap = _original(getattr(threading.Thread, "_bootstrap_inner", None))
@@ -112,6 +118,13 @@ def _track(job, refs, obj):
 
 def _popen_init(self, *args, **kwargs):
     _orig_popen_init(self, *args, **kwargs)
+    job = current_job()
+    if job is not None:
+        _track(job, job.children, self)
+
+
+def _pty_init(self, *args, **kwargs):
+    _orig_pty_init(self, *args, **kwargs)
     job = current_job()
     if job is not None:
         _track(job, job.children, self)
@@ -200,6 +213,8 @@ def install_patches():
         (threading.Thread, "start", _thread_start, _orig_thread_start),
         (threading.Thread, "join", _thread_join, _orig_thread_join),
     ]
+    if ptyprocess is not None:
+        patches.append((ptyprocess.PtyProcess, "__init__", _pty_init, _orig_pty_init))
     if _orig_thread_bootstrap is not None:
         patches.append(
             (threading.Thread, "_bootstrap_inner", _thread_bootstrap, _orig_thread_bootstrap)

@@ -1,5 +1,6 @@
 """The kill matrix: what a kill stops, how fast, and what it honestly cannot stop."""
 
+import random
 import time
 from pathlib import Path
 
@@ -155,16 +156,20 @@ def _processes_running(cmdline):
 
 
 def test_kill_shell_command(kernel, comm):
-    job = comm.submit("!sleep 4321.5")
+    # A sleep length of its own, so a process left by another run cannot interfere.
+    secs = f"{4000 + random.randrange(1_000_000) / 1000:.3f}"
+    cmdline = f"sleep {secs}".encode()
+    job = comm.submit(f"!sleep {secs}")
     comm.wait_type("started", job)
     deadline = time.monotonic() + 5
-    while not _processes_running(b"sleep 4321.5") and time.monotonic() < deadline:
+    while not _processes_running(cmdline) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _processes_running(b"sleep 4321.5")
+    assert _processes_running(cmdline)
     _, finished, took = kill_and_wait(comm, job)
     print(f"kill matrix: !sleep: {finished['state']} in {took * 1000:.0f} ms")
     assert finished["state"] == "killed"
+    # IPython runs `!cmd` through pexpect on a pty: the kill ends that process group.
     deadline = time.monotonic() + 5
-    while _processes_running(b"sleep 4321.5") and time.monotonic() < deadline:
+    while _processes_running(cmdline) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _processes_running(b"sleep 4321.5")
+    assert not _processes_running(cmdline)
