@@ -70,3 +70,29 @@ fn clearing_rows_draws_the_undrawn() {
     );
     assert_eq!(h.count(&format!("[data-job-id=\"j{}\"]", PAGE + 9)), 1);
 }
+
+#[wasm_bindgen_test]
+fn a_reloads_jobs_get_their_rows_from_one_flush() {
+    // A reload's `jobs` reply adopts every job at once; no RowChanged each: the flush
+    // draws the first page, oldest first, in their states.
+    let h = Harness::new(4.0);
+    h.receive(hello());
+    let jobs: Vec<serde_json::Value> = (0..PAGE + 5)
+        .map(|i| {
+            serde_json::json!({
+                "job_id": format!("r{i}"), "num": i, "cell_id": null, "notebook": "nb.ipynb",
+                "state": if i % 2 == 0 { "running" } else { "done" }, "started_at": 1.0,
+                "ended_at": null, "next_seq": 0, "error": null, "assigned": [],
+                "origin": "kernel"})
+        })
+        .collect();
+    h.receive(serde_json::json!({"type": "jobs", "jobs": jobs}));
+    assert_eq!(h.count("li[data-job-id]") as usize, PAGE);
+    let first = h.root.query_selector("li[data-job-id]").unwrap().unwrap();
+    assert_eq!(first.get_attribute("data-job-id").as_deref(), Some("r0"));
+    assert_eq!(
+        h.row("r1").get_attribute("data-job-state").as_deref(),
+        Some("done")
+    );
+    assert_eq!(h.count(&format!("[data-job-id=\"r{PAGE}\"]")), 0);
+}
