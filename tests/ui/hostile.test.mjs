@@ -34,7 +34,15 @@ test('markup in job output never runs in the page and stays text in the panel', 
     await waitForState(page, id, ends[i]);
   }
   await page.waitForTimeout(1000); // room for any onerror to fire
-  assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no payload ran');
+  const ran = await page.evaluate(() => window.__pwned ?? []);
+  const inPanel = await page
+    .locator('#parallel-cell-jobs')
+    .locator('script, img, iframe, a[href^="javascript"]')
+    .count();
+  console.log(
+    `# hostile output: ${CELLS.length} jobs, payloads that ran ${ran.length}, markup elements in the panel ${inPanel}`
+  );
+  assert.deepEqual(ran, [], 'no payload ran');
 
   const panel = page.locator('#parallel-cell-jobs');
   assert.equal(await panel.locator('script, img, iframe, a[href^="javascript"]').count(), 0);
