@@ -72,6 +72,13 @@ for (const [path, label] of [
     const assigned = rowOf(page, jobId).locator('[data-role="assigned"]');
     assert.match((await assigned.textContent()) ?? '', /Assigned: .*\banswer\b/);
     assert.match((await assigned.textContent()) ?? '', /\bhandle\b/);
+    // Laid out as a line of its own under the title, which keeps its room.
+    const title = await rowOf(page, jobId).locator('.pc-job-title').boundingBox();
+    const names = await assigned.boundingBox();
+    assert.ok(title.width > 40, `the title is ${title.width}px wide`);
+    assert.ok(names.y >= title.y + title.height - 1, 'the names are below the title');
+    // With a handful of jobs there is nothing to "show more" of.
+    assert.equal(await page.locator('#parallel-cell-jobs .pc-show-more').isVisible(), false);
   });
 
   test(`${label}: the cell shows its job while it runs, and its output streams as it comes`, async () => {
