@@ -32,11 +32,16 @@ export interface IJobLookup {
 export class JobCells {
   constructor(
     private readonly tracker: INotebookTracker,
-    private readonly trans: TranslationBundle,
+    trans: TranslationBundle,
     private readonly jobs: IJobLookup,
     /** Bring a notebook panel to the front. */
     private readonly activate: (panel: NotebookPanel) => void
   ) {
+    this._labels = {
+      queued: trans.__('queued'),
+      running: trans.__('running'),
+      cancelling: trans.__('killing')
+    };
     // A foreground run of a cell takes the cell back from its background job: the
     // job's later output then shows only in the panel, never mixed into the new run.
     NotebookActions.executionScheduled.connect((_, { cell }) => {
@@ -175,12 +180,6 @@ export class JobCells {
 
   /** Show a job's state on its cell (`null`: the cell has no job any more). */
   private _mark(cell: Cell, state: string | null): void {
-    // The badge's words, drawn by the stylesheet from the prompt's attribute.
-    const labels: Record<string, string> = {
-      queued: this.trans.__('queued'),
-      running: this.trans.__('running'),
-      cancelling: this.trans.__('killing')
-    };
     const prompt = cell.node.querySelector('.jp-InputPrompt');
     if (state === null) {
       cell.node.removeAttribute(CELL_STATE_ATTRIBUTE);
@@ -188,7 +187,7 @@ export class JobCells {
       return;
     }
     cell.node.setAttribute(CELL_STATE_ATTRIBUTE, state);
-    prompt?.setAttribute(CELL_LABEL_ATTRIBUTE, labels[state] ?? '');
+    prompt?.setAttribute(CELL_LABEL_ATTRIBUTE, this._labels[state] ?? '');
   }
 
   /**
@@ -212,6 +211,8 @@ export class JobCells {
     return false;
   }
 
+  /** The badge's words, drawn by the stylesheet from the prompt's attribute. */
+  private readonly _labels: Record<string, string>;
   /** Job id → its id on the wire, where they differ (adopted jobs). */
   private readonly _wireIds = new Map<string, string>();
   /** Cell model id → the job whose output the cell shows. */

@@ -149,19 +149,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
         root: panel.root,
         trans,
         concurrency: 4,
-        activate: widget => app.shell.activateById(widget.id)
+        activate: widget => app.shell.activateById(widget.id),
+        // Cell toolbar buttons render once: tell them when a notebook's kernel changes.
+        kernelChanged: refresh
       });
       refresh();
       tracker.activeCellChanged.connect(refresh);
       tracker.selectionChanged.connect(refresh);
       labShell?.currentChanged.connect(refresh);
-      // Cell toolbar buttons render once: tell them when a notebook's kernel changes.
-      const watchKernel = (_: unknown, widget: NotebookPanel) => {
-        widget.sessionContext.kernelChanged.connect(refresh);
-        void widget.sessionContext.ready.then(refresh);
-      };
-      tracker.widgetAdded.connect(watchKernel);
-      tracker.forEach(widget => watchKernel(null, widget));
       if (!settings) {
         return;
       }

@@ -18,6 +18,8 @@ export interface IJobsOptions {
   concurrency: number;
   /** Bring a notebook panel to the front. */
   activate: (panel: NotebookPanel) => void;
+  /** A notebook's kernel changed or became ready. */
+  kernelChanged?: () => void;
 }
 
 /** The background jobs of this page: one wasm core, one link per kernel. */
@@ -45,8 +47,12 @@ export class BackgroundJobs {
       },
       options.activate
     );
-    this._kernels = new KernelWatch(options.tracker, this._links, this._trans, kernelId =>
-      this._core.kernel_lost(kernelId)
+    this._kernels = new KernelWatch(
+      options.tracker,
+      this._links,
+      this._trans,
+      kernelId => this._core.kernel_lost(kernelId),
+      options.kernelChanged ?? (() => undefined)
     );
     // The runtime sends every job's messages to each open comm: close ours when the page
     // goes away, or each reload would add one more receiver of all that traffic.

@@ -12,7 +12,9 @@ export class KernelWatch {
     private readonly links: KernelLinks,
     private readonly trans: TranslationBundle,
     /** The kernel restarted, died or was replaced: its unfinished jobs are lost. */
-    private readonly onLost: (kernelId: string) => void
+    private readonly onLost: (kernelId: string) => void,
+    /** A notebook's kernel changed or became ready (whether jobs can run may differ). */
+    private readonly onChanged: () => void
   ) {
     tracker.widgetAdded.connect((_, panel) => this._watch(panel));
     tracker.forEach(panel => this._watch(panel));
@@ -69,6 +71,7 @@ export class KernelWatch {
       if (closing()) {
         return;
       }
+      this.onChanged();
       if (change.oldValue) {
         this._lost(change.oldValue.id);
       }
@@ -78,6 +81,7 @@ export class KernelWatch {
       }
     });
     void session.ready.then(() => {
+      this.onChanged();
       const current = session.session?.kernel;
       if (current) {
         void this._reattach(current);

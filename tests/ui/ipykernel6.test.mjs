@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  cell,
-  jobIds,
+  runRangeInBackground,
   newJob,
   notebook,
   outputText,
@@ -64,17 +63,8 @@ test('ipykernel 6: a kill sent while the foreground is busy is said to wait, the
 
 test('ipykernel 6: several selected cells, started by the shortcut, run in notebook order', async () => {
   const { page } = session;
-  await cell(page, 4).locator('.jp-InputPrompt').click();
-  await cell(page, 6)
-    .locator('.jp-InputPrompt')
-    .click({ modifiers: ['Shift'] });
-  const before = new Set(await jobIds(page));
-  await page.keyboard.press('Control+Shift+Enter');
-  await page.waitForFunction(
-    n => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length === n,
-    before.size + 3
-  );
-  const fresh = (await jobIds(page)).filter(id => !before.has(id));
+  const fresh = await runRangeInBackground(page, 4, 6);
+  assert.equal(fresh.length, 3);
   for (const id of fresh) {
     await waitForState(page, id, 'done');
   }

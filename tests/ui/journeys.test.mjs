@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  runRangeInBackground,
   cell,
-  jobIds,
   newJob,
   outputText,
   rowOf,
@@ -56,17 +56,7 @@ test('Ctrl+Shift+Enter runs the selected cell in the background', async () => {
 
 test('several selected cells each become a job', async () => {
   const { page } = session;
-  await select(1);
-  await cell(page, 2)
-    .locator('.jp-InputPrompt')
-    .click({ modifiers: ['Shift'] });
-  const before = new Set(await jobIds(page));
-  await page.keyboard.press('Control+Shift+Enter');
-  await page.waitForFunction(
-    n => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length === n,
-    before.size + 2
-  );
-  const fresh = (await jobIds(page)).filter(id => !before.has(id));
+  const fresh = await runRangeInBackground(page, 1, 2);
   assert.equal(fresh.length, 2);
   for (const id of fresh) {
     await waitForState(page, id, 'done');

@@ -312,6 +312,21 @@ export async function newJob(page, action) {
   }
 }
 
+/** Select cells `first`..`last`, press the shortcut, and return the new jobs' ids. */
+export async function runRangeInBackground(page, first, last) {
+  await cell(page, first).locator('.jp-InputPrompt').click();
+  await cell(page, last)
+    .locator('.jp-InputPrompt')
+    .click({ modifiers: ['Shift'] });
+  const before = new Set(await jobIds(page));
+  await page.keyboard.press('Control+Shift+Enter');
+  await page.waitForFunction(
+    n => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length === n,
+    before.size + last - first + 1
+  );
+  return (await jobIds(page)).filter(id => !before.has(id));
+}
+
 export async function waitForState(page, jobId, state, timeout = 30_000) {
   await page.waitForSelector(
     `#parallel-cell-jobs [data-job-id="${jobId}"][data-job-state="${state}"]`,
