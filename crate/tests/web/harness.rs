@@ -20,6 +20,15 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// The English strings the core asks to have translated.
+    pub fn strings(&self) -> Vec<String> {
+        self.core
+            .strings()
+            .iter()
+            .filter_map(|s| s.as_string())
+            .collect()
+    }
+
     pub fn new(cap: f64) -> Harness {
         let document = web_sys::window().unwrap().document().unwrap();
         let root: HtmlElement = document.create_element("div").unwrap().dyn_into().unwrap();

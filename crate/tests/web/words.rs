@@ -14,12 +14,7 @@ fn finished_done(id: &str, assigned: &[String]) -> serde_json::Value {
 #[wasm_bindgen_test]
 fn the_panel_speaks_the_translator_s_words() {
     let h = Harness::new(4.0);
-    let strings: Vec<String> = h
-        .core
-        .strings()
-        .iter()
-        .filter_map(|s| s.as_string())
-        .collect();
+    let strings = h.strings();
     for s in [
         "Kill job",
         "Kill all",
@@ -132,12 +127,7 @@ fn a_finished_row_lists_the_names_it_assigned() {
 #[wasm_bindgen_test]
 fn the_core_s_own_words_are_translated_too() {
     let h = Harness::new(4.0);
-    let strings: Vec<String> = h
-        .core
-        .strings()
-        .iter()
-        .filter_map(|s| s.as_string())
-        .collect();
+    let strings = h.strings();
     let own = [
         "(empty cell)",
         "Job {n} (started in the kernel)",
