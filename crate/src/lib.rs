@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
 use crate::panel::{Action, Panel};
-use crate::protocol::KernelMsg;
+use crate::protocol::{KernelMsg, Target};
 use crate::scheduler::{Effect, Scheduler, Submit, DEFAULT_CAP};
 use crate::text::{Text, SOURCES, T_NOT_UNDERSTOOD};
 
@@ -66,7 +66,11 @@ impl Core {
 
     /// Queue a cell to run in the background; with `after_job_id`, only once that job
     /// ended `done` (if it ends otherwise, this one ends `error`, `DependencyFailed`,
-    /// unsent). Throws an `Error` on invalid input or an unknown `after_job_id`.
+    /// unsent). `target` is `"thread"` (also when missing) or `"dask"` (a Dask cluster:
+    /// sent at once, no slot under the cap). Throws an `Error` on invalid input, an
+    /// unknown `after_job_id` or another `target`.
+    // Positional for JavaScript; new parameters go at the end so older calls still work.
+    #[allow(clippy::too_many_arguments)]
     pub fn submit(
         &self,
         job_id: &str,
@@ -75,7 +79,17 @@ impl Core {
         cell_id: &str,
         code: &str,
         after_job_id: Option<String>,
+        target: Option<String>,
     ) -> Result<(), JsError> {
+        let target = match target.as_deref() {
+            None => Target::Thread,
+            Some(name) => Target::from_name(name).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "target must be \"thread\" or \"dask\", got \"{}\"",
+                    protocol::truncate(name, 40)
+                ))
+            })?,
+        };
         let s = Submit {
             job_id,
             kernel_id,
@@ -83,6 +97,7 @@ impl Core {
             cell_id,
             code,
             after: after_job_id.as_deref(),
+            target,
         };
         dispatch(&self.inner, |sched, now| sched.submit(s, now))?;
         Ok(())
@@ -113,6 +128,13 @@ impl Core {
     /// Kill a job (queued: at once; running: `cancelling` until the kernel answers).
     pub fn kill(&self, job_id: &str) {
         run(&self.inner, |s, now| s.kill(job_id, now));
+    }
+
+    /// The person confirmed (after a `confirm_restart` effect) that the Dask worker
+    /// running job `job_id` may be restarted: sends `kill` with `restart_worker`. Ignored
+    /// unless the job is a Dask job cancelling on a worker.
+    pub fn restart_worker(&self, job_id: &str) {
+        run(&self.inner, |s, _| s.restart_worker(job_id));
     }
 
     /// Ask the kernel to send job `job_id`'s outputs again from seq `since` (a cell that

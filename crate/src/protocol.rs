@@ -31,7 +31,8 @@ pub const MAX_DEPTH: usize = 127;
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
-    /// Waiting: for a free slot under the cap, for the kernel's `hello`, or for `started`.
+    /// Waiting: for a free slot under the cap, for the kernel's `hello`, for `started`, or
+    /// (a Dask job) for a worker.
     Queued,
     /// The job's thread runs in the kernel.
     Running,
@@ -92,6 +93,38 @@ pub enum Origin {
     Kernel,
 }
 
+/// Where a job runs.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// A thread in the kernel (under the concurrency cap).
+    #[default]
+    Thread,
+    /// A task on a Dask cluster (Dask queues it; no cap).
+    Dask,
+}
+
+impl Target {
+    /// Whether it is the default, [`Target::Thread`] (then it is left out of messages).
+    pub fn is_thread(&self) -> bool {
+        *self == Target::Thread
+    }
+
+    /// The target named `name` (`"thread"` or `"dask"`).
+    pub fn from_name(name: &str) -> Option<Target> {
+        match name {
+            "thread" => Some(Target::Thread),
+            "dask" => Some(Target::Dask),
+            _ => None,
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// An exception that ended a job.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -119,11 +152,22 @@ pub enum ClientMsg {
         notebook: String,
         /// The cell's source.
         code: String,
+        /// Where to run it; left out for a thread (`null` or missing: a thread).
+        #[serde(
+            default,
+            skip_serializing_if = "Target::is_thread",
+            deserialize_with = "decode::target_or_thread"
+        )]
+        target: Target,
     },
     /// Stop the job (the kernel escalates).
     Kill {
         /// The job to stop.
         job_id: String,
+        /// The person confirmed that the Dask worker running the job may be restarted;
+        /// left out when `false`.
+        #[serde(default, skip_serializing_if = "is_false")]
+        restart_worker: bool,
     },
     /// Ask for every job the kernel knows (answered by `jobs`).
     List,
@@ -146,6 +190,15 @@ pub enum ClientMsg {
         kill_grace_ms: u64,
         /// Whether `time.sleep` and waits inside job threads end at once on a kill.
         interruptible_sleep: bool,
+        /// The Dask scheduler's address; `""` or `null`: a `LocalCluster` started in the
+        /// kernel on first use. Missing: leave it as it is.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "decode::present"
+        )]
+        #[cfg_attr(feature = "ts", ts(optional, type = "string | null"))]
+        cluster: Option<Option<String>>,
     },
 }
 
@@ -177,6 +230,19 @@ pub struct JobInfo {
     pub assigned: Vec<String>,
     /// Who started it.
     pub origin: Origin,
+    /// Where it runs (missing or `null`: a thread).
+    #[serde(
+        default,
+        skip_serializing_if = "Target::is_thread",
+        deserialize_with = "decode::target_or_thread"
+    )]
+    pub target: Target,
+    /// The Dask worker running it (`null`: not placed on a worker yet, or a thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// The Dask cluster's dashboard URL, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<String>,
 }
 
 /// The answer to the comm opening.
@@ -195,7 +261,8 @@ pub struct Hello {
     pub implementation: String,
 }
 
-/// The job's thread runs.
+/// The job runs: a thread started, or a Dask task was accepted (it runs once `worker` is
+/// set, by this message or a later `placed`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Started {
@@ -212,6 +279,31 @@ pub struct Started {
     pub started_at: f64,
     /// Who started it.
     pub origin: Origin,
+    /// Where it runs (missing or `null`: a thread).
+    #[serde(
+        default,
+        skip_serializing_if = "Target::is_thread",
+        deserialize_with = "decode::target_or_thread"
+    )]
+    pub target: Target,
+    /// The Dask worker running it (`null`: not placed on a worker yet, or a thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// The Dask cluster's dashboard URL, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<String>,
+}
+
+/// A Dask job's task started on a worker.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Placed {
+    /// The job.
+    pub job_id: String,
+    /// The worker's address.
+    pub worker: String,
+    /// When the task started (kernel clock, ms).
+    pub started_at: f64,
 }
 
 /// A batch of outputs; `seq` numbers the first, the rest follow consecutively.
@@ -280,6 +372,8 @@ pub enum KernelMsg {
     Hello(Hello),
     /// `started`.
     Started(Started),
+    /// `placed`.
+    Placed(Placed),
     /// `output`.
     Output(Outputs),
     /// `cancelling`.

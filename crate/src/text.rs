@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 /// Every English string the core shows, indexed by the `T_*` constants.
-pub const SOURCES: [&str; 33] = [
+pub const SOURCES: [&str; 37] = [
     "Background jobs",
     "Kill all",
     "Clear finished",
@@ -49,6 +49,11 @@ pub const SOURCES: [&str; 33] = [
     "{s}s",
     "{m}m {s}s",
     "{h}h {m}m",
+    // Where a job runs; a link to the Dask cluster's dashboard.
+    "thread",
+    "Dask · waiting for a worker",
+    "Dask · {worker}",
+    "Dashboard",
 ];
 
 /// The header toolbar's label.
@@ -97,6 +102,15 @@ pub const T_PROTOCOL: usize = 28;
 pub const T_DEPENDENCY_FAILED: usize = 29;
 /// Elapsed seconds (`{s}`); then minutes and seconds, hours and minutes (`{h}`, `{m}`).
 pub const T_SECONDS: usize = 30;
+
+/// Where a thread job runs.
+pub const T_WHERE_THREAD: usize = 33;
+/// Where a Dask job runs before a worker took it.
+pub const T_WHERE_DASK_WAITING: usize = 34;
+/// Where a Dask job runs (`{worker}`).
+pub const T_WHERE_DASK: usize = 35;
+/// The link to the Dask cluster's dashboard.
+pub const T_DASHBOARD: usize = 36;
 
 /// The strings in use: English until translations are set.
 #[derive(Clone, Debug, Default)]

@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use parallel_cell_core::panel::{Panel, PAGE};
-use parallel_cell_core::protocol::{Finished, Hello, JobState, KernelMsg, Origin, Started};
+use parallel_cell_core::protocol::{Finished, Hello, JobState, KernelMsg, Origin, Started, Target};
 use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
 use parallel_cell_core::Core;
 use wasm_bindgen::prelude::*;
@@ -45,6 +45,9 @@ fn started(id: &str) -> KernelMsg {
         notebook: None,
         started_at: 0.0,
         origin: Origin::Frontend,
+        target: Target::Thread,
+        worker: None,
+        dashboard: None,
     })
 }
 
@@ -71,6 +74,7 @@ fn panel_with_10000_jobs() {
             cell_id: &cell,
             code: &code,
             after: None,
+            target: Target::Thread,
         };
         s.submit(submit, 0.0).unwrap();
         if i % 2 == 0 {
@@ -233,6 +237,7 @@ fn panel_with_10000_jobs() {
             cell_id: "c",
             code: "train()",
             after: None,
+            target: Target::Thread,
         };
         running.submit(submit, 0.0).unwrap();
         running.receive(K, started(id), 0.0);
@@ -274,7 +279,7 @@ fn panel_with_10000_jobs() {
     let parse = |text: &str| js_sys::JSON::parse(text).unwrap();
     core.receive(K, parse(r#"{"type":"hello","protocol":1,"runtime":"0","python":"3","ipykernel":"7","implementation":"ipython"}"#));
     for id in &ids {
-        core.submit(id, K, "nb.ipynb", "cell", "x = 1", None)
+        core.submit(id, K, "nb.ipynb", "cell", "x = 1", None, None)
             .unwrap();
     }
     let mut times = Vec::new();

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use parallel_cell_core::protocol::{ClientMsg, JobState, KernelMsg};
+use parallel_cell_core::protocol::{ClientMsg, JobState, KernelMsg, Target};
 use parallel_cell_core::scheduler::{Effect, Scheduler, Submit, HOLD_MAX_OUTPUTS};
 use serde_json::Value;
 
@@ -62,11 +62,12 @@ fn check(s: &Scheduler, effects: &[Effect]) {
 
 /// Whether a message uses a form serde's derives accept and the protocol (and the core's
 /// reader) does not: a nested struct (`error`, a `jobs` entry) written as a JSON array, or
-/// an enum (`state`, `origin`, a stream's `name`) written as an object `{"done": null}`.
+/// an enum (`state`, `origin`, `target`, a stream's `name`) written as an object
+/// `{"done": null}`.
 fn serde_only_form(v: &Value) -> bool {
     let quirky = |v: &Value| {
         v.get("error").is_some_and(Value::is_array)
-            || ["state", "origin", "name"]
+            || ["state", "origin", "target", "name"]
                 .iter()
                 .any(|k| v.get(k).is_some_and(Value::is_object))
     };
@@ -111,6 +112,11 @@ fn random_and_mutated_messages_never_panic() {
                         cell_id: "c1",
                         code: &code,
                         after,
+                        target: if rng.chance(3) {
+                            Target::Dask
+                        } else {
+                            Target::Thread
+                        },
                     },
                     now,
                 )
@@ -124,6 +130,10 @@ fn random_and_mutated_messages_never_panic() {
             3 if rng.chance(5) => s.clear_finished(),
             4 if rng.chance(20) => s.kernel_lost(kernel, now),
             5 if rng.chance(10) => s.set_cap(rng.below(5)),
+            7 if rng.chance(3) => {
+                let id = *rng.pick(&IDS);
+                s.restart_worker(id)
+            }
             6 if rng.chance(3) => {
                 let id = *rng.pick(&IDS);
                 s.replay(id, rng.below(8) as u64)

@@ -152,6 +152,9 @@ fn kernel_jobs_are_adopted() {
             notebook: None,
             started_at: 5.0,
             origin: Origin::Kernel,
+            target: Target::Thread,
+            worker: None,
+            dashboard: None,
         }),
         10.0,
     );
@@ -175,6 +178,9 @@ fn kernel_jobs_are_adopted() {
             notebook: None,
             started_at: 5.0,
             origin: Origin::Kernel,
+            target: Target::Thread,
+            worker: None,
+            dashboard: None,
         }),
         10.0,
     );
@@ -198,6 +204,9 @@ fn kernel_started(id: &str) -> KernelMsg {
         notebook: None,
         started_at: 0.0,
         origin: Origin::Kernel,
+        target: Target::Thread,
+        worker: None,
+        dashboard: None,
     })
 }
 

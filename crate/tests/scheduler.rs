@@ -125,7 +125,8 @@ fn invalid_and_duplicate_submits_are_errors() {
                 notebook: "n",
                 cell_id: "c",
                 code: "",
-                after: None
+                after: None,
+                target: Target::Thread,
             },
             0.0
         )
@@ -145,6 +146,7 @@ fn invalid_and_duplicate_submits_are_errors() {
                 cell_id: cell,
                 code: "1",
                 after: None,
+                target: Target::Thread,
             },
             0.0,
         );
@@ -383,6 +385,7 @@ fn dependencies_settle_even_when_the_cap_is_full_and_survive_clearing() {
                 cell_id: "c",
                 code: "",
                 after: Some("ok"),
+                target: Target::Thread,
             },
             4.0,
         )

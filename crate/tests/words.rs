@@ -58,6 +58,7 @@ fn submit_code(s: &mut Scheduler, id: &str, code: &str, after: Option<&str>) -> 
         cell_id: &cell,
         code,
         after,
+        target: Target::Thread,
     };
     s.submit(submit, 0.0).unwrap()
 }
@@ -80,6 +81,9 @@ fn titles_it_makes_are_translated() {
         notebook: None,
         started_at: 1.0,
         origin: Origin::Kernel,
+        target: Target::Thread,
+        worker: None,
+        dashboard: None,
     });
     s.receive(K, started_in_kernel, 1.0);
     let fx = s.receive(K, finished("k", JobState::Done), 2.0);

@@ -14,6 +14,8 @@ export type JobState = "queued" | "running" | "done" | "error" | "cancelling" | 
 
 export type Origin = "frontend" | "kernel";
 
+export type Target = "thread" | "dask";
+
 export type ErrorInfo = { 
 /**
  * The exception's class name.
@@ -120,11 +122,20 @@ notebook: string,
 /**
  * The cell's source.
  */
-code: string, } | { "type": "kill", 
+code: string, 
+/**
+ * Where to run it; left out for a thread (`null` or missing: a thread).
+ */
+target?: Target, } | { "type": "kill", 
 /**
  * The job to stop.
  */
-job_id: string, } | { "type": "list" } | { "type": "replay", 
+job_id: string, 
+/**
+ * The person confirmed that the Dask worker running the job may be restarted;
+ * left out when `false`.
+ */
+restart_worker?: boolean, } | { "type": "list" } | { "type": "replay", 
 /**
  * The job.
  */
@@ -144,7 +155,12 @@ kill_grace_ms: number,
 /**
  * Whether `time.sleep` and waits inside job threads end at once on a kill.
  */
-interruptible_sleep: boolean, };
+interruptible_sleep: boolean, 
+/**
+ * The Dask scheduler's address; `""` or `null`: a `LocalCluster` started in the
+ * kernel on first use. Missing: leave it as it is.
+ */
+cluster?: string | null, };
 
 export type JobInfo = { 
 /**
@@ -190,7 +206,19 @@ assigned: Array<string>,
 /**
  * Who started it.
  */
-origin: Origin, };
+origin: Origin, 
+/**
+ * Where it runs (missing or `null`: a thread).
+ */
+target?: Target, 
+/**
+ * The Dask worker running it (`null`: not placed on a worker yet, or a thread).
+ */
+worker?: string | null, 
+/**
+ * The Dask cluster's dashboard URL, if any.
+ */
+dashboard?: string | null, };
 
 export type Hello = { 
 /**
@@ -238,7 +266,33 @@ started_at: number,
 /**
  * Who started it.
  */
-origin: Origin, };
+origin: Origin, 
+/**
+ * Where it runs (missing or `null`: a thread).
+ */
+target?: Target, 
+/**
+ * The Dask worker running it (`null`: not placed on a worker yet, or a thread).
+ */
+worker?: string | null, 
+/**
+ * The Dask cluster's dashboard URL, if any.
+ */
+dashboard?: string | null, };
+
+export type Placed = { 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * The worker's address.
+ */
+worker: string, 
+/**
+ * When the task started (kernel clock, ms).
+ */
+started_at: number, };
 
 export type Outputs = { 
 /**
@@ -302,7 +356,7 @@ message: string,
  */
 job_id: string | null, };
 
-export type KernelMsg = { "type": "hello" } & Hello | { "type": "started" } & Started | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
+export type KernelMsg = { "type": "hello" } & Hello | { "type": "started" } & Started | { "type": "placed" } & Placed | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
 
 export type Effect = { "kind": "send", 
 /**
@@ -406,7 +460,15 @@ notebook: string | null,
 /**
  * The cell.
  */
-cell_id: string | null, } | { "kind": "problem", 
+cell_id: string | null, } | { "kind": "confirm_restart", 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * The worker's address (kernel text).
+ */
+worker: string, } | { "kind": "problem", 
 /**
  * What happened.
  */

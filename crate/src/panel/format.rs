@@ -1,7 +1,42 @@
 //! Text the panel shows that is computed, not copied from the kernel.
 
-use crate::protocol::JobState;
-use crate::text::{Text, T_COUNT_RUNNING, T_SECONDS};
+use crate::protocol::{truncate, JobState, Target};
+use crate::text::{
+    Text, T_COUNT_RUNNING, T_SECONDS, T_WHERE_DASK, T_WHERE_DASK_WAITING, T_WHERE_THREAD,
+};
+
+/// The longest worker address shown (characters).
+pub const MAX_WORKER: usize = 100;
+
+/// The longest dashboard URL made a link.
+pub const MAX_URL: usize = 2048;
+
+/// Where a job runs, in `text`'s words: `thread`, `Dask · waiting for a worker` or
+/// `Dask · tcp://…` (the worker's address as the kernel gives it, shortened).
+pub fn place(target: Target, worker: Option<&str>, text: &Text) -> String {
+    match (target, worker) {
+        (Target::Thread, _) => text.get(T_WHERE_THREAD).to_owned(),
+        (Target::Dask, None) => text.get(T_WHERE_DASK_WAITING).to_owned(),
+        (Target::Dask, Some(w)) => text.fill(T_WHERE_DASK, "{worker}", truncate(w, MAX_WORKER)),
+    }
+}
+
+/// `url` if it may be a link's `href`: an `http:` or `https:` URL with a host and without
+/// spaces or control characters (a browser drops those, so `java\tscript:` would be
+/// `javascript:`). Kernel text is untrusted: anything else is no link.
+pub fn web_link(url: &str) -> Option<&str> {
+    let lower = |n: usize| url.get(..n).map(str::to_ascii_lowercase);
+    let rest = if lower(7).as_deref() == Some("http://") {
+        &url[7..]
+    } else if lower(8).as_deref() == Some("https://") {
+        &url[8..]
+    } else {
+        return None;
+    };
+    let clean = url.len() <= MAX_URL && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    (clean && !host.is_empty()).then_some(url)
+}
 
 /// Elapsed time as a person reads it: `7s`, `2m 05s`, `1h 02m` (units from `text`).
 pub fn elapsed(ms: f64, text: &Text) -> String {
@@ -64,6 +99,66 @@ mod tests {
         assert_eq!(elapsed(7_000.0, &de), "7 s");
         assert_eq!(elapsed(125_000.0, &de), "2 min 05 s");
         assert_eq!(elapsed(3_720_000.0, &de), "1 Std. 02 min");
+    }
+
+    #[test]
+    fn where_a_job_runs() {
+        let en = Text::default();
+        assert_eq!(place(Target::Thread, None, &en), "thread");
+        assert_eq!(place(Target::Thread, Some("tcp://x:1"), &en), "thread");
+        assert_eq!(
+            place(Target::Dask, None, &en),
+            "Dask · waiting for a worker"
+        );
+        assert_eq!(
+            place(Target::Dask, Some("tcp://127.0.0.1:40123"), &en),
+            "Dask · tcp://127.0.0.1:40123"
+        );
+        let long = "x".repeat(500);
+        assert_eq!(
+            place(Target::Dask, Some(&long), &en).chars().count(),
+            "Dask · ".chars().count() + MAX_WORKER
+        );
+        let fr = Text::from_map(&serde_json::json!({
+            "thread": "fil",
+            "Dask · {worker}": "Dask · {worker} (nœud)",
+        }));
+        assert_eq!(place(Target::Thread, None, &fr), "fil");
+        assert_eq!(
+            place(Target::Dask, Some("{worker}"), &fr),
+            "Dask · {worker} (nœud)"
+        );
+    }
+
+    #[test]
+    fn only_web_urls_are_links() {
+        for ok in [
+            "http://127.0.0.1:8787/status",
+            "https://dask.example.org/dashboard?x=1#y",
+            "HTTPS://Example.org",
+        ] {
+            assert_eq!(web_link(ok), Some(ok));
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "java\tscript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            " http://x",
+            "http://x\ny",
+            "http:///path",
+            "http://",
+            "https:x",
+            "//example.org",
+            "/status",
+            "ftp://x",
+            "vbscript:x",
+            "",
+            "é",
+        ] {
+            assert_eq!(web_link(bad), None, "{bad:?}");
+        }
+        assert_eq!(web_link(&format!("http://x/{}", "a".repeat(MAX_URL))), None);
     }
 
     #[test]

@@ -23,7 +23,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Event};
 
-pub use format::{elapsed as format_elapsed, summary as format_summary};
+pub use format::{
+    elapsed as format_elapsed, place as format_place, summary as format_summary, web_link,
+};
 
 use crate::text::{
     Text, T_CLEAR_FINISHED, T_EMPTY, T_GROUP_LIST, T_KERNEL_GROUP, T_KILL_ALL, T_SHOW_MORE,

@@ -10,7 +10,7 @@ use super::{dom_err, format, traceback};
 use crate::error::Result;
 use crate::protocol::JobState;
 use crate::scheduler::Job;
-use crate::text::{Text, T_ASSIGNED, T_GOTO, T_KILL, T_STATE};
+use crate::text::{Text, T_ASSIGNED, T_DASHBOARD, T_GOTO, T_KILL, T_STATE};
 
 /// The longest list of assigned names a row shows (characters); the rest is counted.
 pub const MAX_ASSIGNED: usize = 60;
@@ -23,7 +23,7 @@ pub fn template(document: &Document, text: &Text) -> Result<Element> {
     li.set_class_name("pc-job");
     // (tag, class, attributes, text)
     type Part<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
-    let parts: [Part; 5] = [
+    let parts: [Part; 6] = [
         ("span", "pc-job-state", &[("data-role", "state")], ""),
         (
             "button",
@@ -43,6 +43,7 @@ pub fn template(document: &Document, text: &Text) -> Result<Element> {
             ],
             "✕",
         ),
+        ("div", "pc-job-where", &[], ""),
         ("div", "pc-job-last-line", &[("data-role", "last-line")], ""),
     ];
     for (tag, class, attrs, text) in parts {
@@ -54,6 +55,13 @@ pub fn template(document: &Document, text: &Text) -> Result<Element> {
         if !text.is_empty() {
             el.set_text_content(Some(text));
         }
+        if class == "pc-job-where" {
+            // Where the job runs; the line also holds the dashboard link when there is one.
+            let place = document.create_element("span").map_err(dom_err)?;
+            place.set_class_name("pc-job-where-text");
+            place.set_attribute("data-role", "where").map_err(dom_err)?;
+            el.append_child(&place).map_err(dom_err)?;
+        }
         li.append_child(&el).map_err(dom_err)?;
     }
     Ok(li)
@@ -63,7 +71,7 @@ pub fn template(document: &Document, text: &Text) -> Result<Element> {
 // helper instead of ~16 web-sys calls (each a JS boundary crossing with string copies).
 // It sets text with `textContent` only, like the rest of the panel.
 #[wasm_bindgen(inline_js = r#"
-export function pc_draw_row(template, list, id, state, badge, title, elapsed, lastLine, hasCell) {
+export function pc_draw_row(template, list, id, state, badge, title, elapsed, place, lastLine, hasCell) {
   const li = template.cloneNode(true);
   li.setAttribute('data-job-id', id);
   li.setAttribute('data-job-state', state);
@@ -76,7 +84,8 @@ export function pc_draw_row(template, list, id, state, badge, title, elapsed, la
     c[3].setAttribute('disabled', '');
     c[3].setAttribute('hidden', '');
   }
-  c[4].textContent = lastLine;
+  c[4].firstChild.textContent = place;
+  c[5].textContent = lastLine;
   list.appendChild(li);
   return li;
 }
@@ -91,6 +100,7 @@ extern "C" {
         badge: &str,
         title: &str,
         elapsed: &str,
+        place: &str,
         last_line: &str,
         has_cell: bool,
     ) -> Element;
@@ -102,6 +112,9 @@ struct Parts {
     title: Element,
     elapsed: Element,
     kill: Element,
+    /// The line saying where the job runs (it holds `place` and the dashboard link).
+    place_line: Element,
+    place: Element,
     last_line: Element,
 }
 
@@ -123,6 +136,9 @@ pub struct Row {
     shown_elapsed: String,
     shown_last_line: String,
     shown_note: Option<String>,
+    shown_place: String,
+    /// The dashboard link and its `href`, when there is one.
+    dashboard: Option<(Element, String)>,
 }
 
 /// What a finished row says about the names `job` assigned: the shown text (shortened)
@@ -166,6 +182,7 @@ impl Row {
             .unwrap_or_default();
         let title = job.title.words(text);
         let last_line = job.last_line.get();
+        let place = format::place(job.target, job.worker.as_deref(), text);
         let li = pc_draw_row(
             template,
             list,
@@ -174,6 +191,7 @@ impl Row {
             text.get(T_STATE + job.state as usize),
             &title,
             &elapsed,
+            &place,
             last_line,
             job.cell_id.is_some(),
         );
@@ -190,6 +208,8 @@ impl Row {
             shown_elapsed: elapsed,
             shown_last_line: last_line.to_owned(),
             shown_note: None,
+            shown_place: place,
+            dashboard: None,
         })
     }
 
@@ -199,12 +219,16 @@ impl Row {
             let title = state_badge.next_element_sibling().ok_or_else(missing)?;
             let elapsed = title.next_element_sibling().ok_or_else(missing)?;
             let kill = elapsed.next_element_sibling().ok_or_else(missing)?;
-            let last_line = kill.next_element_sibling().ok_or_else(missing)?;
+            let place_line = kill.next_element_sibling().ok_or_else(missing)?;
+            let place = place_line.first_element_child().ok_or_else(missing)?;
+            let last_line = place_line.next_element_sibling().ok_or_else(missing)?;
             self.parts = Some(Parts {
                 state_badge,
                 title,
                 elapsed,
                 kill,
+                place_line,
+                place,
                 last_line,
             });
         }
@@ -242,6 +266,12 @@ impl Row {
             self.parts()?.last_line.set_text_content(Some(line));
             line.clone_into(&mut self.shown_last_line);
         }
+        let place = format::place(job.target, job.worker.as_deref(), text);
+        if self.shown_place != place {
+            self.parts()?.place.set_text_content(Some(&place));
+            self.shown_place = place;
+        }
+        self.set_dashboard(document, job.dashboard.as_deref(), text)?;
         self.set_note(document, job.cancel_reason.as_deref())?;
         if let (Some((shown, full)), None) = (assigned_text(job, text), &self.assigned) {
             let el = document.create_element("div").map_err(dom_err)?;
@@ -281,6 +311,38 @@ impl Row {
             self.parts()?.elapsed.set_text_content(Some(&shown));
             self.shown_elapsed = shown;
         }
+        Ok(())
+    }
+
+    /// Show a link to the cluster's dashboard when `url` is a web URL; no link otherwise.
+    fn set_dashboard(&mut self, document: &Document, url: Option<&str>, text: &Text) -> Result<()> {
+        let href = url.and_then(format::web_link);
+        if self.dashboard.as_ref().map(|(_, h)| h.as_str()) == href {
+            return Ok(());
+        }
+        if let Some((link, _)) = self.dashboard.take() {
+            link.remove();
+        }
+        let Some(href) = href else {
+            return Ok(());
+        };
+        let link = document.create_element("a").map_err(dom_err)?;
+        link.set_class_name("pc-job-dashboard");
+        for (k, v) in [
+            ("data-role", "dashboard"),
+            ("href", href),
+            ("target", "_blank"),
+            ("rel", "noopener noreferrer"),
+            ("title", href),
+        ] {
+            link.set_attribute(k, v).map_err(dom_err)?;
+        }
+        link.set_text_content(Some(text.get(T_DASHBOARD)));
+        self.parts()?
+            .place_line
+            .append_child(&link)
+            .map_err(dom_err)?;
+        self.dashboard = Some((link, href.to_owned()));
         Ok(())
     }
 

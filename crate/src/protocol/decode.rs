@@ -4,8 +4,8 @@ use serde::{de, Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::{
-    Cancelling, ClientMsg, Finished, JobList, JobState, KernelError, KernelMsg, Outputs, Started,
-    MAX_ID_LEN,
+    Cancelling, ClientMsg, Finished, JobList, JobState, KernelError, KernelMsg, Outputs, Placed,
+    Started, Target, MAX_ID_LEN,
 };
 use crate::error::{Error, Result};
 
@@ -19,6 +19,7 @@ impl<'de> Deserialize<'de> for KernelMsg {
         let msg = match tag.as_str() {
             "hello" => serde_json::from_value(value).map(KernelMsg::Hello),
             "started" => serde_json::from_value(value).map(KernelMsg::Started),
+            "placed" => serde_json::from_value(value).map(KernelMsg::Placed),
             "output" => serde_json::from_value(value).map(KernelMsg::Output),
             "cancelling" => serde_json::from_value(value).map(KernelMsg::Cancelling),
             "finished" => serde_json::from_value(value).map(KernelMsg::Finished),
@@ -29,6 +30,7 @@ impl<'de> Deserialize<'de> for KernelMsg {
                 &[
                     "hello",
                     "started",
+                    "placed",
                     "output",
                     "cancelling",
                     "finished",
@@ -39,6 +41,21 @@ impl<'de> Deserialize<'de> for KernelMsg {
         };
         msg.map_err(de::Error::custom)
     }
+}
+
+/// A `target` field: `null` is a thread, as a missing one is (the reader says the same).
+pub(super) fn target_or_thread<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Target, D::Error> {
+    Ok(Option::<Target>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A field whose `null` differs from its absence (`configure`'s `cluster`): present, it is
+/// `Some`, even when `null`.
+pub(super) fn present<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// The string under `key` of an object, and the object.
@@ -109,7 +126,7 @@ impl ClientMsg {
                 check_id("job_id", job_id)?;
                 check_id("cell_id", cell_id)
             }
-            ClientMsg::Kill { job_id } | ClientMsg::Replay { job_id, .. } => {
+            ClientMsg::Kill { job_id, .. } | ClientMsg::Replay { job_id, .. } => {
                 check_id("job_id", job_id)
             }
             ClientMsg::List | ClientMsg::Configure { .. } => Ok(()),
@@ -130,6 +147,12 @@ impl KernelMsg {
         match self {
             KernelMsg::Hello(_) => Ok(()),
             KernelMsg::Started(Started {
+                job_id, started_at, ..
+            }) => {
+                check_id("job_id", job_id)?;
+                check_time("started_at", *started_at)
+            }
+            KernelMsg::Placed(Placed {
                 job_id, started_at, ..
             }) => {
                 check_id("job_id", job_id)?;

@@ -95,6 +95,16 @@ impl Fields {
         }
     }
 
+    /// `target`: a thread when missing or `null`.
+    fn target(&mut self) -> Result<Target> {
+        match self.opt("target") {
+            None => Ok(Target::Thread),
+            Some(v) => as_string(v, "target").and_then(|s| {
+                Target::from_name(&s).ok_or_else(|| wrong("target", "\"thread\" or \"dask\""))
+            }),
+        }
+    }
+
     fn error(&mut self) -> Result<Option<ErrorInfo>> {
         self.opt("error")
             .map(|v| {
@@ -155,6 +165,14 @@ impl KernelMsg {
                 notebook: f.opt_string("notebook")?,
                 started_at: f.f64("started_at")?,
                 origin: f.origin()?,
+                target: f.target()?,
+                worker: f.opt_string("worker")?,
+                dashboard: f.opt_string("dashboard")?,
+            }),
+            "placed" => KernelMsg::Placed(Placed {
+                job_id: f.string("job_id")?,
+                worker: f.string("worker")?,
+                started_at: f.f64("started_at")?,
             }),
             "output" => KernelMsg::Output(Outputs {
                 job_id: f.string("job_id")?,
@@ -204,6 +222,9 @@ impl JobInfo {
             error: f.error()?,
             assigned: f.strings("assigned")?,
             origin: f.origin()?,
+            target: f.target()?,
+            worker: f.opt_string("worker")?,
+            dashboard: f.opt_string("dashboard")?,
         })
     }
 }

@@ -2,11 +2,14 @@
 //! and what the frontend notices: a kernel that went away.
 
 use super::{dedupe_rows, job_kernel, Effect, Scheduler};
-use crate::protocol::{ClientMsg, JobState};
+use crate::protocol::{ClientMsg, JobState, Target};
 
 impl Scheduler {
     /// Kill a job: a job never sent ends here as `killed`; a sent one turns `cancelling`
     /// and a `kill` goes to the kernel (again, if it was cancelling: the kernel escalates).
+    /// A Dask job cancelling on a worker is not asked again: the last resort, restarting
+    /// its worker, needs the person's word ([`Effect::ConfirmRestart`], then
+    /// [`Scheduler::restart_worker`]).
     pub fn kill(&mut self, job_id: &str, now: f64) -> Vec<Effect> {
         let mut out = Vec::new();
         self.kill_into(job_id, true, now, &mut out);
@@ -14,7 +17,30 @@ impl Scheduler {
         out
     }
 
-    /// Kill every unfinished job (jobs already cancelling are not asked twice).
+    /// The person confirmed that the worker running Dask job `job_id` may be restarted:
+    /// a `kill` with `restart_worker` goes out. Only for a Dask job that is cancelling on
+    /// a worker; anything else is ignored.
+    pub fn restart_worker(&mut self, job_id: &str) -> Vec<Effect> {
+        match self.jobs.get(job_id) {
+            Some(job)
+                if job.target == Target::Dask
+                    && job.state == JobState::Cancelling
+                    && job.worker.is_some() =>
+            {
+                vec![Effect::Send {
+                    kernel_id: job.kernel_id.clone(),
+                    message: ClientMsg::Kill {
+                        job_id: job.wire_id.clone(),
+                        restart_worker: true,
+                    },
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Kill every unfinished job (jobs already cancelling are not asked twice; no worker
+    /// is restarted).
     pub fn kill_all(&mut self, now: f64) -> Vec<Effect> {
         let mut out = Vec::new();
         let keys: Vec<String> = self
@@ -133,9 +159,16 @@ impl Scheduler {
                 self.pump(&kernel_id, out);
             }
             (JobState::Cancelling, _) if !again => {}
+            (JobState::Cancelling, _) if job.target == Target::Dask && job.worker.is_some() => {
+                out.push(Effect::ConfirmRestart {
+                    job_id: key.to_owned(),
+                    worker: job.worker.clone().unwrap_or_default(),
+                });
+            }
             _ => {
                 let message = ClientMsg::Kill {
                     job_id: job.wire_id.clone(),
+                    restart_worker: false,
                 };
                 let kernel_id = job.kernel_id.clone();
                 self.transition(key, JobState::Cancelling, now, out);

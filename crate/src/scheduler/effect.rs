@@ -88,6 +88,15 @@ pub enum Effect {
         /// The cell.
         cell_id: Option<String>,
     },
+    /// A Dask job did not stop when asked: ask the person whether its worker may be
+    /// restarted (every other task on that worker is lost with it); if so, call
+    /// `Core.restart_worker(job_id)`.
+    ConfirmRestart {
+        /// The job.
+        job_id: String,
+        /// The worker's address (kernel text).
+        worker: String,
+    },
     /// Something the person should see went wrong (bad message, kernel `error`).
     Problem {
         /// What happened.

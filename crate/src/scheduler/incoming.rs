@@ -1,4 +1,5 @@
-//! What the kernel says: `hello`, `started`, `output`, `cancelling`, `finished`, `error`.
+//! What the kernel says: `hello`, `started`, `placed`, `output`, `cancelling`, `finished`,
+//! `error`.
 //!
 //! Each handler is idempotent: a duplicate, late or out-of-order message changes nothing
 //! it should not, and a message about an unknown job is dropped (or, for `started`, the
@@ -7,7 +8,7 @@
 use super::{adopted, dedupe_rows, Effect, Scheduler};
 use crate::protocol::{
     Cancelling, ClientMsg, ErrorInfo, Finished, Hello, JobList, JobState, KernelError, KernelMsg,
-    Outputs, Started, PROTOCOL_VERSION,
+    Outputs, Placed, Started, Target, PROTOCOL_VERSION,
 };
 use crate::text::{T_KERNEL_ERROR, T_KERNEL_ERROR_JOB, T_PROTOCOL};
 
@@ -42,25 +43,37 @@ impl Scheduler {
                 });
                 self.pump(kernel_id, &mut out);
             }
-            KernelMsg::Started(Started {
-                job_id,
-                num,
-                cell_id,
-                notebook,
-                origin,
-                ..
-            }) => match self.key(kernel_id, &job_id) {
-                Some(key) => self.on_started(&key, num, now, &mut out),
+            KernelMsg::Started(st) => match self.key(kernel_id, &st.job_id) {
+                Some(key) => self.on_started(&key, st, now, &mut out),
                 None => {
-                    let key = self.free_key(kernel_id, &job_id);
-                    let mut job = adopted(key, job_id, kernel_id, num, origin, now);
-                    job.notebook = notebook;
-                    job.cell_id = cell_id;
-                    job.state = JobState::Running;
-                    job.started_at = Some(now);
+                    let key = self.free_key(kernel_id, &st.job_id);
+                    let mut job = adopted(key, st.job_id, kernel_id, st.num, st.origin, now);
+                    job.notebook = st.notebook;
+                    job.cell_id = st.cell_id;
+                    job.target = st.target;
+                    job.dashboard = st.dashboard;
+                    if st.target == Target::Dask {
+                        // Accepted by Dask; running only once a worker has it.
+                        job.started_at = st.worker.is_some().then(|| st.started_at.min(now));
+                        if job.started_at.is_none() {
+                            job.state = JobState::Queued;
+                        }
+                        job.worker = st.worker;
+                    } else {
+                        job.started_at = Some(now);
+                    }
                     self.adopt(job, &mut out);
                 }
             },
+            KernelMsg::Placed(Placed {
+                job_id,
+                worker,
+                started_at,
+            }) => {
+                if let Some(key) = self.key(kernel_id, &job_id) {
+                    self.on_placed(&key, worker, started_at, now, &mut out);
+                }
+            }
             KernelMsg::Output(Outputs {
                 job_id,
                 seq,
@@ -119,22 +132,67 @@ impl Scheduler {
         out
     }
 
-    fn on_started(&mut self, key: &str, num: u64, now: f64, out: &mut Vec<Effect>) {
+    fn on_started(&mut self, key: &str, st: Started, now: f64, out: &mut Vec<Effect>) {
         let Some(job) = self.jobs.get_mut(key) else {
             return;
         };
-        job.num = Some(num);
+        job.num = Some(st.num);
         if job.state.is_finished() {
             return; // a late `started`: the job already ended
         }
-        job.started_at.get_or_insert(now);
-        if !job.sent {
-            // Started without our submit (another tab sent it): it holds a slot now.
-            job.sent = true;
-            if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
+        if st.target == Target::Dask {
+            job.target = Target::Dask;
+        }
+        if st.dashboard.is_some() {
+            job.dashboard = st.dashboard;
+        }
+        if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
+            if job.target == Target::Dask {
+                // Dask queues it: it holds no slot (even if it was sent as a thread job).
+                job.sent = true;
+                if k.active.remove(key) {
+                    let kernel_id = job.kernel_id.clone();
+                    self.pump(&kernel_id, out);
+                }
+            } else if !job.sent {
+                // Started without our submit (another tab sent it): it holds a slot now.
+                job.sent = true;
                 k.active.insert(key.to_owned());
             }
         }
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        if job.target == Target::Dask {
+            match st.worker {
+                Some(worker) => self.on_placed(key, worker, st.started_at, now, out),
+                None => out.push(Effect::RowChanged {
+                    job_id: key.to_owned(),
+                }),
+            }
+            return;
+        }
+        job.started_at.get_or_insert(now);
+        if job.state == JobState::Queued {
+            self.transition(key, JobState::Running, now, out);
+        }
+        out.push(Effect::RowChanged {
+            job_id: key.to_owned(),
+        });
+    }
+
+    /// A Dask job's task started on `worker` at `at` (kernel clock): it runs from then.
+    fn on_placed(&mut self, key: &str, worker: String, at: f64, now: f64, out: &mut Vec<Effect>) {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        if job.state.is_finished() || job.target != Target::Dask {
+            return;
+        }
+        job.worker = Some(worker);
+        job.sent = true;
+        // The kernel's clock; on one machine it agrees with ours.
+        job.started_at.get_or_insert(at.min(now));
         if job.state == JobState::Queued {
             self.transition(key, JobState::Running, now, out);
         }

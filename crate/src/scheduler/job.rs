@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use anstyle_parse::{Params, Parser, Perform};
 
-use crate::protocol::{ErrorInfo, JobState, Origin};
+use crate::protocol::{ErrorInfo, JobState, Origin, Target};
 use crate::text::{Text, T_EMPTY_CELL, T_JOB_DESCRIBE, T_JOB_NUM, T_JOB_NUM_KERNEL};
 
 /// The longest title kept (characters of the code's first line).
@@ -34,13 +34,19 @@ pub struct Job {
     pub state: JobState,
     /// Who started it.
     pub origin: Origin,
+    /// Where it runs: a kernel thread or a Dask task.
+    pub target: Target,
+    /// The Dask worker running it, once placed (kernel text: shown as text only).
+    pub worker: Option<String>,
+    /// The Dask cluster's dashboard URL, as the kernel says (checked before it is a link).
+    pub dashboard: Option<String>,
     /// The kernel's small job number, once known.
     pub num: Option<u64>,
     /// Whether the `submit` has gone to the kernel.
     pub sent: bool,
     /// Local clock (ms) when the frontend learned of it.
     pub created_at: f64,
-    /// Local clock (ms) when it started running.
+    /// Local clock (ms) when it started running (a Dask job: when it was placed).
     pub started_at: Option<f64>,
     /// Local clock (ms) when it ended.
     pub ended_at: Option<f64>,

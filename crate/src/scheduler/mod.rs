@@ -6,6 +6,10 @@
 //! queue. Kernel messages may come twice, late or out of
 //! order: every handler is idempotent and ignores what no longer applies. Time is passed
 //! in (milliseconds) so the machine stays pure.
+//!
+//! Dask jobs take no slot: Dask queues them on the cluster, so they are sent as soon as
+//! their kernel is ready (and a job they wait for has ended), and stay `queued` until the
+//! kernel says a worker took them.
 
 mod commands;
 mod effect;
@@ -23,7 +27,7 @@ pub use job::{title_of, Job, LastLine, Title};
 pub use queue::Submit;
 
 use crate::ids::{IdMap, IdSet};
-use crate::protocol::{JobState, Origin};
+use crate::protocol::{JobState, Origin, Target};
 use crate::text::Text;
 
 /// The concurrency cap per kernel when none is set.
@@ -34,9 +38,11 @@ pub const DEFAULT_CAP: usize = 4;
 struct Kernel {
     /// Its `hello` arrived: submits may go out.
     ready: bool,
-    /// Frontend jobs waiting to be sent, oldest first.
+    /// Frontend thread jobs waiting to be sent, oldest first.
     queue: VecDeque<String>,
-    /// Jobs sent (or started in the kernel) and not finished: they fill the cap.
+    /// Frontend Dask jobs waiting to be sent (for `hello` or a job they run after).
+    dask: VecDeque<String>,
+    /// Thread jobs sent (or started in the kernel) and not finished: they fill the cap.
     active: IdSet,
     /// Submits sent so far (orders sends against `list` requests).
     sends: u64,
@@ -165,7 +171,7 @@ impl Scheduler {
     fn adopt(&mut self, mut job: Job, out: &mut Vec<Effect>) {
         let k = self.kernels.entry(job.kernel_id.clone()).or_default();
         // Jobs started in the kernel (`%job`, `map`) use its threads too: they fill the cap.
-        if !job.state.is_finished() {
+        if !job.state.is_finished() && job.target == Target::Thread {
             k.active.insert(job.id.clone());
         }
         job.send_no = k.sends;
@@ -258,6 +264,9 @@ fn adopted(
         title: Title::Numbered(num, origin),
         state: JobState::Running,
         origin,
+        target: Target::Thread,
+        worker: None,
+        dashboard: None,
         num: Some(num),
         sent: true,
         created_at: now,

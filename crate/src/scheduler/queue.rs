@@ -1,10 +1,11 @@
 //! The queue: a cell submitted to run, sent while its kernel is ready and under the cap
-//! (FIFO, a job waiting on `after` does not hold up the ones behind it), and the jobs that
-//! were to run after one that failed.
+//! (FIFO, a job waiting on `after` does not hold up the ones behind it; a Dask job takes no
+//! slot and is sent as soon as it may), and the jobs that were to run after one that failed.
 
-use super::{title_of, Effect, Job, LastLine, Scheduler};
+use super::{title_of, Effect, Job, Kernel, LastLine, Scheduler};
 use crate::error::{Error, Result};
-use crate::protocol::{is_valid_id, ClientMsg, ErrorInfo, JobState, Origin};
+use crate::ids::IdMap;
+use crate::protocol::{is_valid_id, ClientMsg, ErrorInfo, JobState, Origin, Target};
 use crate::text::{T_DEPENDENCY_FAILED, T_STATE};
 
 /// A request to run a cell in the background.
@@ -22,6 +23,8 @@ pub struct Submit<'a> {
     pub code: &'a str,
     /// A job that must finish successfully first ("run after job N").
     pub after: Option<&'a str>,
+    /// Where to run it.
+    pub target: Target,
 }
 
 impl Scheduler {
@@ -67,6 +70,9 @@ impl Scheduler {
             title: title_of(s.code),
             state: JobState::Queued,
             origin: Origin::Frontend,
+            target: s.target,
+            worker: None,
+            dashboard: None,
             num: None,
             sent: false,
             created_at: now,
@@ -84,11 +90,12 @@ impl Scheduler {
         };
         let mut out = Vec::new();
         self.insert(job, &mut out);
-        self.kernels
-            .entry(s.kernel_id.to_owned())
-            .or_default()
-            .queue
-            .push_back(s.job_id.to_owned());
+        let k = self.kernels.entry(s.kernel_id.to_owned()).or_default();
+        match s.target {
+            Target::Thread => &mut k.queue,
+            Target::Dask => &mut k.dask,
+        }
+        .push_back(s.job_id.to_owned());
         if let (true, Some(dep)) = (dep_failed, s.after) {
             self.fail_dependents(dep, now, &mut out);
         }
@@ -96,50 +103,40 @@ impl Scheduler {
         Ok(out)
     }
 
-    /// Send queued jobs of `kernel_id` while it is ready and under the cap. A job waiting
-    /// to run after another waits while that one has not ended (a dependency that failed
-    /// has failed it already; one that is gone was cleared after ending `done`).
+    /// Send queued jobs of `kernel_id` while it is ready: every Dask job (Dask queues them
+    /// on the cluster), and thread jobs while under the cap. A job waiting to run after
+    /// another waits while that one has not ended (a dependency that failed has failed it
+    /// already; one that is gone was cleared after ending `done`).
     pub(super) fn pump(&mut self, kernel_id: &str, out: &mut Vec<Effect>) {
         let Some(k) = self.kernels.get_mut(kernel_id) else {
             return;
         };
+        if !k.ready {
+            return;
+        }
         let mut i = 0;
-        while k.ready && k.active.len() < self.cap && i < k.queue.len() {
-            let key = &k.queue[i];
-            let waiting = match self.jobs.get(key) {
-                Some(j) if j.state == JobState::Queued && !j.sent => j
-                    .after
-                    .as_ref()
-                    .and_then(|d| self.jobs.get(d))
-                    .is_some_and(|d| !d.state.is_finished()),
-                _ => {
-                    k.queue.remove(i);
-                    continue;
+        while i < k.dask.len() {
+            match next(&self.jobs, &k.dask[i]) {
+                Next::Gone => drop(k.dask.remove(i)),
+                Next::Wait => i += 1,
+                Next::Send => {
+                    if let Some(key) = k.dask.remove(i) {
+                        send(&mut self.jobs, k, kernel_id, key, out);
+                    }
                 }
-            };
-            if waiting {
-                i += 1;
-                continue;
             }
-            let Some(key) = k.queue.remove(i) else {
-                break;
-            };
-            let Some(job) = self.jobs.get_mut(&key) else {
-                continue;
-            };
-            job.sent = true;
-            job.send_no = k.sends;
-            k.sends += 1;
-            out.push(Effect::Send {
-                kernel_id: kernel_id.to_owned(),
-                message: ClientMsg::Submit {
-                    job_id: job.wire_id.clone(),
-                    cell_id: job.cell_id.clone().unwrap_or_default(),
-                    notebook: job.notebook.clone().unwrap_or_default(),
-                    code: job.code.take().unwrap_or_default(),
-                },
-            });
-            k.active.insert(key);
+        }
+        let mut i = 0;
+        while k.active.len() < self.cap && i < k.queue.len() {
+            match next(&self.jobs, &k.queue[i]) {
+                Next::Gone => drop(k.queue.remove(i)),
+                Next::Wait => i += 1,
+                Next::Send => {
+                    if let Some(key) = k.queue.remove(i) {
+                        send(&mut self.jobs, k, kernel_id, key, out);
+                    }
+                }
+            }
         }
     }
 
@@ -175,5 +172,58 @@ impl Scheduler {
                 ended.push(w);
             }
         }
+    }
+}
+
+/// What to do with a job in a kernel's queue.
+enum Next {
+    /// Send it.
+    Send,
+    /// Leave it: it runs after a job that has not ended.
+    Wait,
+    /// Take it out: it is gone, sent or ended.
+    Gone,
+}
+
+fn next(jobs: &IdMap<Job>, key: &str) -> Next {
+    match jobs.get(key) {
+        Some(j) if j.state == JobState::Queued && !j.sent => {
+            let dep = j.after.as_ref().and_then(|d| jobs.get(d));
+            if dep.is_some_and(|d| !d.state.is_finished()) {
+                Next::Wait
+            } else {
+                Next::Send
+            }
+        }
+        _ => Next::Gone,
+    }
+}
+
+/// Send job `key`'s `submit`; a thread job takes a slot.
+fn send(
+    jobs: &mut IdMap<Job>,
+    k: &mut Kernel,
+    kernel_id: &str,
+    key: String,
+    out: &mut Vec<Effect>,
+) {
+    let Some(job) = jobs.get_mut(&key) else {
+        return;
+    };
+    job.sent = true;
+    job.send_no = k.sends;
+    k.sends += 1;
+    out.push(Effect::Send {
+        kernel_id: kernel_id.to_owned(),
+        message: ClientMsg::Submit {
+            job_id: job.wire_id.clone(),
+            cell_id: job.cell_id.clone().unwrap_or_default(),
+            notebook: job.notebook.clone().unwrap_or_default(),
+            code: job.code.take().unwrap_or_default(),
+            target: job.target,
+        },
+    });
+    if job.target == Target::Thread {
+        k.active.insert(key);
     }
 }

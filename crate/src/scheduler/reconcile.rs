@@ -6,7 +6,7 @@
 
 use super::{adopted, Effect, Scheduler};
 use crate::ids::IdSet;
-use crate::protocol::{JobInfo, JobState};
+use crate::protocol::{JobInfo, JobState, Target};
 
 impl Scheduler {
     pub(super) fn reconcile(
@@ -46,6 +46,9 @@ impl Scheduler {
                     job.next_seq = info.next_seq;
                     job.error = info.error;
                     job.assigned = info.assigned;
+                    job.target = info.target;
+                    job.worker = info.worker;
+                    job.dashboard = info.dashboard;
                     out.push(Effect::Adopted {
                         job_id: key.clone(),
                         wire_id: info.job_id,
@@ -97,9 +100,22 @@ impl Scheduler {
         if job.state.is_finished() {
             return;
         }
-        if !job.sent {
-            job.sent = true;
-            if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
+        if info.target == Target::Dask {
+            job.target = Target::Dask;
+        }
+        if info.worker.is_some() {
+            job.worker.clone_from(&info.worker);
+        }
+        if info.dashboard.is_some() {
+            job.dashboard.clone_from(&info.dashboard);
+        }
+        let dask = job.target == Target::Dask;
+        if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
+            if dask {
+                job.sent = true;
+                k.active.remove(key);
+            } else if !job.sent {
+                job.sent = true;
                 k.active.insert(key.to_owned());
             }
         }
@@ -118,7 +134,12 @@ impl Scheduler {
                 self.transition(key, s, now, out);
             }
             JobState::Running if job.state == JobState::Queued => {
-                job.started_at.get_or_insert(now);
+                // A Dask job runs from when a worker took it (the kernel's clock).
+                let at = match (dask, info.started_at) {
+                    (true, Some(t)) => t.min(now),
+                    _ => now,
+                };
+                job.started_at.get_or_insert(at);
                 self.transition(key, JobState::Running, now, out);
             }
             JobState::Cancelling => self.transition(key, JobState::Cancelling, now, out),

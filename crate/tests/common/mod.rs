@@ -42,9 +42,10 @@ pub const IDS: [&str; 8] = [
     "f",
 ];
 pub const KERNELS: [&str; 2] = ["kernel-1", "kernel-2"];
-pub const TAGS: [&str; 12] = [
+pub const TAGS: [&str; 13] = [
     "hello",
     "started",
+    "placed",
     "output",
     "cancelling",
     "finished",

@@ -23,6 +23,9 @@ pub fn started(id: &str, num: u64) -> KernelMsg {
         notebook: Some("nb.ipynb".into()),
         started_at: 1.0,
         origin: Origin::Frontend,
+        target: Target::Thread,
+        worker: None,
+        dashboard: None,
     })
 }
 
@@ -70,6 +73,7 @@ pub fn submit_to(s: &mut Scheduler, id: &str, kernel: &str) -> Vec<Effect> {
             cell_id: &cell,
             code: &format!("print({id:?})\nx = 1"),
             after: None,
+            target: Target::Thread,
         },
         0.0,
     )
@@ -83,7 +87,14 @@ pub fn sent(effects: &[Effect]) -> Vec<(&'static str, String)> {
         .filter_map(|e| match e {
             Effect::Send { message, .. } => Some(match message {
                 ClientMsg::Submit { job_id, .. } => ("submit", job_id.clone()),
-                ClientMsg::Kill { job_id } => ("kill", job_id.clone()),
+                ClientMsg::Kill {
+                    job_id,
+                    restart_worker: false,
+                } => ("kill", job_id.clone()),
+                ClientMsg::Kill {
+                    job_id,
+                    restart_worker: true,
+                } => ("restart_worker", job_id.clone()),
                 ClientMsg::List => ("list", String::new()),
                 ClientMsg::Replay { job_id, .. } => ("replay", job_id.clone()),
                 ClientMsg::Configure { .. } => ("configure", String::new()),
@@ -128,6 +139,9 @@ pub fn info(id: &str, state: JobState, next_seq: u64, origin: Origin) -> JobInfo
         error: None,
         assigned: vec![],
         origin,
+        target: Target::Thread,
+        worker: None,
+        dashboard: None,
     }
 }
 
@@ -161,6 +175,7 @@ pub fn submit_after(
             cell_id: "c",
             code: "y = x",
             after: Some(dep),
+            target: Target::Thread,
         },
         0.0,
     )

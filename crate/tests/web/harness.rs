@@ -67,7 +67,7 @@ impl Harness {
 
     pub fn submit(&self, id: &str, code: &str) {
         self.core
-            .submit(id, K, "nb.ipynb", &format!("cell-{id}"), code, None)
+            .submit(id, K, "nb.ipynb", &format!("cell-{id}"), code, None, None)
             .unwrap();
     }
 

@@ -267,7 +267,7 @@ fn kernel_jobs_have_a_group_and_null_cells() {
 #[wasm_bindgen_test]
 fn the_timer_runs_only_while_jobs_run() {
     use parallel_cell_core::panel::Panel;
-    use parallel_cell_core::protocol::{JobState, KernelMsg};
+    use parallel_cell_core::protocol::{JobState, KernelMsg, Target};
     use parallel_cell_core::scheduler::{Scheduler, Submit};
 
     let document = web_sys::window().unwrap().document().unwrap();
@@ -282,6 +282,7 @@ fn the_timer_runs_only_while_jobs_run() {
             cell_id: "c",
             code: "1",
             after: None,
+            target: Target::Thread,
         },
         0.0,
     )

@@ -64,7 +64,7 @@ fn invalid_submit_throws_an_error() {
     let h = Harness::new(4.0);
     let err = JsValue::from(
         h.core
-            .submit("bad id", K, "nb", "c", "1", None)
+            .submit("bad id", K, "nb", "c", "1", None, None)
             .unwrap_err(),
     );
     assert!(err.is_instance_of::<js_sys::Error>());
@@ -72,7 +72,7 @@ fn invalid_submit_throws_an_error() {
     assert!(message.contains("job_id"), "{message}");
     h.submit("a", "1");
     assert!(
-        h.core.submit("a", K, "nb", "c", "1", None).is_err(),
+        h.core.submit("a", K, "nb", "c", "1", None, None).is_err(),
         "duplicate ids are refused"
     );
     assert_eq!(h.count("[data-job-id]"), 1);
@@ -107,11 +107,19 @@ fn submit_after_waits_for_its_dependency() {
     h.receive(hello());
     h.submit("a", "x = 1");
     h.core
-        .submit("b", K, "nb.ipynb", "cell-b", "y = x", Some("a".into()))
+        .submit(
+            "b",
+            K,
+            "nb.ipynb",
+            "cell-b",
+            "y = x",
+            Some("a".into()),
+            None,
+        )
         .unwrap();
     assert!(h
         .core
-        .submit("c", K, "nb.ipynb", "cell-c", "1", Some("nope".into()))
+        .submit("c", K, "nb.ipynb", "cell-c", "1", Some("nope".into()), None)
         .is_err());
     let sent: Vec<Value> = h
         .take()
@@ -192,7 +200,7 @@ fn dropping_the_core_removes_the_panel() {
     )
     .unwrap();
     core.receive(K, js_sys::JSON::parse(&hello().to_string()).unwrap());
-    core.submit("a", K, "nb.ipynb", "cell-a", "1", None)
+    core.submit("a", K, "nb.ipynb", "cell-a", "1", None, None)
         .unwrap();
     core.receive(K, js_sys::JSON::parse(&started("a").to_string()).unwrap());
     assert_eq!(root.child_element_count(), 1);
@@ -218,7 +226,9 @@ fn mutated_messages_through_the_js_surface() {
     for i in 0..3000 {
         if i % 40 == 0 {
             let id = *rng.pick(&common::IDS);
-            let _ = h.core.submit(id, K, "nb.ipynb", "cell-1", "x = 1", None);
+            let _ = h
+                .core
+                .submit(id, K, "nb.ipynb", "cell-1", "x = 1", None, None);
         }
         let text = common::message_text(&mut rng, &golden);
         // The comm only ever hands over parsed JSON.
