@@ -8,6 +8,8 @@ use wasm_bindgen_test::wasm_bindgen_test_configure;
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
+#[path = "web/dask.rs"]
+mod dask;
 #[path = "web/harness.rs"]
 mod harness;
 #[path = "web/kernel_text.rs"]
