@@ -31,6 +31,7 @@ MODULES = (
     "job",
     "flusher",
     "kill",
+    "cluster",
     "kernel",
     "api",
     "__init__",
@@ -77,6 +78,8 @@ def _build(name, version, prefix, modules):
 def _load(payload):
     spec = json.loads(base64.b64decode(payload).decode("utf-8"))
     name, version = spec["name"], spec["version"]
+    # Not run in the kernel: sent to Dask workers as source (see runtime/cluster.py).
+    worker_source = spec.get("worker")
     shell = _shell() if spec["register"] else None
     current = sys.modules.get(name)
     current_version = getattr(current, "VERSION", None)
@@ -87,6 +90,7 @@ def _load(payload):
             del sys.modules[key]
         try:
             current = _build(name, version, spec["prefix"], spec["modules"])
+            current.WORKER_SOURCE = worker_source
         except BaseException:
             for key in [key for key in sys.modules if ours(key)]:
                 del sys.modules[key]
@@ -126,6 +130,7 @@ def payload(register: bool = True) -> str:
         "prefix": FILE_PREFIX,
         "register": bool(register),
         "modules": sources,
+        "worker": (RUNTIME_DIR / "worker.py").read_text(encoding="utf-8"),
     }
     return _b64(json.dumps(spec))
 

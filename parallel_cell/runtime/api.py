@@ -170,12 +170,19 @@ class MapResult:
         return f"<parallel_cell map over {sum(self._sizes)} items; jobs {states}>"
 
 
-def map(fn, items, workers=4):  # noqa: A001 - the name users know from the recipe
+def map(fn, items, workers=None, backend="thread"):  # noqa: A001 - the recipe's name
     """Apply ``fn`` to every item in ``workers`` background jobs (one chunk each).
 
-    Returns at once with a ``MapResult``; ``.result()`` waits for the ordered results.
+    ``backend="thread"``: threads of this kernel (``workers`` defaults to 4);
+    ``backend="dask"``: tasks on the Dask cluster (``workers`` defaults to its number
+    of worker threads; the first use starts the embedded cluster). Returns at once with
+    a ``MapResult``; ``.result()`` waits for the ordered results.
     """
+    if backend not in ("thread", "dask"):
+        raise ValueError(f'backend must be "thread" or "dask", not {backend!r}')
     items = list(items)
+    if workers is None:
+        workers = 4 if backend == "thread" else _cluster_threads()
     workers = max(1, min(int(workers), len(items) or 1))
     size, extra = divmod(len(items), workers)
     chunks, start = [], 0
@@ -185,6 +192,12 @@ def map(fn, items, workers=4):  # noqa: A001 - the name users know from the reci
         start = end
     nums = []
     for chunk in chunks:
+        if backend == "dask":
+            job = _runtime().start_cluster_job(
+                None, "kernel", _foreground_cell_id(), call=(fn, chunk)
+            )
+            nums.append(job.num)
+            continue
 
         def run(chunk=chunk):
             out = []
@@ -195,6 +208,12 @@ def map(fn, items, workers=4):  # noqa: A001 - the name users know from the reci
 
         nums.append(jobs.new(run))
     return MapResult(nums, [len(c) for c in chunks])
+
+
+def _cluster_threads():
+    client = _runtime().cluster.link.get_client()
+    workers = client.scheduler_info().get("workers", {})
+    return max(1, sum(w.get("nthreads", 1) for w in workers.values()))
 
 
 def register_magics(shell):

@@ -17,6 +17,7 @@ class Config:
     logged_jobs = 100  # finished jobs whose logs are kept; older ones keep a marker
     kill_grace_seconds = 0.5  # a kill not taken this long is examined for a reason
     interruptible_sleep = True  # sleeps and waits in job threads end at once on a kill
+    cluster_address = ""  # Dask scheduler for "Run on Cluster"; "": an embedded LocalCluster
 
 
 log = logging.getLogger("parallel_cell")

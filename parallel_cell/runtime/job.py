@@ -10,6 +10,7 @@ from collections import deque
 from .capture import display_hook
 from .config import Config, now_ms
 from .executor import NO_RESULT
+from .protocol import with_target
 from .threads import THREAD_JOBS, checkpoint, orig_sleep
 
 TERMINAL = ("done", "error", "killed")
@@ -24,7 +25,7 @@ def output_size(out):
 class Job:
     """One background run: state, thread, cancel event, output buffer and log."""
 
-    def __init__(self, runtime, job_id, num, cell_id, notebook, origin, label):
+    def __init__(self, runtime, job_id, num, cell_id, notebook, origin, label, target="thread"):
         self.runtime = runtime
         self.job_id = job_id
         self.num = num
@@ -32,7 +33,10 @@ class Job:
         self.notebook = notebook
         self.origin = origin
         self.label = label
-        self.state = "running"
+        self.target = target  # "thread", or "dask" (cluster.py drives it)
+        self.worker = None  # the Dask worker running it, once placed
+        self.dashboard = None  # the cluster's dashboard URL, when it serves one
+        self.state = "running" if target == "thread" else "queued"
         self.started_at = now_ms()
         self.ended_at = None
         self.error = None
@@ -60,8 +64,12 @@ class Job:
         self._dropped = 0
 
     # -- output, called from the job's threads -------------------------------------
-    def emit_stream(self, name, text):
-        """Queue stream text; False if the job has ended and takes no more."""
+    def emit_stream(self, name, text, block=True):
+        """Queue stream text; False if the job has ended and takes no more.
+
+        ``block``: a job printing faster than outputs are sent waits (not so for
+        outputs arriving from a Dask worker, handled on the Dask client's event loop).
+        """
         if not text:
             return True
         with self.lock:
@@ -73,17 +81,19 @@ class Job:
             else:
                 pending.append([name, [text]])
             self._after_emit(len(text))
-        self._backpressure()
+        if block:
+            self._backpressure()
         return True
 
-    def emit(self, output):
+    def emit(self, output, block=True):
         """Queue a (non-stream) output; False if the job has ended and takes no more."""
         with self.lock:
             if self.closed:
                 return False
             self._pending.append([None, output])
             self._after_emit(output_size(output))
-        self._backpressure()
+        if block:
+            self._backpressure()
         return True
 
     def _after_emit(self, size):
@@ -229,16 +239,19 @@ class Job:
                 pass
 
     def info(self):
-        return {
-            "job_id": self.job_id,
-            "num": self.num,
-            "cell_id": self.cell_id,
-            "notebook": self.notebook,
-            "state": self.state,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "next_seq": self.next_seq,
-            "error": self.error,
-            "assigned": list(self.assigned),
-            "origin": self.origin,
-        }
+        return with_target(
+            self,
+            {
+                "job_id": self.job_id,
+                "num": self.num,
+                "cell_id": self.cell_id,
+                "notebook": self.notebook,
+                "state": self.state,
+                "started_at": self.started_at,
+                "ended_at": self.ended_at,
+                "next_seq": self.next_seq,
+                "error": self.error,
+                "assigned": list(self.assigned),
+                "origin": self.origin,
+            },
+        )

@@ -6,6 +6,7 @@ from collections import deque
 
 from . import kill as _kill
 from .capture import install_streams
+from .cluster import ClusterError, ClusterJobs, plain_error
 from .config import Config, log, now_ms
 from .executor import (
     NO_RESULT,
@@ -50,6 +51,7 @@ class Runtime:
         self.comms = {}  # comm_id -> comm
         self._nums = itertools.count(1)
         self.flusher = Flusher(self.broadcast)
+        self.cluster = ClusterJobs(self)
 
     # -- comms --------------------------------------------------------------------
     def on_comm_open(self, comm, open_msg):
@@ -137,7 +139,10 @@ class Runtime:
     # -- handlers (never block) ---------------------------------------------------
     def _handle_submit(self, comm, req):
         code, cell_id, notebook = req["code"], req["cell_id"], req["notebook"]
-        self.start_job(code, "frontend", cell_id, notebook, req["job_id"], wait=False)
+        if req.get("target") == "dask":
+            self.start_cluster_job(code, "frontend", cell_id, notebook, req["job_id"])
+        else:
+            self.start_job(code, "frontend", cell_id, notebook, req["job_id"], wait=False)
 
     def _handle_kill(self, comm, req):
         with self.lock:
@@ -145,7 +150,7 @@ class Runtime:
         if job is None:
             raise ProtocolError(f"unknown job: {req['job_id']}", req["job_id"])
         # A kill that lost the race with the job's end is a no-op: ``finished`` said it.
-        self.kill(job)
+        self.kill(job, restart_worker=req.get("restart_worker", False))
 
     def _handle_list(self, comm, req):
         with self.lock:
@@ -174,6 +179,8 @@ class Runtime:
         Config.log_limit_outputs = req["log_limit"]
         Config.kill_grace_seconds = req["kill_grace_ms"] / 1000.0
         Config.interruptible_sleep = req["interruptible_sleep"]
+        if req.get("cluster") is not None:
+            Config.cluster_address = req["cluster"].strip()
         # A lower limit holds for the logs already kept, not only for later outputs.
         with self.lock:
             jobs = list(self.jobs.values())
@@ -194,6 +201,15 @@ class Runtime:
         install_streams()
         install_input_guard(self.shell)
         self.ensure_flusher()
+        job = self._new_job(origin, cell_id, notebook, job_id, "thread")
+        if func is None and not wait and len(code) > _COMPILE_INLINE_CHARS:
+            name = f"parallel-cell compile {job.num}"
+            internal_thread(self._compile_and_start, name, job, code, None).start()
+        else:
+            self._compile_and_start(job, code, func)
+        return job
+
+    def _new_job(self, origin, cell_id, notebook, job_id, target):
         with self.lock:
             if job_id is not None and job_id in self._used_ids:
                 raise ProtocolError(f"a job with id {job_id} already exists", job_id)
@@ -204,13 +220,28 @@ class Runtime:
                     job_id += "_"
             self._used_ids.add(job_id)
             label = f"<background job {num}>"
-            job = Job(self, job_id, num, cell_id, notebook, origin, label)
+            job = Job(self, job_id, num, cell_id, notebook, origin, label, target)
             self.jobs[job_id] = job
-        if func is None and not wait and len(code) > _COMPILE_INLINE_CHARS:
-            name = f"parallel-cell compile {num}"
-            internal_thread(self._compile_and_start, name, job, code, None).start()
-        else:
-            self._compile_and_start(job, code, func)
+        return job
+
+    def start_cluster_job(self, code, origin, cell_id=None, notebook=None, job_id=None, call=None):
+        """Send a cell (``code``), or ``call`` = (fn, items) of ``map``, to the Dask
+        cluster; returns the job at once (``started`` follows once it is sent)."""
+        self.ensure_flusher()
+        job = self._new_job(origin, cell_id, notebook, job_id, "dask")
+        try:
+            if call is None:
+                spec = self.cluster.prepare_cell(job, code)
+            else:
+                spec = self.cluster.prepare_call(*call)
+        except BaseException as err:  # SyntaxError, a magic that needs the kernel
+            if isinstance(err, ClusterError):
+                error = plain_error("ClusterError", str(err))
+            else:
+                error = format_error(self.shell, type(err), err, err.__traceback__)
+            self.finish_job(job, "error", error, NO_RESULT, [])
+            return job
+        self.cluster.start(job, spec)
         return job
 
     def _compile_and_start(self, job, code, func):
@@ -218,15 +249,8 @@ class Runtime:
             try:
                 cell = compile_cell(self.shell, code, job.label)
             except BaseException as err:  # SyntaxError, or a failing input transformer
-                job.state = "error"
-                job.error = format_error(self.shell, type(err), err, err.__traceback__)
-                # As on iopub, the error is also an output of the cell.
-                job.emit({"output_type": "error", **job.error})
-                self.flusher.flush_job(job)
-                job.ended_at = now_ms()
-                job.done_event.set()
-                self.broadcast(msg_finished(job))
-                self._retire_logs(job)
+                error = format_error(self.shell, type(err), err, err.__traceback__)
+                self.finish_job(job, "error", error, NO_RESULT, [])
                 return
             body = (self._run_cell, cell)
         else:
@@ -274,11 +298,6 @@ class Runtime:
                 if outcome is None:
                     outcome = ("killed", None, NO_RESULT)
         job.leave_thread(token)
-        if outcome[0] == "error" and outcome[1] is not None:
-            # As on iopub, the error is also an output of the cell (and of its replay log).
-            job.emit({"output_type": "error", **outcome[1]})
-        with job.lock:
-            job.closed = True
         state, error, result = outcome
         names = []
         if arg is not None:
@@ -287,6 +306,15 @@ class Runtime:
             names = [
                 n for n in arg.names if n in ns and (state == "done" or id(ns[n]) != before.get(n))
             ]
+        self.finish_job(job, state, error, result, names)
+
+    def finish_job(self, job, state, error, result, names):
+        """End ``job``: its last outputs, then ``finished``, then its waiters."""
+        if state == "error" and error is not None:
+            # As on iopub, the error is also an output of the cell (and of its replay log).
+            job.emit({"output_type": "error", **error}, block=False)
+        with job.lock:
+            job.closed = True
         self.flusher.flush_job(job)
         with job.send_lock:
             with job.lock:
@@ -333,8 +361,13 @@ class Runtime:
     def mark_dirty(self, job, urgent=False):
         self.flusher.mark_dirty(job, urgent)
 
-    def kill(self, job):
-        """Start killing ``job``; False if it has already ended."""
+    def kill(self, job, restart_worker=False):
+        """Start killing ``job``; False if it has already ended.
+
+        ``restart_worker``: for a cluster job that does not stop, restart its worker.
+        """
+        if job.target == "dask":
+            return self.cluster.kill(job, restart_worker)
         return _kill.kill(job, self.broadcast)
 
 

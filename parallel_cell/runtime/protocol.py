@@ -4,7 +4,7 @@ import json
 import platform
 import re
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 PROTOCOL = 1
 COMM_TARGET = "parallel_cell.v1"
 
@@ -32,6 +32,13 @@ _CLIENT_FIELDS = {
     ),
 }
 
+# Fields a message may leave out (kept out of the decoded message when absent).
+_OPTIONAL_FIELDS = {
+    "submit": (("target", "target"),),
+    "kill": (("restart_worker", "bool"),),
+    "configure": (("cluster", "str?"),),
+}
+
 
 _SHAPE_NAMES = {
     "id": "an id of 1-64 characters [A-Za-z0-9_.:-]",
@@ -40,6 +47,7 @@ _SHAPE_NAMES = {
     "seq": "an integer >= 0",
     "count": "an integer >= 1",
     "bool": "true or false",
+    "target": '"thread" or "dask"',
 }
 
 
@@ -80,20 +88,26 @@ def decode_client_msg(data):
     for field, shape in _CLIENT_FIELDS[kind]:
         if field not in data:
             raise ProtocolError(f'{kind}: missing field "{field}"', job_id)
-        value = data[field]
-        ok = {
-            "id": isinstance(value, str) and _ID_RE.match(value) is not None,
-            "str": isinstance(value, str),
-            "str?": value is None or isinstance(value, str),
-            "seq": _is_int(value) and value >= 0,
-            "count": _is_int(value) and value >= 1,
-            "bool": isinstance(value, bool),
-        }[shape]
-        if not ok:
-            want = _SHAPE_NAMES[shape]
-            raise ProtocolError(f'{kind}: field "{field}" must be {want}', job_id)
-        msg[field] = value
+        msg[field] = _checked(kind, field, shape, data[field], job_id)
+    for field, shape in _OPTIONAL_FIELDS.get(kind, ()):
+        if field in data:
+            msg[field] = _checked(kind, field, shape, data[field], job_id)
     return msg
+
+
+def _checked(kind, field, shape, value, job_id):
+    ok = {
+        "id": isinstance(value, str) and _ID_RE.match(value) is not None,
+        "str": isinstance(value, str),
+        "str?": value is None or isinstance(value, str),
+        "seq": _is_int(value) and value >= 0,
+        "count": _is_int(value) and value >= 1,
+        "bool": isinstance(value, bool),
+        "target": value in ("thread", "dask"),
+    }[shape]
+    if not ok:
+        raise ProtocolError(f'{kind}: field "{field}" must be {_SHAPE_NAMES[shape]}', job_id)
+    return value
 
 
 def msg_hello(ipykernel_version, implementation):
@@ -108,14 +122,33 @@ def msg_hello(ipykernel_version, implementation):
 
 
 def msg_started(job):
+    return with_target(
+        job,
+        {
+            "type": "started",
+            "job_id": job.job_id,
+            "num": job.num,
+            "cell_id": job.cell_id,
+            "notebook": job.notebook,
+            "started_at": job.started_at,
+            "origin": job.origin,
+        },
+    )
+
+
+def with_target(job, msg):
+    """``msg`` with where a cluster job runs (thread jobs leave the fields out)."""
+    if job.target != "thread":
+        msg.update(target=job.target, worker=job.worker, dashboard=job.dashboard)
+    return msg
+
+
+def msg_placed(job):
     return {
-        "type": "started",
+        "type": "placed",
         "job_id": job.job_id,
-        "num": job.num,
-        "cell_id": job.cell_id,
-        "notebook": job.notebook,
+        "worker": job.worker,
         "started_at": job.started_at,
-        "origin": job.origin,
     }
 
 

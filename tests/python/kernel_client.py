@@ -253,25 +253,29 @@ class CommClient:
         with self._cv:
             return [m for m in self.messages if m.get("job_id") == job_id]
 
-    def submit(self, code, job_id=None, cell_id="cell-1", notebook="test.ipynb"):
+    def submit(self, code, job_id=None, cell_id="cell-1", notebook="test.ipynb", target=None):
         job_id = job_id or uuid.uuid4().hex
-        self.send(
-            {
-                "type": "submit",
-                "job_id": job_id,
-                "cell_id": cell_id,
-                "notebook": notebook,
-                "code": code,
-            }
-        )
+        msg = {
+            "type": "submit",
+            "job_id": job_id,
+            "cell_id": cell_id,
+            "notebook": notebook,
+            "code": code,
+        }
+        if target is not None:
+            msg["target"] = target
+        self.send(msg)
         return job_id
 
-    def kill(self, job_id):
-        self.send({"type": "kill", "job_id": job_id})
+    def kill(self, job_id, restart_worker=False):
+        msg = {"type": "kill", "job_id": job_id}
+        if restart_worker:
+            msg["restart_worker"] = True
+        self.send(msg)
 
-    def run(self, code, timeout=20):
+    def run(self, code, timeout=20, target=None):
         """Submit ``code`` and wait until it finishes; returns the finished message."""
-        job_id = self.submit(code)
+        job_id = self.submit(code, target=target)
         return self.wait_type("finished", job_id, timeout)
 
     def outputs(self, job_id):

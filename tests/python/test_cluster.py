@@ -1,0 +1,206 @@
+"""Run on Cluster (#8): cells on a real Dask LocalCluster, started by the real kernel.
+
+The kernel's runtime starts the embedded LocalCluster (2 worker processes on this
+machine) on the first cluster job and reuses it; every test here talks to it through
+the comm, as the frontend does.
+"""
+
+import time
+
+import pytest
+from helpers import plain
+from test_protocol import CLUSTER_GOLDEN, golden, shape_ok
+
+CLUSTER_TIMEOUT = 120  # the first job starts the cluster
+
+
+def placed(comm, job_id, timeout=30):
+    return comm.wait_type("placed", job_id, timeout)
+
+
+def test_namespace_goes_out_and_assigned_names_come_back(kernel, comm):
+    kernel.ok("base = 10\ndef sq(x):\n    return x * x\n")
+    fin = comm.run(
+        "import os\ny = sq(base) + 1\nworker_pid = os.getpid()\ny * 2",
+        target="dask",
+        timeout=CLUSTER_TIMEOUT,
+    )
+    assert fin["state"] == "done", fin
+    assert {"os", "y", "worker_pid"} <= set(fin["assigned"])
+    assert kernel.evaluate("y") == "101"
+    assert kernel.evaluate("worker_pid != __import__('os').getpid()") == "True"
+    job = fin["job_id"]
+    started = comm.wait_type("started", job)
+    assert started["target"] == "dask" and started["worker"] is None
+    assert started["dashboard"].startswith("http://127.0.0.1:")
+    assert placed(comm, job)["worker"].startswith("tcp://127.0.0.1:")
+    results = [o for o in comm.outputs(job) if o["output_type"] == "execute_result"]
+    assert [r["data"]["text/plain"] for r in results] == ["202"]
+    # The kernel's job list says where it ran.
+    start = len(comm.messages)
+    comm.send({"type": "list"})
+    info = next(j for j in comm.wait_type("jobs", start=start)["jobs"] if j["job_id"] == job)
+    assert info["target"] == "dask" and info["worker"].startswith("tcp://")
+
+
+def test_cluster_messages_match_golden_shapes(kernel, comm):
+    gold = golden("kernel")
+    job = comm.submit("import time\ntime.sleep(1)", target="dask")
+    seen = {"started_dask": comm.wait_type("started", job, CLUSTER_TIMEOUT)}
+    seen["placed"] = placed(comm, job)
+    start = len(comm.messages)
+    comm.send({"type": "list"})
+    listed = comm.wait_type("jobs", start=start)
+    seen["jobs_dask"] = {**listed, "jobs": [j for j in listed["jobs"] if "target" in j]}
+    assert sorted(seen) == sorted(CLUSTER_GOLDEN)
+    for name, msg in seen.items():
+        assert shape_ok(msg, gold[name]), (name, msg)
+    comm.wait_type("finished", job, 20)
+
+
+def test_output_streams_live_from_the_worker(kernel, comm):
+    job = comm.submit(
+        "import sys, time\nprint('first')\nprint('warn', file=sys.stderr)\n"
+        "display({'a': 1})\ntime.sleep(3)\nprint('last')",
+        target="dask",
+    )
+    first = comm.wait_for(
+        lambda m: (
+            m.get("job_id") == job
+            and m["type"] == "output"
+            and any("first" in o.get("text", "") for o in m["outputs"])
+        ),
+        timeout=CLUSTER_TIMEOUT,
+    )
+    assert not [m for m in comm.of_job(job) if m["type"] == "finished"], "output came live"
+    assert comm.index_of(first) < comm.index_of(comm.wait_type("finished", job, 30))
+    assert comm.text(job) == "first\nlast\n"
+    assert comm.text(job, "stderr") == "warn\n"
+    displays = [o for o in comm.outputs(job) if o["output_type"] == "display_data"]
+    assert displays and displays[0]["data"]["text/plain"] == "{'a': 1}"
+
+
+def test_an_unpicklable_value_is_named(kernel, comm):
+    kernel.ok("import threading\nlock = threading.Lock()")
+    fin = comm.run("with lock:\n    pass", target="dask", timeout=CLUSTER_TIMEOUT)
+    assert fin["state"] == "error"
+    assert fin["error"]["ename"] == "ClusterError"
+    assert "cannot send 'lock' (a lock) to the cluster" in fin["error"]["evalue"]
+    # A name the cell binds itself is not sent: the cell makes its own.
+    fin = comm.run("lock = 5\nlock + 1", target="dask", timeout=CLUSTER_TIMEOUT)
+    assert fin["state"] == "done", fin
+    assert kernel.evaluate("lock") == "5"
+
+
+def test_magics_and_syntax_errors_are_refused_before_sending(kernel, comm):
+    for code, named in [("%time x = 1", "%time"), ("!echo hi", "!cmd"), ("%%bash\necho", "%%bash")]:
+        job = comm.submit(code, target="dask")
+        fin = comm.wait_type("finished", job, 20)
+        assert fin["state"] == "error" and fin["error"]["ename"] == "ClusterError", fin
+        assert fin["error"]["evalue"].startswith(f"{named} needs the kernel")
+        assert not [m for m in comm.of_job(job) if m["type"] == "started"]
+    fin = comm.run("def (:", target="dask")
+    assert fin["error"]["ename"] == "SyntaxError"
+
+
+def test_an_error_on_the_worker_has_the_cells_traceback(kernel, comm):
+    fin = comm.run("def f():\n    return 1 / 0\n\nf()", target="dask", timeout=CLUSTER_TIMEOUT)
+    assert fin["state"] == "error" and fin["error"]["ename"] == "ZeroDivisionError"
+    text = plain(fin["error"]["traceback"])
+    assert "return 1 / 0" in text
+    assert "worker.py" not in text, text
+
+
+def test_map_spreads_chunks_over_the_cluster(kernel, comm):
+    start = len(comm.messages)
+    kernel.ok(
+        "import sys\npc = sys.modules['_parallel_cell_runtime']\n"
+        "r = pc.map(lambda x: x * x, range(10), backend='dask')"
+    )
+    assert kernel.evaluate("r.result(timeout=60)") == str([x * x for x in range(10)])
+    started = [m for m in comm.messages[start:] if m["type"] == "started"]
+    assert len(started) == 2  # one chunk per worker thread: 2 workers x 1 thread
+    assert all(m["target"] == "dask" and m["origin"] == "kernel" for m in started)
+    with pytest.raises(AssertionError, match="backend must be"):
+        kernel.ok("pc.map(abs, [1], backend='gpu')")
+
+
+def test_kill_cancels_a_queued_task_and_stops_running_ones(kernel, comm):
+    blockers = [comm.submit("import time\ntime.sleep(60)", target="dask") for _ in range(2)]
+    for job in blockers:
+        placed(comm, job, CLUSTER_TIMEOUT)
+    queued = comm.submit("print('never')", target="dask")
+    comm.wait_type("started", queued, 20)
+    time.sleep(0.5)
+    assert not [m for m in comm.of_job(queued) if m["type"] == "placed"]
+    comm.kill(queued)
+    fin = comm.wait_type("finished", queued, 20)
+    assert fin["state"] == "killed"
+    assert comm.text(queued) == ""
+    t0 = time.monotonic()
+    for job in blockers:  # time.sleep on a worker ends at once on a kill
+        comm.kill(job)
+    for job in blockers:
+        assert comm.wait_type("finished", job, 20)["state"] == "killed"
+        assert comm.wait_type("cancelling", job)["reason"] is None
+    print(f"two sleeping tasks killed in {time.monotonic() - t0:.2f} s")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import parallel_cell\nwhile True:\n    parallel_cell.checkpoint()",
+        "i = 0\nwhile True:\n    i += 1\n    if i % 100000 == 0:\n        print(i)",
+    ],
+    ids=["checkpoint", "print"],
+)
+def test_kill_is_cooperative_at_checkpoints_and_prints(kernel, comm, code):
+    job = comm.submit(code, target="dask")
+    placed(comm, job, CLUSTER_TIMEOUT)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    comm.kill(job)
+    assert comm.wait_type("finished", job, 20)["state"] == "killed"
+    print(f"killed in {time.monotonic() - t0:.2f} s")
+
+
+def test_a_task_that_never_stops_is_cancelling_until_its_worker_restarts(kernel, comm):
+    job = comm.submit("while True:\n    pass", target="dask")
+    worker = placed(comm, job, CLUSTER_TIMEOUT)["worker"]
+    comm.kill(job)
+    stuck = comm.wait_for(
+        lambda m: m.get("job_id") == job and m["type"] == "cancelling" and m["reason"],
+        timeout=20,
+    )
+    assert f"the task on {worker} has not stopped" in stuck["reason"]
+    assert not [m for m in comm.of_job(job) if m["type"] == "finished"]
+    t0 = time.monotonic()
+    comm.kill(job, restart_worker=True)
+    assert comm.wait_type("finished", job, 60)["state"] == "killed"
+    print(f"worker restarted, job killed in {time.monotonic() - t0:.2f} s")
+    assert f"worker {worker} was restarted" in comm.text(job, "stderr")
+    # The cluster keeps working.
+    fin = comm.run("6 * 7", target="dask", timeout=60)
+    assert fin["state"] == "done"
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(kernel, comm):
+    def configure(address):
+        comm.send(
+            {
+                "type": "configure",
+                "log_limit": 5000,
+                "kill_grace_ms": 500,
+                "interruptible_sleep": True,
+                "cluster": address,
+            }
+        )
+
+    configure("tcp://127.0.0.1:9")
+    try:
+        fin = comm.run("1", target="dask", timeout=60)
+        assert fin["state"] == "error" and fin["error"]["ename"] == "ClusterError"
+        assert "could not reach the Dask cluster (tcp://127.0.0.1:9)" in fin["error"]["evalue"]
+    finally:
+        configure("")
+    assert comm.run("1", target="dask", timeout=60)["state"] == "done"
