@@ -25,14 +25,12 @@ pub fn place(target: Target, worker: Option<&str>, text: &Text) -> String {
 /// spaces or control characters (a browser drops those, so `java\tscript:` would be
 /// `javascript:`). Kernel text is untrusted: anything else is no link.
 pub fn web_link(url: &str) -> Option<&str> {
-    let lower = |n: usize| url.get(..n).map(str::to_ascii_lowercase);
-    let rest = if lower(7).as_deref() == Some("http://") {
-        &url[7..]
-    } else if lower(8).as_deref() == Some("https://") {
-        &url[8..]
-    } else {
-        return None;
+    let scheme = |s: &str| {
+        url.get(..s.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(s))
+            .then(|| &url[s.len()..])
     };
+    let rest = scheme("http://").or_else(|| scheme("https://"))?;
     let clean = url.len() <= MAX_URL && !url.chars().any(|c| c.is_whitespace() || c.is_control());
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     (clean && !host.is_empty()).then_some(url)
