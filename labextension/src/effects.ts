@@ -5,5 +5,6 @@ export type {
   ClientMsg as ClientMessage,
   Effect,
   JobState,
-  Output as WireOutput
+  Output as WireOutput,
+  Target
 } from './protocol.generated';

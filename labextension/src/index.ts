@@ -4,15 +4,19 @@ import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import type { Target } from './effects';
 import { BackgroundJobs } from './jobs';
 import { JobsPanel, PANEL_ID, jobsIcon } from './panel';
 import { loadCore } from './wasm';
 
 const PLUGIN_ID = 'parallel-cell:plugin';
 
+type CommandOptions = Parameters<JupyterFrontEnd['commands']['addCommand']>[1];
+
 /** Command ids (UI contract, see DESIGN.md). */
 export namespace CommandIDs {
   export const runInBackground = 'parallel-cell:run-in-background';
+  export const runOnCluster = 'parallel-cell:run-on-cluster';
   export const killJob = 'parallel-cell:kill-job';
   export const killAll = 'parallel-cell:kill-all';
   export const clearFinished = 'parallel-cell:clear-finished';
@@ -45,7 +49,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       );
     };
 
-    const refresh = () => app.commands.notifyCommandChanged(CommandIDs.runInBackground);
+    const refresh = () => {
+      app.commands.notifyCommandChanged(CommandIDs.runInBackground);
+      app.commands.notifyCommandChanged(CommandIDs.runOnCluster);
+    };
     let shownOnce = false;
 
     const current = () => tracker.currentWidget;
@@ -56,17 +63,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return (widget && jobs?.unsupportedReason(widget, refresh)) || null;
     };
 
-    app.commands.addCommand(CommandIDs.runInBackground, {
+    /** Where Run in Background sends cells (a setting); Run on Cluster: always Dask. */
+    let defaultTarget: Target = 'thread';
+
+    /** The options of a command that runs the selected cells on `target()`. */
+    const runCommand = (
+      name: string,
+      description: string,
+      target: () => Target
+    ): CommandOptions => ({
       // Menus show no tooltips: when the command cannot run, its label says why.
       label: () => {
         const reason = unsupported();
-        return reason ? trans.__('Run in Background (%1)', reason) : trans.__('Run in Background');
+        return reason ? trans.__('%1 (%2)', name, reason) : name;
       },
       caption: () => {
         const reason = unsupported();
-        return reason
-          ? trans.__('Background jobs are unavailable here: %1', reason)
-          : trans.__('Run the selected code cells in a background thread of the kernel');
+        return reason ? trans.__('Background jobs are unavailable here: %1', reason) : description;
       },
       icon: jobsIcon,
       isEnabled: () => {
@@ -86,7 +99,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         const cells = currentCodeCells(widget);
         try {
-          const started = await jobs.runInBackground(widget, cells);
+          const started = await jobs.runInBackground(widget, cells, target());
           // The first job of the page shows the panel; later ones leave the layout alone.
           if (started.length && !shownOnce) {
             shownOnce = true;
@@ -106,6 +119,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+
+    app.commands.addCommand(
+      CommandIDs.runInBackground,
+      runCommand(
+        trans.__('Run in Background'),
+        trans.__('Run the selected code cells in the background, while you keep working'),
+        () => defaultTarget
+      )
+    );
+    app.commands.addCommand(
+      CommandIDs.runOnCluster,
+      runCommand(
+        trans.__('Run on Cluster'),
+        trans.__(
+          'Run the selected code cells on a Dask cluster (the globals they read go with them; the names they assign come back)'
+        ),
+        () => 'dask'
+      )
+    );
     app.commands.addCommand(CommandIDs.killJob, {
       label: trans.__('Kill Background Job'),
       execute: args => {
@@ -168,8 +200,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
           jobs.configureRuntime({
             log_limit: loaded.get('logLimit').composite as number,
             kill_grace_ms: Math.round((loaded.get('killGraceSeconds').composite as number) * 1000),
-            interruptible_sleep: loaded.get('interruptibleSleep').composite as boolean
+            interruptible_sleep: loaded.get('interruptibleSleep').composite as boolean,
+            cluster: loaded.get('clusterAddress').composite as string
           });
+          defaultTarget = loaded.get('defaultTarget').composite === 'dask' ? 'dask' : 'thread';
         }
       };
       try {

@@ -1,13 +1,13 @@
 // Carries the wasm core's effects out into JupyterLab: kernel links, cells (cells.ts),
 // kernels (kernels.ts), notifications. No job logic lives here.
-import { Notification } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import type { Cell, ICodeCellModel } from '@jupyterlab/cells';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
 import { JobCells } from './cells';
 import { KernelLink, KernelLinks, RuntimeSettings } from './comm';
-import type { Effect } from './effects';
+import type { Effect, Target } from './effects';
 import { KernelWatch } from './kernels';
 import { Core } from './wasm';
 
@@ -73,8 +73,15 @@ export class BackgroundJobs {
     this._links.configure({ type: 'configure', ...settings });
   }
 
-  /** Submit the given code cells of `panel` as background jobs, in notebook order. */
-  async runInBackground(panel: NotebookPanel, cells: readonly Cell[]): Promise<string[]> {
+  /**
+   * Submit the given code cells of `panel` as background jobs, in notebook order: in
+   * threads of the kernel, or on the kernel's Dask cluster (`target` "dask").
+   */
+  async runInBackground(
+    panel: NotebookPanel,
+    cells: readonly Cell[],
+    target: Target = 'thread'
+  ): Promise<string[]> {
     const kernel = panel.sessionContext.session?.kernel;
     if (!kernel) {
       throw new Error(this._trans.__('This notebook has no running kernel.'));
@@ -97,7 +104,9 @@ export class BackgroundJobs {
         kernel.id,
         panel.context.path,
         model.id,
-        model.sharedModel.getSource()
+        model.sharedModel.getSource(),
+        undefined,
+        target
       );
       ids.push(jobId);
     }
@@ -173,9 +182,31 @@ export class BackgroundJobs {
       case 'goto_cell':
         this._cells.goto(effect.notebook, effect.cell_id);
         return;
+      case 'confirm_restart':
+        void this._confirmRestart(effect.job_id, effect.worker);
+        return;
       case 'problem':
         this._problem(effect.message);
         return;
+    }
+  }
+
+  /** A cluster job that does not stop: restarting its worker is the last resort. */
+  private async _confirmRestart(jobId: string, worker: string): Promise<void> {
+    const result = await showDialog({
+      title: this._trans.__('Restart the Dask worker?'),
+      // Kernel text as text: the dialog body is a string, never markup.
+      body: this._trans.__(
+        'The job does not stop: it never reaches parallel_cell.checkpoint(), time.sleep or print. Restarting worker %1 ends it. Other tasks running on that worker are interrupted and Dask runs them again elsewhere.',
+        worker
+      ),
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.warnButton({ label: this._trans.__('Restart worker') })
+      ]
+    });
+    if (result.button.accept) {
+      this._core.restart_worker(jobId);
     }
   }
 

@@ -243,10 +243,19 @@ export const CELLS = '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cel
 export const cell = (page, i) => page.locator(CELLS).nth(i);
 
 /** Right-click a cell and choose "Run in Background" from its context menu. */
-export async function runInBackground(page, i) {
+export function runInBackground(page, i) {
+  return runFromMenu(page, i, 'parallel-cell:run-in-background');
+}
+
+/** Right-click a cell and choose "Run on Cluster" from its context menu. */
+export function runOnCluster(page, i) {
+  return runFromMenu(page, i, 'parallel-cell:run-on-cluster');
+}
+
+async function runFromMenu(page, i, command) {
   await cell(page, i).locator('.jp-InputPrompt').click();
   await cell(page, i).locator('.jp-InputPrompt').click({ button: 'right' });
-  const item = page.locator('.lm-Menu-item[data-command="parallel-cell:run-in-background"]');
+  const item = page.locator(`.lm-Menu-item[data-command="${command}"]`);
   await item.waitFor({ state: 'visible' });
   await item.click();
 }
