@@ -124,12 +124,19 @@ def pickle_namespace(values, rebound=()):
     return cloudpickle.dumps(shipped)
 
 
+def _by_value(source, name):
+    """Function ``name`` defined by ``source`` in a module nobody can import, so that
+    cloudpickle sends it by value to workers and the scheduler (where nothing of
+    parallel-cell is installed); it may use nothing but builtins and imports."""
+    namespace = {"__name__": "_parallel_cell_entry"}
+    exec(source, namespace)
+    return namespace[name]
+
+
 def _worker_entry():
     """The task function: builds the worker module from its source once per worker
-    process (per version), then runs the job. Defined outside any importable module so
-    that cloudpickle sends it by value; it uses nothing but builtins."""
-    namespace = {"__name__": "_parallel_cell_entry"}
-    exec(
+    process (per version), then runs the job."""
+    return _by_value(
         "def entry(source, version, spec):\n"
         "    import sys, types\n"
         "    name = '_parallel_cell_worker'\n"
@@ -141,12 +148,20 @@ def _worker_entry():
         "        module.SOURCE_VERSION = version\n"
         "        sys.modules[name] = module\n"
         "    return module.run(spec)\n",
-        namespace,
+        "entry",
     )
-    return namespace["entry"]
 
 
 _ENTRY = _worker_entry()
+
+
+# The scheduler keeps the last 1,000 events of every topic for good (up to ~60 MB for a
+# job that printed a lot); a job's topic is emptied when it ends. Dask has no public
+# call for it: best effort, through the scheduler's event broker.
+_FORGET_EVENTS = _by_value(
+    "def forget(topic, dask_scheduler=None):\n    dask_scheduler._broker.truncate(topic)\n",
+    "forget",
+)
 
 
 def _worker_source():
@@ -274,8 +289,9 @@ class ClusterJobs:
             if topic is not None and client is not None:
                 try:
                     client.unsubscribe_topic(topic)
+                    client.run_on_scheduler(_FORGET_EVENTS, topic)
                 except Exception:
-                    pass
+                    log.debug("parallel-cell: forgetting a job's events failed", exc_info=True)
         state, error, result, names = outcome
         if state == "done" and result is not NO_RESULT and self.runtime.shell is not None:
             out = format_result(self.runtime.shell, result)

@@ -204,3 +204,33 @@ def test_an_unreachable_scheduler_is_a_clear_error(kernel, comm):
     finally:
         configure("")
     assert comm.run("1", target="dask", timeout=60)["state"] == "done"
+
+
+def test_a_job_killed_as_it_is_sent_ends_killed(kernel, comm):
+    job = comm.submit("import time\nprint('ran')\ntime.sleep(30)", target="dask")
+    comm.kill(job)
+    assert comm.wait_type("finished", job, 30)["state"] == "killed"
+    assert "ran" not in comm.text(job)
+
+
+def test_a_finished_jobs_events_are_forgotten_by_the_scheduler(kernel, comm):
+    fin = comm.run("for i in range(50):\n    print(i)", target="dask", timeout=CLUSTER_TIMEOUT)
+    assert fin["state"] == "done"
+    assert comm.text(fin["job_id"]) == "".join(f"{i}\n" for i in range(50))
+    # The kernel's client reads the scheduler's event log: the job's topic is empty.
+    left = kernel.evaluate(
+        "(lambda rt, job: len(rt.cluster.link.client.get_events(job.topic)))("
+        "__import__('sys').modules['_parallel_cell_runtime'].kernel.current(), "
+        f"__import__('sys').modules['_parallel_cell_runtime'].kernel.current().jobs[{fin['job_id']!r}])"
+    )
+    assert left == "0"
+
+
+def test_without_dask_in_the_kernel_the_error_says_what_to_install(fresh_kernel):
+    fresh_kernel.bootstrap()
+    fresh_kernel.ok("import sys\nsys.modules['distributed'] = None  # as if not installed")
+    comm = fresh_kernel.open_comm()
+    comm.wait_type("hello")
+    fin = comm.run("1", target="dask", timeout=30)
+    assert fin["state"] == "error" and fin["error"]["ename"] == "ClusterError"
+    assert 'pip install "dask[distributed]"' in fin["error"]["evalue"]
