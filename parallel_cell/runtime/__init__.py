@@ -14,6 +14,8 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - job: one ``Job`` per background run, with its output buffer and replay log
 - flusher: batched, paced sending of outputs
 - kill: kill escalation and the reasons a kill is not taken
+- shipping: what a cluster job sends to Dask (the checked cell, its pickled globals,
+  the functions run on workers and the scheduler)
 - cluster: jobs on a Dask cluster (their worker side, ``worker.py``, is not run here:
   it travels to the workers as source)
 - kernel: the comm endpoint, the registry, running jobs

@@ -61,8 +61,9 @@ def test_kernel_needs_nothing_of_ours_installed(fresh_kernel):
 
 
 def test_bootstrap_without_ipython_says_so():
+    # On stdin: the code is longer than one command-line argument may be (128 KiB).
     proc = subprocess.run(
-        [sys.executable, "-c", bootstrap_code()], capture_output=True, text=True, timeout=60
+        [sys.executable, "-"], input=bootstrap_code(), capture_output=True, text=True, timeout=60
     )
     assert proc.returncode != 0
     assert "parallel-cell needs an IPython kernel" in proc.stderr
