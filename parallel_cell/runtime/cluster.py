@@ -42,49 +42,52 @@ _EVENT_WAIT_SECONDS = 10.0
 
 
 class ClusterLink:
-    """The kernel's Dask client: an embedded LocalCluster, or ``Config.cluster_address``."""
+    """The kernel's Dask clients: to an embedded LocalCluster (started on first use and
+    reused), or to ``Config.cluster_address``. One client per address, kept: jobs still
+    running on a cluster keep their client when the setting changes."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.client = None
-        self.address = None
-        self.local = None  # the embedded LocalCluster, started on first use
+        self.clients = {}  # address ("" for the embedded cluster) -> Client
+        self.client = None  # the one the latest job used
+        self.local = None  # the embedded LocalCluster
 
     def get_client(self):
         """The client for the configured address (blocking: starts a cluster, connects)."""
         with self.lock:
             want = Config.cluster_address or ""
-            client = self.client
-            if client is not None and self.address == want and client.status == "running":
-                return client
-            try:
-                from distributed import Client, LocalCluster
-            except ImportError:
-                raise ClusterError(
-                    "Run on Cluster needs Dask in the kernel's environment: "
-                    'pip install "dask[distributed]" (or choose the thread target)'
-                ) from None
-            try:
-                if want:
-                    client = Client(want, timeout=5, set_as_default=False)
-                else:
-                    if self.local is None or self.local.status.name != "running":
-                        self.local = LocalCluster(
-                            n_workers=max(1, min(4, os.cpu_count() or 1)),
-                            threads_per_worker=1,
-                            processes=True,
-                            dashboard_address="127.0.0.1:0",
-                            host="127.0.0.1",
-                            silence_logs=logging.ERROR,
-                        )
-                    client = Client(self.local, set_as_default=False)
-            except Exception as err:
-                where = want or "a local cluster"
-                raise ClusterError(
-                    f"could not reach the Dask cluster ({where}): {type(err).__name__}: {err}"
-                ) from None
-            self.client, self.address = client, want
+            client = self.clients.get(want)
+            if client is None or client.status != "running":
+                client = self.clients[want] = self._connect(want)
+            self.client = client
             return client
+
+    def _connect(self, address):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ClusterError(
+                "Run on Cluster needs Dask in the kernel's environment: "
+                'pip install "dask[distributed]" (or choose the thread target)'
+            ) from None
+        try:
+            if address:
+                return Client(address, timeout=5, set_as_default=False)
+            if self.local is None or self.local.status.name != "running":
+                self.local = LocalCluster(
+                    n_workers=max(1, min(4, os.cpu_count() or 1)),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address="127.0.0.1:0",
+                    host="127.0.0.1",
+                    silence_logs=logging.ERROR,
+                )
+            return Client(self.local, set_as_default=False)
+        except Exception as err:
+            where = address or "a local cluster"
+            raise ClusterError(
+                f"could not reach the Dask cluster ({where}): {type(err).__name__}: {err}"
+            ) from None
 
     def dashboard(self, client):
         """The cluster's dashboard URL, or None when it serves none (no bokeh)."""
@@ -93,16 +96,6 @@ class ClusterLink:
             return client.dashboard_link if "dashboard" in services else None
         except Exception:
             return None
-
-    def close(self):
-        with self.lock:
-            for thing in (self.client, self.local):
-                if thing is not None:
-                    try:
-                        thing.close()
-                    except Exception:
-                        log.debug("parallel-cell: closing the cluster failed", exc_info=True)
-            self.client = self.local = None
 
 
 class ClusterJobs:
@@ -191,6 +184,8 @@ class ClusterJobs:
         job.topic, job.stop_event = spec["topic"], spec["event"]
         job.events = {}  # n -> event body, until its turn comes
         job.events_done = 0
+        job.attempt = None  # the run whose events count (see _on_event)
+        job.worker_died = False
         job.events_seen = threading.Condition()
         client.subscribe_topic(job.topic, lambda event: self._on_event(job, event))
         job.future = client.submit(
@@ -207,6 +202,8 @@ class ClusterJobs:
         try:
             answer = job.future.result()
         except CancelledError:
+            if job.worker_died:
+                return self._worker_died_error(job)
             restarting = getattr(job, "restart_done", None)
             if restarting is not None:  # end the job once its worker is back (or not)
                 restarting.wait(120)
@@ -214,6 +211,8 @@ class ClusterJobs:
         except Exception as err:
             if job.cancel.is_set():
                 return ("killed", None, NO_RESULT, [])
+            if job.worker_died or type(err).__name__ == "KilledWorker":
+                return self._worker_died_error(job)
             return ("error", format_error(None, type(err), err, err.__traceback__), NO_RESULT, [])
         with job.events_seen:  # outputs may still be on their way: the answer counts them
             job.events_seen.wait_for(
@@ -227,6 +226,9 @@ class ClusterJobs:
                 "from the worker]\n",
                 block=False,
             )
+        rerun = job.attempt is not None and answer.get("attempt") != job.attempt
+        if job.worker_died or rerun:  # the answer of a run Dask started again
+            return self._worker_died_error(job)
         return self._take_answer(job, answer)
 
     def _take_answer(self, job, answer):
@@ -253,6 +255,13 @@ class ClusterJobs:
             )
         return (answer["state"], answer["error"], result, names)
 
+    def _worker_died_error(self, job):
+        message = (
+            f"the worker running this job ({job.worker or 'not known'}) died before it "
+            "ended; the job was not run again (Dask would have run it anew elsewhere)"
+        )
+        return ("error", plain_error("WorkerDied", message), NO_RESULT, [])
+
     # -- events from the worker ------------------------------------------------------
     def _on_event(self, job, event):
         """On the Dask client's event loop: must not block."""
@@ -260,6 +269,16 @@ class ClusterJobs:
         if not isinstance(body, dict) or not isinstance(body.get("n"), int):
             return
         with job.events_seen:
+            attempt = body.get("a")
+            if job.attempt is None:
+                job.attempt = attempt
+            elif attempt != job.attempt:
+                # Its worker died and Dask started the cell again: a notebook cell must
+                # not run twice behind the person's back. Stop that run; the job ends.
+                if not job.worker_died:
+                    job.worker_died = True
+                    internal_thread(self._cancel, f"parallel-cell rerun {job.num}", job).start()
+                return
             job.events[body["n"]] = body
             while job.events_done + 1 in job.events:
                 job.events_done += 1

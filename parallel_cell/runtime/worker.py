@@ -178,10 +178,12 @@ class _Task:
         self.pending = []  # [name or None, text parts or an output]
         self.pending_bytes = 0
         self.sent = 0  # events sent; the result says how many the kernel must await
+        # Dask runs a task again when its worker dies; the kernel tells runs apart by this.
+        self.attempt = f"{id(self):x}-{time.time_ns():x}"
 
     def send(self, body):
         self.sent += 1
-        body["n"] = self.sent
+        body["n"], body["a"] = self.sent, self.attempt
         self.worker.log_event(self.topic, body)
 
     def emit_stream(self, name, text):
@@ -373,5 +375,6 @@ def run(spec):
     task.ended.set()
     task.flush()
     result["events"] = task.sent
+    result["attempt"] = task.attempt
     result["worker"] = worker.address
     return result

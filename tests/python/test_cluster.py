@@ -164,6 +164,18 @@ def test_kill_is_cooperative_at_checkpoints_and_prints(kernel, comm, code):
     print(f"killed in {time.monotonic() - t0:.2f} s")
 
 
+def test_a_worker_that_dies_ends_the_job_and_the_cell_is_not_run_again(kernel, comm):
+    fin = comm.run(
+        "import os, time\nprint('run', flush=True)\ntime.sleep(0.3)\nos._exit(3)",
+        target="dask",
+        timeout=60,
+    )
+    assert fin["state"] == "error" and fin["error"]["ename"] == "WorkerDied", fin
+    assert "died before it ended" in fin["error"]["evalue"]
+    assert comm.text(fin["job_id"]).count("run") == 1
+    assert comm.run("6 * 7", target="dask", timeout=60)["state"] == "done"
+
+
 def test_a_task_that_never_stops_is_cancelling_until_its_worker_restarts(kernel, comm):
     job = comm.submit("while True:\n    pass", target="dask")
     worker = placed(comm, job, CLUSTER_TIMEOUT)["worker"]
@@ -234,3 +246,34 @@ def test_without_dask_in_the_kernel_the_error_says_what_to_install(fresh_kernel)
     fin = comm.run("1", target="dask", timeout=30)
     assert fin["state"] == "error" and fin["error"]["ename"] == "ClusterError"
     assert 'pip install "dask[distributed]"' in fin["error"]["evalue"]
+
+
+def test_a_configured_scheduler_address_is_used(kernel, comm):
+    """An existing cluster (here: one this test starts, outside the kernel)."""
+    from distributed import LocalCluster
+
+    def configure(address):
+        comm.send(
+            {
+                "type": "configure",
+                "log_limit": 5000,
+                "kill_grace_ms": 500,
+                "interruptible_sleep": True,
+                "cluster": address,
+            }
+        )
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as outside:
+        workers = set(outside.scheduler_info["workers"])
+        configure(outside.scheduler_address)
+        try:
+            fin = comm.run("import os\nos.getpid()", target="dask", timeout=60)
+            assert fin["state"] == "done", fin
+            assert placed(comm, fin["job_id"])["worker"] in workers
+        finally:
+            configure("")
+    # Back to the kernel's own cluster.
+    fin = comm.run("1", target="dask", timeout=60)
+    assert placed(comm, fin["job_id"])["worker"] not in workers
