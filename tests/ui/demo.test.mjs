@@ -11,6 +11,7 @@ import {
   rowOf,
   runInBackground,
   runInForeground,
+  runOnCluster,
   useNotebook,
   waitForOutput,
   waitForState
@@ -88,5 +89,18 @@ test('demo: an error and a kill', async () => {
   await waitForState(page, spinJob, 'running');
   await rowOf(page, spinJob).locator('button[aria-label="Kill job"]').click();
   await waitForState(page, spinJob, 'killed');
+  assert.deepEqual(session.errors, []);
+});
+
+test('demo: Run on Cluster crunches numbers on a worker and brings the result back', async () => {
+  const { page } = session;
+  const crunch = at('import time\n\n\ndef collatz_steps');
+  const job = await newJob(page, () => runOnCluster(page, crunch));
+  await waitForState(page, job, 'done', 120_000);
+  assert.match(await outputText(page, crunch), /longest chain below 300,000 starts at 230631/);
+  assert.match(
+    (await rowOf(page, job).locator('[data-role="where"]').textContent()) ?? '',
+    /Dask · tcp:/
+  );
   assert.deepEqual(session.errors, []);
 });
