@@ -9,6 +9,7 @@ import {
   openPanel,
   runInBackground,
   runInForeground,
+  runOnCluster,
   startLab,
   waitForState
 } from './lab.mjs';
@@ -30,6 +31,8 @@ try {
   await waitForState(page, fail, 'error');
   const spin = await newJob(page, () => runInBackground(page, at('spins = 0')));
   await waitForState(page, spin, 'running');
+  const crunch = await newJob(page, () => runOnCluster(page, at('import time\n\n\ndef collatz')));
+  await waitForState(page, crunch, 'running', 60_000);
   await runInForeground(page, at('import re'));
   await page
     .locator('.jp-Notebook .jp-Cell')
