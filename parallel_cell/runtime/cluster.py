@@ -27,6 +27,7 @@ from .shipping import (
     ENTRY,
     FORGET_EVENTS,
     ClusterError,
+    from_worker,
     pickle_namespace,
     plain_error,
     read_names,
@@ -239,14 +240,14 @@ class ClusterJobs:
         user_ns = self.runtime.shell.user_ns if self.runtime.shell is not None else {}
         for name, blob in answer["assigned"].items():
             try:
-                user_ns[name] = cloudpickle.loads(blob)
+                user_ns[name] = from_worker(cloudpickle.loads(blob))
                 names.append(name)
             except Exception as err:
                 unsent[name] = f"{type(err).__name__}: {err}"
         result = NO_RESULT
         if answer["result"] is not None:
             try:
-                result = cloudpickle.loads(answer["result"])
+                result = from_worker(cloudpickle.loads(answer["result"]))
             except Exception as err:
                 unsent["(result)"] = f"{type(err).__name__}: {err}"
         for name, why in unsent.items():

@@ -73,6 +73,22 @@ def _stand_ins():
     return found
 
 
+def from_worker(value):
+    """A value back from a worker, with parallel-cell's markers made this runtime's."""
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == _STAND_IN:
+        if value[1] == "checkpoint":
+            return checkpoint
+        if value[1] == "JobKilled":
+            return JobKilled
+        if value[1] == "module":
+            return sys.modules.get("parallel_cell") or sys.modules[__name__.rpartition(".")[0]]
+        if value[1] in ("display", "clear_output"):
+            from IPython.core import display_functions
+
+            return getattr(display_functions, value[1])
+    return value
+
+
 def pickle_namespace(values, rebound=()):
     """``values`` (a {name: object} dict) as cloudpickle bytes, runtime objects replaced.
 

@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 import types
+import uuid
 
 _OWN_FILE = "<parallel_cell.runtime/worker.py>"
 _BATCH_SECONDS = 0.05
@@ -27,6 +28,7 @@ _BATCH_BYTES = 60 * 1024  # an event stays well under Dask's message sizes
 _COROUTINE = 0x80  # inspect.CO_COROUTINE: the code has top-level await
 
 _TASKS = {}  # thread ident -> _Task, for threads running a job's code
+_ORIGINALS = {}  # what the worker had before _install: display, clear_output, start
 _INSTALL_LOCK = threading.Lock()
 _orig_sleep = getattr(time.sleep, "_parallel_cell_original", time.sleep)
 
@@ -36,7 +38,10 @@ class JobKilled(BaseException):
 
 
 def _task():
-    return _TASKS.get(threading.get_ident())
+    """The job this thread works for, while it runs (a thread it started may outlive it:
+    its output then goes to the worker's log)."""
+    task = _TASKS.get(threading.get_ident())
+    return None if task is None or task.ended.is_set() else task
 
 
 def checkpoint():
@@ -92,26 +97,67 @@ class _Stream:
 
 
 def _display(*objs, **kwargs):
-    """``display`` for job threads on a worker: a display_data output of the job."""
+    """IPython's ``display`` in a job's threads on a worker: the job's display outputs
+    (``display_id``, ``update`` and ``clear`` as in a kernel); elsewhere the original."""
     task = _task()
     if task is None:
-        return _orig_display(*objs, **kwargs)
+        return _ORIGINALS["display"](*objs, **kwargs)
+    if kwargs.get("clear"):
+        _clear_output(wait=True)
+    display_id = kwargs.get("display_id")
+    if display_id is True:
+        display_id = uuid.uuid4().hex
+    kind = "update_display_data" if kwargs.get("update") else "display_data"
     for obj in objs:
         if kwargs.get("raw"):
             data, metadata = dict(obj), {}
         else:
             data, metadata = _format(obj)
-        out = {"output_type": "display_data", "data": data, "metadata": metadata}
-        display_id = kwargs.get("display_id")
-        if isinstance(display_id, str):
-            out["transient"] = {"display_id": display_id}
+        metadata.update(kwargs.get("metadata") or {})
+        out = {"output_type": kind, "data": data, "metadata": metadata}
+        if display_id is not None:
+            out["transient"] = {"display_id": str(display_id)}
         task.emit(out)
+    if display_id is not None and not kwargs.get("update"):
+        from IPython.display import DisplayHandle
+
+        return DisplayHandle(display_id)
     return None
 
 
-def _orig_display(*objs, **kwargs):
-    for obj in objs:
-        print(repr(obj))
+def _clear_output(wait=False):
+    """IPython's ``clear_output`` in a job's threads on a worker."""
+    task = _task()
+    if task is None:
+        return _ORIGINALS["clear_output"](wait=wait)
+    task.emit({"output_type": "clear_output", "wait": bool(wait)})
+    return None
+
+
+def _thread_start(self):
+    """``Thread.start``: a thread a job starts works for the job too (its output)."""
+    task = _task()
+    if task is not None:
+        run = self.run
+
+        def run_for_task():
+            ident = threading.get_ident()
+            _TASKS[ident] = task
+            try:
+                run()
+            finally:
+                _TASKS.pop(ident, None)
+
+        self.run = run_for_task
+    return _ORIGINALS["start"](self)
+
+
+def _patch(owner, name, key, replacement):
+    """Put ``replacement`` in place of ``owner.name``, keeping the first original."""
+    current = getattr(owner, name)
+    _ORIGINALS[key] = getattr(current, "_parallel_cell_original", current)
+    replacement._parallel_cell_original = _ORIGINALS[key]
+    setattr(owner, name, replacement)
 
 
 def _format(obj):
@@ -129,7 +175,6 @@ def _format(obj):
 
 def _install():
     """Once per worker process: route job threads' output, sleeps and displays."""
-    global _orig_display
     with _INSTALL_LOCK:
         # Installed by this very module (a newer source replaces an older one's hooks).
         if getattr(sys, "_parallel_cell_worker_installed", None) is _TASKS:
@@ -139,17 +184,15 @@ def _install():
             target = current.__dict__.get("_target", current) if _is_ours(current) else current
             setattr(sys, name, _Stream(name, target))
         time.sleep = _sleep
+        _patch(threading.Thread, "start", "start", _thread_start)
         try:
+            import IPython.display
             from IPython.core import display_functions
 
-            original = display_functions.display
-            _orig_display = getattr(original, "_parallel_cell_original", original)
-            _display._parallel_cell_original = _orig_display
-            display_functions.display = _display
-            import IPython.display
-
-            IPython.display.display = _display
-        except Exception:
+            for module in (display_functions, IPython.display):
+                _patch(module, "display", "display", _display)
+                _patch(module, "clear_output", "clear_output", _clear_output)
+        except ImportError:
             pass
         try:  # ``import parallel_cell`` in a job: the real package, with our checkpoint
             import parallel_cell
@@ -311,12 +354,24 @@ def _stand_in():
     return module
 
 
+_STAND_IN = "__parallel_cell_stand_in__"
 _STAND_INS = {"checkpoint": checkpoint, "JobKilled": JobKilled, "module": _stand_in()}
 
 
 def _pickle_back(value):
+    """``value`` pickled for the kernel. This module's own objects (the patched
+    ``display``, ``checkpoint``, ...) cannot be unpickled there: they go back as markers
+    the kernel resolves to its own (IPython's ``display``, parallel-cell's names)."""
     import cloudpickle
 
+    for key, ours in (("display", _display), ("clear_output", _clear_output)):
+        if value is ours:
+            return cloudpickle.dumps((_STAND_IN, key))
+    if value is sys.modules.get("parallel_cell"):
+        value = _STAND_INS["module"]
+    for key, ours in _STAND_INS.items():
+        if value is ours:
+            value = (_STAND_IN, key)
     return cloudpickle.dumps(value)
 
 
@@ -344,10 +399,10 @@ def run(spec):
         for name, value in shipped.items():
             ns[name] = (
                 _STAND_INS[value[1]]
-                if isinstance(value, tuple) and value[:1] == ("__parallel_cell_stand_in__",)
+                if isinstance(value, tuple) and value[:1] == (_STAND_IN,)
                 else value
             )
-        ns.setdefault("display", _display)
+        ns.setdefault("display", _display)  # a builtin in IPython kernels
         run_body = _run_cell if spec["kind"] == "cell" else _run_call
         value = run_body(spec, ns)
         if value is not None:

@@ -80,6 +80,54 @@ def test_output_streams_live_from_the_worker(kernel, comm):
     assert displays and displays[0]["data"]["text/plain"] == "{'a': 1}"
 
 
+def test_displays_updates_clears_and_threads_on_the_worker_reach_the_cell(kernel, comm):
+    fin = comm.run(
+        "import threading\nfrom IPython.display import display, clear_output\n"
+        "h = display('first', display_id=True)\nh.update('second')\n"
+        "print('gone')\nclear_output(wait=True)\n"
+        "t = threading.Thread(target=print, args=('from a thread',))\nt.start()\nt.join()",
+        target="dask",
+        timeout=CLUSTER_TIMEOUT,
+    )
+    assert fin["state"] == "done", fin
+    outs = comm.outputs(fin["job_id"])
+    kinds = [o["output_type"] for o in outs]
+    assert kinds[:5] == ["display_data", "update_display_data", "stream", "clear_output", "stream"]
+    shown, updated = outs[0], outs[1]
+    assert shown["data"]["text/plain"] == "'first'" and updated["data"]["text/plain"] == "'second'"
+    assert shown["transient"]["display_id"] == updated["transient"]["display_id"]
+    assert outs[3]["wait"] is True
+    assert outs[4]["text"] == "from a thread\n"
+    # What the cell imported comes back as IPython's own; the thread cannot be pickled.
+    assert set(fin["assigned"]) == {"threading", "display", "clear_output", "h"}
+    assert outs[5:] == [
+        {
+            "output_type": "stream",
+            "name": "stderr",
+            "text": "[parallel-cell: t did not come back from the worker: TypeError: "
+            "cannot pickle '_thread.lock' object]\n",
+        }
+    ]
+    assert kernel.evaluate("display.__module__") == "'IPython.core.display_functions'"
+
+
+def test_parallel_cell_names_travel_both_ways(kernel, comm):
+    # The package where the kernel's environment has it, else the runtime it forwards to.
+    kernel.ok(
+        "try:\n    import parallel_cell\nexcept ImportError:\n"
+        "    parallel_cell = __import__('sys').modules['_parallel_cell_runtime']\n"
+        "checkpoint = parallel_cell.checkpoint"
+    )
+    fin = comm.run(
+        "checkpoint()\nparallel_cell.checkpoint()\ncp = checkpoint\nmod = parallel_cell",
+        target="dask",
+        timeout=CLUSTER_TIMEOUT,
+    )
+    assert fin["state"] == "done", fin
+    assert kernel.evaluate("cp is checkpoint") == "True"
+    assert kernel.evaluate("mod is parallel_cell") == "True"
+
+
 def test_an_unpicklable_value_is_named(kernel, comm):
     kernel.ok("import threading\nlock = threading.Lock()")
     fin = comm.run("with lock:\n    pass", target="dask", timeout=CLUSTER_TIMEOUT)
