@@ -70,16 +70,19 @@ class JobManager:
         return self._get(n)
 
     def status(self):
-        """A table of every job: number, state, elapsed time, origin, names it bound."""
+        """A table of every job: number, state, elapsed time, origin, where it runs (a
+        thread, or a Dask worker), names it bound."""
         rt = _runtime()
         with rt.lock:
             jobs = sorted(rt.jobs.values(), key=lambda j: j.num)
-        lines = [f"{'#':>4}  {'state':<10} {'time':>8}  origin    assigned"]
+        lines = [f"{'#':>4}  {'state':<10} {'time':>8}  origin    {'where':<24}  assigned"]
         for job in jobs:
             end = job.ended_at if job.ended_at is not None else now_ms()
             secs = (end - job.started_at) / 1000.0
             names = ", ".join(job.assigned)
-            lines.append(f"{job.num:>4}  {job.state:<10} {secs:>7.1f}s  {job.origin:<8}  {names}")
+            where = "thread" if job.target == "thread" else f"dask {job.worker or '(queued)'}"
+            head = f"{job.num:>4}  {job.state:<10} {secs:>7.1f}s  {job.origin:<8}"
+            lines.append(f"{head}  {where:<24}  {names}")
         return _Text("\n".join(lines))
 
     def state(self, n):

@@ -169,6 +169,7 @@ def test_map_spreads_chunks_over_the_cluster(kernel, comm):
     started = [m for m in comm.messages[start:] if m["type"] == "started"]
     assert len(started) == 2  # one chunk per worker thread: 2 workers x 1 thread
     assert all(m["target"] == "dask" and m["origin"] == "kernel" for m in started)
+    assert "dask tcp://127.0.0.1:" in kernel.ok("print(pc.jobs.status())")
     with pytest.raises(AssertionError, match="backend must be"):
         kernel.ok("pc.map(abs, [1], backend='gpu')")
 
