@@ -23,6 +23,8 @@ PACKAGE = "_parallel_cell_runtime"
 RUNTIME_DIR = Path(__file__).with_name("runtime")
 # File names in tracebacks: "<parallel_cell.runtime/kernel.py>".
 FILE_PREFIX = "<parallel_cell.runtime/"
+# The worker side of "Run on Cluster": not run in the kernel, sent on to Dask workers.
+WORKER_MODULES = ("worker_hooks", "worker")
 MODULES = (
     "config",
     "protocol",
@@ -80,8 +82,8 @@ def _build(name, version, prefix, modules):
 def _load(payload):
     spec = json.loads(zlib.decompress(base64.b64decode(payload)).decode("utf-8"))
     name, version = spec["name"], spec["version"]
-    # Not run in the kernel: sent to Dask workers as source (see runtime/cluster.py).
-    worker_source = spec.get("worker")
+    # Not run in the kernel: sent to Dask workers as source (see runtime/shipping.py).
+    worker_sources = spec.get("worker")
     shell = _shell() if spec["register"] else None
     current = sys.modules.get(name)
     current_version = getattr(current, "VERSION", None)
@@ -92,7 +94,7 @@ def _load(payload):
             del sys.modules[key]
         try:
             current = _build(name, version, spec["prefix"], spec["modules"])
-            current.WORKER_SOURCE = worker_source
+            current.WORKER_SOURCES = worker_sources
         except BaseException:
             for key in [key for key in sys.modules if ours(key)]:
                 del sys.modules[key]
@@ -133,7 +135,10 @@ def payload(register: bool = True) -> str:
         "prefix": FILE_PREFIX,
         "register": bool(register),
         "modules": sources,
-        "worker": (RUNTIME_DIR / "worker.py").read_text(encoding="utf-8"),
+        "worker": {
+            stem: (RUNTIME_DIR / f"{stem}.py").read_text(encoding="utf-8")
+            for stem in WORKER_MODULES
+        },
     }
     packed = zlib.compress(json.dumps(spec).encode("utf-8"), 9)
     return base64.b64encode(packed).decode("ascii")

@@ -33,7 +33,7 @@ from .shipping import (
     read_names,
     refused_magic,
     shipped_name,
-    worker_source,
+    worker_sources,
     worker_version,
 )
 from .threads import internal_thread
@@ -190,7 +190,7 @@ class ClusterJobs:
         job.events_seen = threading.Condition()
         client.subscribe_topic(job.topic, lambda event: self._on_event(job, event))
         job.future = client.submit(
-            ENTRY, worker_source(), worker_version(), spec, key=f"parallel-cell-{token}"
+            ENTRY, worker_sources(), worker_version(), spec, key=f"parallel-cell-{token}"
         )
         self.runtime.broadcast(msg_started(job))
         if job.cancel.is_set():  # killed while it was being sent

@@ -132,19 +132,20 @@ def _by_value(source, name):
 
 
 def _worker_entry():
-    """The task function: builds the worker module from its source once per worker
-    process (per version), then runs the job."""
+    """The task function: builds the worker modules (``worker_hooks.py``, then
+    ``worker.py``) from their sources once per worker process and version, then runs
+    the job."""
     return _by_value(
-        "def entry(source, version, spec):\n"
+        "def entry(sources, version, spec):\n"
         "    import sys, types\n"
-        "    name = '_parallel_cell_worker'\n"
-        "    module = sys.modules.get(name)\n"
+        "    module = sys.modules.get('_parallel_cell_worker')\n"
         "    if getattr(module, 'SOURCE_VERSION', None) != version:\n"
-        "        module = types.ModuleType(name)\n"
-        "        module.__file__ = '<parallel_cell.runtime/worker.py>'\n"
-        "        exec(compile(source, module.__file__, 'exec'), module.__dict__)\n"
+        "        for stem, source in sources:\n"
+        "            module = types.ModuleType('_parallel_cell_' + stem)\n"
+        "            module.__file__ = '<parallel_cell.runtime/' + stem + '.py>'\n"
+        "            sys.modules[module.__name__] = module\n"
+        "            exec(compile(source, module.__file__, 'exec'), module.__dict__)\n"
         "        module.SOURCE_VERSION = version\n"
-        "        sys.modules[name] = module\n"
         "    return module.run(spec)\n",
         "entry",
     )
@@ -162,17 +163,27 @@ FORGET_EVENTS = _by_value(
 )
 
 
-def worker_source():
+WORKER_MODULES = ("worker_hooks", "worker")  # built on the workers in this order
+
+
+def worker_sources():
+    """[(module stem, source)] of the worker side, as ``entry`` builds it."""
     package = sys.modules[__name__.rpartition(".")[0]]
-    source = getattr(package, "WORKER_SOURCE", None)
-    if source is None:  # loaded from files (tests), not through the bootstrap
-        with open(os.path.join(os.path.dirname(__file__), "worker.py"), encoding="utf-8") as f:
-            source = f.read()
-    return source
+    sources = getattr(package, "WORKER_SOURCES", None)
+    if sources is None:  # loaded from files, not through the bootstrap
+        folder = os.path.dirname(__file__)
+        sources = {}
+        for stem in WORKER_MODULES:
+            with open(os.path.join(folder, stem + ".py"), encoding="utf-8") as f:
+                sources[stem] = f.read()
+    return [(stem, sources[stem]) for stem in WORKER_MODULES]
 
 
 def worker_version():
-    return hashlib.sha1(worker_source().encode("utf-8")).hexdigest()[:12]
+    digest = hashlib.sha1()
+    for _, source in worker_sources():
+        digest.update(source.encode("utf-8"))
+    return digest.hexdigest()[:12]
 
 
 def plain_error(ename, evalue):

@@ -6,6 +6,7 @@ import sys
 from parallel_cell._bootstrap import (
     MODULES,
     RUNTIME_DIR,
+    WORKER_MODULES,
     bootstrap_code,
     load_runtime,
     runtime_sources,
@@ -78,14 +79,16 @@ def test_runtime_loads_without_a_kernel():
 
 
 def test_runtime_is_a_package_of_small_modules_all_sent():
-    # worker.py is not run in the kernel: it travels as source to Dask workers.
-    on_disk = sorted(p.stem for p in RUNTIME_DIR.glob("*.py") if p.stem != "worker")
-    assert sorted(MODULES) == on_disk and MODULES[-1] == "__init__"
+    # The worker side is not run in the kernel: it travels as source to Dask workers.
+    on_disk = sorted(p.stem for p in RUNTIME_DIR.glob("*.py"))
+    assert sorted(MODULES + WORKER_MODULES) == on_disk and MODULES[-1] == "__init__"
     for name, source in runtime_sources().items():
         assert len(source.splitlines()) <= 400, name  # STYLE: files under ~400 lines
-    assert len((RUNTIME_DIR / "worker.py").read_text().splitlines()) <= 400
+    for name in WORKER_MODULES:
+        assert len((RUNTIME_DIR / f"{name}.py").read_text().splitlines()) <= 400, name
     runtime = load_runtime(register=False)
     assert sys.modules["_parallel_cell_runtime"] is runtime
+    assert runtime.shipping.WORKER_MODULES == WORKER_MODULES
     for name in MODULES[:-1]:
         module = sys.modules[f"_parallel_cell_runtime.{name}"]
         assert module.__file__ == f"<parallel_cell.runtime/{name}.py>"
