@@ -98,8 +98,9 @@ def main():
     for what, ours, base in (
         (f"CPU-bound map, {CHUNKS} chunks of {loop}: Dask vs threads (wall s)", "dask", "threads"),
         (
-            f"CPU-bound map, {CHUNKS} chunks of {loop}: threads vs serial (wall s)",
-            "threads",
+            f"CPU-bound map, {CHUNKS} chunks of {loop}: Dask vs one after another in the "
+            "kernel (wall s)",
+            "dask",
             "serial",
         ),
     ):
