@@ -208,6 +208,9 @@ class ClusterJobs:
             restarting = getattr(job, "restart_done", None)
             if restarting is not None:  # end the job once its worker is back (or not)
                 restarting.wait(120)
+                failed = getattr(job, "restart_failed", None)
+                if failed is not None:
+                    return ("error", plain_error("NotStopped", failed), NO_RESULT, [])
             return ("killed", None, NO_RESULT, [])
         except Exception as err:
             if job.cancel.is_set():
@@ -361,9 +364,13 @@ class ClusterJobs:
             job.future.cancel()  # first, or the scheduler would run it again elsewhere
             job.client.restart_workers([worker])
             note = f"[parallel-cell: worker {worker} was restarted to stop this job]\n"
+            job.emit_stream("stderr", note, block=False)
         except Exception as err:
-            note = f"[parallel-cell: restarting worker {worker} failed: {err}]\n"
-        job.emit_stream("stderr", note, block=False)
+            # Not killed: the task may still run there, out of Dask's sight. Say so.
+            job.restart_failed = (
+                f"restarting worker {worker} failed ({type(err).__name__}: {err}); the task "
+                "may still be running there, without Dask"
+            )
         job.restart_done.set()
 
     # -- map -------------------------------------------------------------------------

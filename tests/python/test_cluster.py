@@ -235,6 +235,36 @@ def test_a_worker_that_dies_ends_the_job_and_the_cell_is_not_run_again(kernel, c
     assert comm.run("6 * 7", target="dask", timeout=60)["state"] == "done"
 
 
+def test_a_restart_that_fails_is_not_called_a_kill(kernel, comm):
+    # The kernel's client is made to fail the restart (as on workers without a nanny);
+    # the task (a loop that ends by itself in 4 s) is left to end on its worker.
+    rt = "__import__('_parallel_cell_runtime').kernel.current()"
+    kernel.ok(
+        f"_pc_client = {rt}.cluster.link.get_client()\n"
+        "def _no_restart(*args, **kwargs):\n    raise RuntimeError('no nanny here')\n"
+        "_pc_client.restart_workers = _no_restart"
+    )
+    try:
+        job = comm.submit(
+            "import time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 4:\n    pass",
+            target="dask",
+        )
+        placed(comm, job, CLUSTER_TIMEOUT)
+        comm.kill(job)
+        comm.wait_for(
+            lambda m: m.get("job_id") == job and m["type"] == "cancelling" and m["reason"],
+            timeout=20,
+        )
+        comm.kill(job, restart_worker=True)
+        fin = comm.wait_type("finished", job, 30)
+        assert fin["state"] == "error" and fin["error"]["ename"] == "NotStopped", fin
+        assert "no nanny here" in fin["error"]["evalue"]
+        assert "may still be running there" in fin["error"]["evalue"]
+    finally:
+        kernel.ok("del _pc_client.restart_workers")
+    time.sleep(4)  # the loop ends on its worker
+
+
 def test_a_task_that_never_stops_is_cancelling_until_its_worker_restarts(kernel, comm):
     job = comm.submit("while True:\n    pass", target="dask")
     worker = placed(comm, job, CLUSTER_TIMEOUT)["worker"]
