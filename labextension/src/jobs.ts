@@ -197,7 +197,7 @@ export class BackgroundJobs {
       title: this._trans.__('Restart the Dask worker?'),
       // Kernel text as text: the dialog body is a string, never markup.
       body: this._trans.__(
-        'The job does not stop: it never reaches parallel_cell.checkpoint(), time.sleep or print. Restarting worker %1 ends it. Other tasks running on that worker are interrupted and Dask runs them again elsewhere.',
+        'The job does not stop: it never reaches parallel_cell.checkpoint(), time.sleep or print. Restarting worker %1 ends it. Anything else running on that worker is interrupted too: other cluster jobs end with an error, other Dask work runs again elsewhere.',
         worker
       ),
       buttons: [

@@ -152,6 +152,10 @@ class ClusterJobs:
                 try:
                     client.unsubscribe_topic(topic)
                     client.run_on_scheduler(FORGET_EVENTS, topic)
+                    if job.cancel.is_set():  # the scheduler keeps a set Event for good
+                        from distributed import Event
+
+                        Event(job.stop_event, client=client).clear()
                 except Exception:
                     log.debug("parallel-cell: forgetting a job's events failed", exc_info=True)
         state, error, result, names = outcome
