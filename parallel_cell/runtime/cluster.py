@@ -146,6 +146,14 @@ class ClusterJobs:
             tb = err.__traceback__
             outcome = ("error", format_error(None, type(err), err, tb), NO_RESULT, [])
         finally:
+            future = getattr(job, "future", None)
+            if future is not None:
+                # Let Dask forget the task: while a future holds its result, the scheduler
+                # runs the task again if the worker keeping that result goes away.
+                try:
+                    future.release()
+                except Exception:
+                    log.debug("parallel-cell: releasing a future failed", exc_info=True)
             topic = getattr(job, "topic", None)
             client = getattr(job, "client", None)
             if topic is not None and client is not None:

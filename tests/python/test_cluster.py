@@ -235,6 +235,20 @@ def test_a_worker_that_dies_ends_the_job_and_the_cell_is_not_run_again(kernel, c
     assert comm.run("6 * 7", target="dask", timeout=60)["state"] == "done"
 
 
+def test_a_finished_job_is_not_run_again_when_its_worker_restarts(kernel, comm, tmp_path):
+    # Dask recomputes a lost result some client still holds: the kernel lets go of a
+    # job's task when the job ends, so the cell never runs twice.
+    runs = tmp_path / "runs.txt"
+    kernel.ok(f"runs_file = {str(runs)!r}")
+    fin = comm.run("with open(runs_file, 'a') as f:\n    f.write('x')", target="dask", timeout=60)
+    assert fin["state"] == "done", fin
+    worker = placed(comm, fin["job_id"])["worker"]
+    rt = "__import__('_parallel_cell_runtime').kernel.current()"
+    kernel.ok(f"{rt}.cluster.link.get_client().restart_workers([{worker!r}])", timeout=60)
+    time.sleep(2)
+    assert runs.read_text() == "x"
+
+
 def test_a_restart_that_fails_is_not_called_a_kill(kernel, comm):
     # The kernel's client is made to fail the restart (as on workers without a nanny);
     # the task (a loop that ends by itself in 4 s) is left to end on its worker.
@@ -308,10 +322,12 @@ def test_an_unreachable_scheduler_is_a_clear_error(kernel, comm):
 
 
 def test_a_job_killed_as_it_is_sent_ends_killed(kernel, comm):
-    job = comm.submit("import time\nprint('ran')\ntime.sleep(30)", target="dask")
+    # The kill follows the submit at once: it finds the job being sent, queued, or just
+    # started (a warm cluster starts a task in milliseconds); it ends killed either way.
+    job = comm.submit("import time\nprint('ran')\ntime.sleep(30)\nprint('end')", target="dask")
     comm.kill(job)
     assert comm.wait_type("finished", job, 30)["state"] == "killed"
-    assert "ran" not in comm.text(job)
+    assert "end" not in comm.text(job)
 
 
 def test_a_finished_jobs_events_are_forgotten_by_the_scheduler(kernel, comm):
