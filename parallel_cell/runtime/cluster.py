@@ -13,7 +13,6 @@ Dask is imported only when a job is sent to the cluster: the runtime itself need
 what every IPython kernel has.
 """
 
-import ast
 import itertools
 import logging
 import os
@@ -21,20 +20,19 @@ import threading
 import uuid
 
 from .config import Config, log, now_ms
-from .executor import NO_RESULT, compile_cell, format_error, format_result
+from .executor import NO_RESULT, format_error, format_result
 from .protocol import msg_cancelling, msg_placed, msg_started
 from .shipping import (
     ENTRY,
     FORGET_EVENTS,
     ClusterError,
+    call_spec,
+    cell_spec,
     from_worker,
     pickle_namespace,
     plain_error,
-    read_names,
-    refused_magic,
     shipped_name,
-    worker_sources,
-    worker_version,
+    worker_code,
 )
 from .threads import internal_thread
 
@@ -108,43 +106,41 @@ class ClusterJobs:
         self._tokens = itertools.count(1)
 
     # -- starting ------------------------------------------------------------------
-    def prepare_cell(self, job, code):
-        """Check a cell on the comm handler's thread; the spec for the worker.
+    def start(self, job, code, call=None):
+        """Send a cell (``code``), or ``call`` = (fn, items) of ``map``, to the cluster
+        from a thread of its own (checking a big cell takes a while, and starting the
+        cluster seconds): returns at once."""
+        name = f"parallel-cell cluster job {job.num}"
+        internal_thread(self._drive, name, job, code, call).start()
 
-        Raises SyntaxError, or ClusterError for a magic that needs the kernel.
-        """
-        shell = self.runtime.shell
-        source = shell.transform_cell(code) if shell is not None else code
-        cell = compile_cell(None, source, job.label)
-        tree = ast.parse(source)
-        magic = refused_magic(tree)
-        if magic is not None:
-            raise ClusterError(
-                f"{magic} needs the kernel and cannot run on a Dask worker; run this "
-                "cell in the background (a thread of this kernel) instead"
-            )
-        return {
-            "kind": "cell",
-            "code": source,
-            "has_result": cell.expr is not None,
-            "names": list(cell.names),
-            "reads": read_names(tree),
-        }
-
-    def start(self, job, spec):
-        """Send the job to the cluster from a thread of its own; returns at once."""
-        job.spec = spec
-        internal_thread(self._drive, f"parallel-cell cluster job {job.num}", job).start()
-
-    def _drive(self, job):
+    def _drive(self, job, code, call):
         try:
-            outcome = self._run(job)
-        except ClusterError as err:
+            shell = self.runtime.shell
+            spec = cell_spec(shell, code, job.label) if call is None else call_spec(*call)
+        except ClusterError as err:  # a magic that needs the kernel
             outcome = ("error", plain_error("ClusterError", str(err)), NO_RESULT, [])
+        except BaseException as err:  # SyntaxError, or a failing input transformer
+            error = format_error(self.runtime.shell, type(err), err, err.__traceback__)
+            outcome = ("error", error, NO_RESULT, [])
+        else:
+            outcome = self._send(job, spec)
+        state, error, result, names = outcome
+        if state == "done" and result is not NO_RESULT and self.runtime.shell is not None:
+            out = format_result(self.runtime.shell, result)
+            if out is not None:
+                job.emit(out)
+        self.runtime.finish_job(job, state, error, result, names)
+
+    def _send(self, job, spec):
+        """Send the job, wait for its end: its outcome; then let Dask forget it."""
+        try:
+            return self._run(job, spec)
+        except ClusterError as err:  # no Dask, an unreachable scheduler
+            return ("error", plain_error("ClusterError", str(err)), NO_RESULT, [])
         except Exception as err:  # a Dask failure: the job ends with it, visibly
             log.debug("parallel-cell: cluster job failed", exc_info=True)
             tb = err.__traceback__
-            outcome = ("error", format_error(None, type(err), err, tb), NO_RESULT, [])
+            return ("error", format_error(None, type(err), err, tb), NO_RESULT, [])
         finally:
             future = getattr(job, "future", None)
             if future is not None:
@@ -166,15 +162,8 @@ class ClusterJobs:
                         Event(job.stop_event, client=client).clear()
                 except Exception:
                     log.debug("parallel-cell: forgetting a job's events failed", exc_info=True)
-        state, error, result, names = outcome
-        if state == "done" and result is not NO_RESULT and self.runtime.shell is not None:
-            out = format_result(self.runtime.shell, result)
-            if out is not None:
-                job.emit(out)
-        self.runtime.finish_job(job, state, error, result, names)
 
-    def _run(self, job):
-        spec = job.spec
+    def _run(self, job, spec):
         client = self.link.get_client()
         job.client = client
         if job.cancel.is_set():
@@ -201,9 +190,8 @@ class ClusterJobs:
         job.worker_died = False
         job.events_seen = threading.Condition()
         client.subscribe_topic(job.topic, lambda event: self._on_event(job, event))
-        job.future = client.submit(
-            ENTRY, worker_sources(), worker_version(), spec, key=f"parallel-cell-{token}"
-        )
+        sources, version = worker_code()
+        job.future = client.submit(ENTRY, sources, version, spec, key=f"parallel-cell-{token}")
         self.runtime.broadcast(msg_started(job))
         if job.cancel.is_set():  # killed while it was being sent
             self._cancel(job)
@@ -384,7 +372,3 @@ class ClusterJobs:
                 "may still be running there, without Dask"
             )
         job.restart_done.set()
-
-    # -- map -------------------------------------------------------------------------
-    def prepare_call(self, fn, items):
-        return {"kind": "call", "names": [], "values": {"fn": fn, "items": list(items)}}

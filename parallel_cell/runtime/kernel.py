@@ -6,7 +6,7 @@ from collections import deque
 
 from . import kill as _kill
 from .capture import install_streams
-from .cluster import ClusterError, ClusterJobs, plain_error
+from .cluster import ClusterJobs
 from .config import Config, log, now_ms
 from .executor import (
     NO_RESULT,
@@ -229,19 +229,7 @@ class Runtime:
         cluster; returns the job at once (``started`` follows once it is sent)."""
         self.ensure_flusher()
         job = self._new_job(origin, cell_id, notebook, job_id, "dask")
-        try:
-            if call is None:
-                spec = self.cluster.prepare_cell(job, code)
-            else:
-                spec = self.cluster.prepare_call(*call)
-        except BaseException as err:  # SyntaxError, a magic that needs the kernel
-            if isinstance(err, ClusterError):
-                error = plain_error("ClusterError", str(err))
-            else:
-                error = format_error(self.shell, type(err), err, err.__traceback__)
-            self.finish_job(job, "error", error, NO_RESULT, [])
-            return job
-        self.cluster.start(job, spec)
+        self.cluster.start(job, code, call)
         return job
 
     def _compile_and_start(self, job, code, func):

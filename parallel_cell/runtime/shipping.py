@@ -5,10 +5,10 @@ and the scheduler, which travel by value (nothing of parallel-cell is installed 
 
 import ast
 import hashlib
-import os
 import re
 import sys
 
+from .executor import compile_cell
 from .threads import JobKilled, checkpoint
 
 # IPython's own names in the user namespace: never shipped to a worker.
@@ -89,6 +89,34 @@ def from_worker(value):
     return value
 
 
+def cell_spec(shell, code, label):
+    """What the worker needs of a cell (transformed as IPython would, checked).
+
+    Raises SyntaxError, or ClusterError for a magic that needs the kernel.
+    """
+    source = shell.transform_cell(code) if shell is not None else code
+    cell = compile_cell(None, source, label)
+    tree = ast.parse(source)
+    magic = refused_magic(tree)
+    if magic is not None:
+        raise ClusterError(
+            f"{magic} needs the kernel and cannot run on a Dask worker; run this "
+            "cell in the background (a thread of this kernel) instead"
+        )
+    return {
+        "kind": "cell",
+        "code": source,
+        "has_result": cell.expr is not None,
+        "names": list(cell.names),
+        "reads": read_names(tree),
+    }
+
+
+def call_spec(fn, items):
+    """What the worker needs of a chunk of ``map``: the function and its items."""
+    return {"kind": "call", "names": [], "values": {"fn": fn, "items": list(items)}}
+
+
 def pickle_namespace(values, rebound=()):
     """``values`` (a {name: object} dict) as cloudpickle bytes, runtime objects replaced.
 
@@ -163,27 +191,21 @@ FORGET_EVENTS = _by_value(
 )
 
 
-WORKER_MODULES = ("worker_hooks", "worker")  # built on the workers in this order
+_WORKER = []  # [(sources, version)], computed on the first cluster job
 
 
-def worker_sources():
-    """[(module stem, source)] of the worker side, as ``entry`` builds it."""
-    package = sys.modules[__name__.rpartition(".")[0]]
-    sources = getattr(package, "WORKER_SOURCES", None)
-    if sources is None:  # loaded from files, not through the bootstrap
-        folder = os.path.dirname(__file__)
-        sources = {}
-        for stem in WORKER_MODULES:
-            with open(os.path.join(folder, stem + ".py"), encoding="utf-8") as f:
-                sources[stem] = f.read()
-    return [(stem, sources[stem]) for stem in WORKER_MODULES]
-
-
-def worker_version():
-    digest = hashlib.sha1()
-    for _, source in worker_sources():
-        digest.update(source.encode("utf-8"))
-    return digest.hexdigest()[:12]
+def worker_code():
+    """The worker side as ``entry`` takes it: [(module stem, source)] in the order the
+    bootstrap gives them (hooks first), and a version naming those sources. The
+    sources do not change while this runtime is loaded: computed once."""
+    if not _WORKER:
+        package = sys.modules[__name__.rpartition(".")[0]]
+        sources = list(package.WORKER_SOURCES.items())  # set by the bootstrap's loader
+        digest = hashlib.sha1()
+        for _, source in sources:
+            digest.update(source.encode("utf-8"))
+        _WORKER.append((sources, digest.hexdigest()[:12]))
+    return _WORKER[0]
 
 
 def plain_error(ename, evalue):
