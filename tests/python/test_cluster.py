@@ -18,6 +18,23 @@ def placed(comm, job_id, timeout=30):
     return comm.wait_type("placed", job_id, timeout)
 
 
+# The kernel's registered runtime, as an expression the tests evaluate in the kernel.
+RUNTIME = "__import__('_parallel_cell_runtime').kernel.current()"
+
+
+def configure_cluster(comm, address):
+    """The frontend's ``configure`` with the default settings and ``cluster`` = address."""
+    comm.send(
+        {
+            "type": "configure",
+            "log_limit": 5000,
+            "kill_grace_ms": 500,
+            "interruptible_sleep": True,
+            "cluster": address,
+        }
+    )
+
+
 def cluster_threads(kernel):
     """Worker threads of the kernel's cluster (one per core, at most 4; 2 on CI)."""
     return int(
@@ -243,8 +260,7 @@ def test_a_finished_job_is_not_run_again_when_its_worker_restarts(kernel, comm, 
     fin = comm.run("with open(runs_file, 'a') as f:\n    f.write('x')", target="dask", timeout=60)
     assert fin["state"] == "done", fin
     worker = placed(comm, fin["job_id"])["worker"]
-    rt = "__import__('_parallel_cell_runtime').kernel.current()"
-    kernel.ok(f"{rt}.cluster.link.get_client().restart_workers([{worker!r}])", timeout=60)
+    kernel.ok(f"{RUNTIME}.cluster.link.get_client().restart_workers([{worker!r}])", timeout=60)
     time.sleep(2)
     assert runs.read_text() == "x"
 
@@ -252,9 +268,8 @@ def test_a_finished_job_is_not_run_again_when_its_worker_restarts(kernel, comm, 
 def test_a_restart_that_fails_is_not_called_a_kill(kernel, comm):
     # The kernel's client is made to fail the restart (as on workers without a nanny);
     # the task (a loop that ends by itself in 4 s) is left to end on its worker.
-    rt = "__import__('_parallel_cell_runtime').kernel.current()"
     kernel.ok(
-        f"_pc_client = {rt}.cluster.link.get_client()\n"
+        f"_pc_client = {RUNTIME}.cluster.link.get_client()\n"
         "def _no_restart(*args, **kwargs):\n    raise RuntimeError('no nanny here')\n"
         "_pc_client.restart_workers = _no_restart"
     )
@@ -300,24 +315,13 @@ def test_a_task_that_never_stops_is_cancelling_until_its_worker_restarts(kernel,
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(kernel, comm):
-    def configure(address):
-        comm.send(
-            {
-                "type": "configure",
-                "log_limit": 5000,
-                "kill_grace_ms": 500,
-                "interruptible_sleep": True,
-                "cluster": address,
-            }
-        )
-
-    configure("tcp://127.0.0.1:9")
+    configure_cluster(comm, "tcp://127.0.0.1:9")
     try:
         fin = comm.run("1", target="dask", timeout=60)
         assert fin["state"] == "error" and fin["error"]["ename"] == "ClusterError"
         assert "could not reach the Dask cluster (tcp://127.0.0.1:9)" in fin["error"]["evalue"]
     finally:
-        configure("")
+        configure_cluster(comm, "")
     assert comm.run("1", target="dask", timeout=60)["state"] == "done"
 
 
@@ -335,11 +339,8 @@ def test_a_finished_jobs_events_are_forgotten_by_the_scheduler(kernel, comm):
     assert fin["state"] == "done"
     assert comm.text(fin["job_id"]) == "".join(f"{i}\n" for i in range(50))
     # The kernel's client reads the scheduler's event log: the job's topic is empty.
-    left = kernel.evaluate(
-        "(lambda rt, job: len(rt.cluster.link.client.get_events(job.topic)))("
-        "__import__('sys').modules['_parallel_cell_runtime'].kernel.current(), "
-        f"__import__('sys').modules['_parallel_cell_runtime'].kernel.current().jobs[{fin['job_id']!r}])"
-    )
+    topic = f"{RUNTIME}.jobs[{fin['job_id']!r}].topic"
+    left = kernel.evaluate(f"len({RUNTIME}.cluster.link.client.get_events({topic}))")
     assert left == "0"
 
 
@@ -357,28 +358,17 @@ def test_a_configured_scheduler_address_is_used(kernel, comm):
     """An existing cluster (here: one this test starts, outside the kernel)."""
     from distributed import LocalCluster
 
-    def configure(address):
-        comm.send(
-            {
-                "type": "configure",
-                "log_limit": 5000,
-                "kill_grace_ms": 500,
-                "interruptible_sleep": True,
-                "cluster": address,
-            }
-        )
-
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as outside:
         workers = set(outside.scheduler_info["workers"])
-        configure(outside.scheduler_address)
+        configure_cluster(comm, outside.scheduler_address)
         try:
             fin = comm.run("import os\nos.getpid()", target="dask", timeout=60)
             assert fin["state"] == "done", fin
             assert placed(comm, fin["job_id"])["worker"] in workers
         finally:
-            configure("")
+            configure_cluster(comm, "")
     # Back to the kernel's own cluster.
     fin = comm.run("1", target="dask", timeout=60)
     assert placed(comm, fin["job_id"])["worker"] not in workers
