@@ -11,6 +11,7 @@ BOOT := labextension/src/bootstrap.generated.ts
 LIB := labextension/lib/index.js
 LABEXT := parallel_cell/labextension/package.json
 INSTALLED := .stamps/installed
+INSTALLED_RTC := .stamps/installed-rtc
 PORT ?= 8888
 
 RUST_SRC := Cargo.toml Cargo.lock $(shell find crate -name '*.rs' -o -name Cargo.toml 2>/dev/null)
@@ -52,8 +53,14 @@ $(INSTALLED): $(LABEXT) $(PY_SRC)
 	$(VENV)/bin/pip install --disable-pip-version-check -q --no-deps --no-build-isolation --force-reinstall .
 	@mkdir -p .stamps && touch $(INSTALLED)
 
+# The collaboration venv gets the same build, as a wheel (what a user would pip install).
+$(INSTALLED_RTC): $(INSTALLED) requirements-rtc.txt
+	rm -rf build/wheel && $(VENV)/bin/pip wheel --disable-pip-version-check -q --no-deps --no-build-isolation -w build/wheel .
+	.venv-rtc/bin/pip install --disable-pip-version-check -q --no-deps --force-reinstall build/wheel/*.whl
+	@mkdir -p .stamps && touch $(INSTALLED_RTC)
+
 ## make test: set up (Chromium included), build, run every layer, one summary line
-test: setup-test $(INSTALLED)
+test: setup-test $(INSTALLED) $(INSTALLED_RTC)
 	@scripts/test-all.sh
 
 ## make soak: the long reliability runs (fuzz 1,000,000, kernel soak, UI load), with figures
@@ -66,7 +73,7 @@ test-rust:
 test-py: build
 	scripts/test-py.sh
 
-test-ui: setup-test $(INSTALLED)
+test-ui: setup-test $(INSTALLED) $(INSTALLED_RTC)
 	scripts/test-ui.sh
 
 test-lint: build

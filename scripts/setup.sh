@@ -2,8 +2,8 @@
 # Install what the build and the tests need, idempotently: each step checks first and
 # does nothing when its tool is already there at the right version.
 #   scripts/setup.sh build   rust target, wasm-bindgen-cli, .venv, node_modules
-#   scripts/setup.sh test    the same, plus .venv-ipk6 (ipykernel 6) and Chromium +
-#                            ChromeDriver (apt)
+#   scripts/setup.sh test    the same, plus .venv-ipk6 (ipykernel 6), .venv-rtc
+#                            (jupyter-collaboration) and Chromium + ChromeDriver (apt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-build}"
@@ -64,6 +64,18 @@ setup_ipk6() {
   fi
 }
 
+setup_rtc() {
+  if [ ! -x .venv-rtc/bin/python ]; then
+    say "python3 -m venv .venv-rtc (jupyter-collaboration)"
+    python3 -m venv .venv-rtc
+  fi
+  if ! fresh venv-rtc requirements-rtc.txt; then
+    say "pip install -r requirements-rtc.txt"
+    .venv-rtc/bin/pip install --disable-pip-version-check -q -r requirements-rtc.txt
+    mark venv-rtc requirements-rtc.txt
+  fi
+}
+
 setup_node() {
   command -v npm >/dev/null || { echo "npm not found: install Node.js 20+" >&2; exit 1; }
   if [ ! -d node_modules ] || ! fresh node package-lock.json; then
@@ -86,5 +98,6 @@ setup_python
 setup_node
 if [ "$what" = test ]; then
   setup_ipk6
+  setup_rtc
   setup_browser
 fi

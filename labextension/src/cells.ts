@@ -6,6 +6,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { Effect, JobState } from './effects';
 import { MARK_KEY, OutputWriter, readMark } from './outputs';
+import { NotebookWriters } from './writers';
 
 /** Owner of a cell last run in the foreground (no job id looks like it). */
 const FOREGROUND = ' foreground';
@@ -26,6 +27,12 @@ export interface IJobLookup {
   state(jobId: string): string | undefined;
   /** Ask the kernel for job `jobId`'s outputs again from `since`. */
   replay(jobId: string, since: number): void;
+  /** The fingerprint of a cell's source, as the kernel keeps it for each job. */
+  sourceHash(source: string): string;
+  /** The job's cell has another id in this page. */
+  rebindCell(jobId: string, cellId: string): void;
+  /** Say in the job's row why its output is not in a cell (`null`: nothing to say). */
+  cellNote(jobId: string, note: string | null): void;
 }
 
 /** The cells of this page's background jobs. */
@@ -42,17 +49,34 @@ export class JobCells {
       running: trans.__('running'),
       cancelling: trans.__('killing')
     };
+    this._notes = {
+      missing: trans.__(
+        'Its cell is not in the notebook any more (deleted, or its code changed): its output stays in this panel.'
+      ),
+      ambiguous: trans.__(
+        'Several cells have the code it ran, and none is known to be its own: its output stays in this panel rather than go to the wrong cell.'
+      )
+    };
     // A foreground run of a cell takes the cell back from its background job: the
     // job's later output then shows only in the panel, never mixed into the new run.
+    // (The cell's replay mark goes too, so that the page writing a shared notebook's
+    // outputs — maybe another page — sees the cell is no longer the job's.)
     NotebookActions.executionScheduled.connect((_, { cell }) => {
       if (this._owner.has(cell.model.id)) {
         this._owner.set(cell.model.id, FOREGROUND);
         this.writer.reset(cell.model as ICodeCellModel);
         this._mark(cell, null);
+      }
+      if (cell.model.getMetadata(MARK_KEY) !== undefined) {
         cell.model.deleteMetadata(MARK_KEY);
       }
     });
+    tracker.widgetAdded.connect((_, panel) => this.writers.watch(panel));
+    tracker.forEach(panel => this.writers.watch(panel));
   }
+
+  /** Which page writes each shared notebook's job outputs (collaboration). */
+  readonly writers = new NotebookWriters(panel => this._catchUp(panel));
 
   /** Writes outputs into the cells. */
   readonly writer = new OutputWriter();
@@ -67,42 +91,117 @@ export class JobCells {
     this._owner.set(model.id, jobId);
   }
 
-  /** Write a job's outputs into its cell, if the cell is still the job's. */
+  /**
+   * Write a job's outputs into its cell, if the cell is still the job's and this page
+   * writes the notebook's outputs. A cell whose replay mark names another job, or already
+   * reaches past these outputs, is left alone (another page wrote them, or ran the cell).
+   */
   outputs(effect: Extract<Effect, { kind: 'outputs' }>): void {
     const cell = this.cell(effect.notebook, effect.cell_id);
-    if (cell && cell.model.type === 'code' && this._owns(effect.job_id, cell)) {
-      this.writer.apply(cell.model as ICodeCellModel, effect.outputs, {
-        job: this._wireIds.get(effect.job_id) ?? effect.job_id,
-        seq: effect.next_seq
-      });
+    const panel = this.panel(effect.notebook);
+    if (!cell || !panel || cell.model.type !== 'code' || !this.writers.isWriter(panel)) {
+      return;
+    }
+    const model = cell.model as ICodeCellModel;
+    const job = this._wireIds.get(effect.job_id) ?? effect.job_id;
+    const mark = this.writer.markOf(model);
+    const start = effect.next_seq - effect.outputs.length;
+    if (mark ? mark.job !== job || mark.seq >= effect.next_seq : start > 0) {
+      return;
+    }
+    if (this._owns(effect.job_id, cell)) {
+      this.writer.apply(model, effect.outputs, { job, seq: effect.next_seq });
+    }
+  }
+
+  /** This page took over writing `panel`'s outputs: fill what its cells lack. */
+  private _catchUp(panel: NotebookPanel): void {
+    for (const cell of panel.content.widgets) {
+      const mark = cell.model.type === 'code' ? readMark(cell.model as ICodeCellModel) : null;
+      if (mark && this.jobs.state(mark.job) !== undefined) {
+        this.jobs.replay(mark.job, mark.seq);
+      }
     }
   }
 
   /**
    * A job this page did not start (a reload, a reopened notebook, another tab, `%job`):
-   * the cell was loaded from disk, so ask the kernel for the outputs it lacks. Its saved
-   * replay mark says how far it is up to date with that job; a cell with no mark for it
-   * gets a live job's whole log (the job cleared the cell when it started).
+   * the cell was loaded from disk, so it may lack outputs the job wrote while no page
+   * held it — it may even have ended meanwhile. Its saved replay mark says how far the
+   * cell is up to date with that job; a cell with no mark for it gets the job's whole
+   * log, once. A job whose cell was run again since (the kernel says `superseded`) or
+   * that started from a foreground cell (`%job`, `map`) leaves the cell as it is.
    */
   adopted(effect: Extract<Effect, { kind: 'adopted' }>): void {
     this._wireIds.set(effect.job_id, effect.wire_id);
-    const cell = this.cell(effect.notebook, effect.cell_id);
-    if (!cell || cell.model.type !== 'code') {
+    if (effect.superseded) {
       return;
+    }
+    const cell = this._cellOf(effect);
+    const panel = this.panel(effect.notebook);
+    if (!cell || !panel || cell.model.type !== 'code' || !this._owns(effect.job_id, cell)) {
+      return;
+    }
+    if (!this.writers.isWriter(panel)) {
+      return; // another page writes this shared notebook's outputs
     }
     const model = cell.model as ICodeCellModel;
     const mark = readMark(model);
     if (mark?.job === effect.wire_id) {
-      if (mark.seq < effect.next_seq && this._owns(effect.job_id, cell)) {
+      if (mark.seq < effect.next_seq) {
         this.jobs.replay(effect.job_id, mark.seq);
       }
       return;
     }
-    if (LIVE_STATES.has(this.jobs.state(effect.job_id) ?? '') && this._owns(effect.job_id, cell)) {
-      model.outputs.clear();
-      this.writer.reset(model);
+    if (effect.origin === 'kernel') {
+      // The cell ran `%job` in the foreground: its own outputs stay; the job's follow.
+      if (effect.next_seq > 0) {
+        this.jobs.replay(effect.job_id, 0);
+      }
+      return;
+    }
+    // As when the job was started: the cell shows this run only.
+    model.outputs.clear();
+    model.executionCount = null;
+    this.writer.reset(model);
+    model.setMetadata(MARK_KEY, { job: effect.wire_id, seq: 0 });
+    if (effect.next_seq > 0) {
       this.jobs.replay(effect.job_id, 0);
     }
+  }
+
+  /**
+   * The cell of an adopted job. A notebook whose cells have no stored ids gets new ids on
+   * every load: then the cell whose source the job ran is it — if exactly one cell has
+   * that source. Otherwise no cell is written, and the job's row says why.
+   */
+  private _cellOf(effect: Extract<Effect, { kind: 'adopted' }>): Cell | null {
+    const panel = this.panel(effect.notebook);
+    if (!panel || effect.cell_id === null) {
+      return null;
+    }
+    const byId = this.cell(effect.notebook, effect.cell_id);
+    if (byId) {
+      return byId;
+    }
+    const hash = effect.source_hash;
+    const matches = hash
+      ? panel.content.widgets.filter(
+          c =>
+            c.model.type === 'code' &&
+            !this._owner.has(c.model.id) &&
+            this.jobs.sourceHash(c.model.sharedModel.getSource()) === hash
+        )
+      : [];
+    if (matches.length === 1) {
+      this.jobs.rebindCell(effect.job_id, matches[0].model.id);
+      return matches[0];
+    }
+    this.jobs.cellNote(
+      effect.job_id,
+      matches.length > 1 ? this._notes.ambiguous : this._notes.missing
+    );
+    return null;
   }
 
   /** A job's state changed: its cell's badge, and timing as a foreground run records it. */
@@ -125,7 +224,7 @@ export class JobCells {
     this._mark(cell, effect.state);
     // When the notebook's "record timing" setting is on, timing extensions then show
     // the job's real duration.
-    if (panel.content.notebookConfig.recordTiming) {
+    if (panel.content.notebookConfig.recordTiming && this.writers.isWriter(panel)) {
       this._time(cell, effect.state, now);
     }
   }
@@ -213,6 +312,8 @@ export class JobCells {
 
   /** The badge's words, drawn by the stylesheet from the prompt's attribute. */
   private readonly _labels: Record<string, string>;
+  /** Why a job's output is not in a cell. */
+  private readonly _notes: { missing: string; ambiguous: string };
   /** Job id → its id on the wire, where they differ (adopted jobs). */
   private readonly _wireIds = new Map<string, string>();
   /** Cell model id → the job whose output the cell shows. */

@@ -17,6 +17,7 @@ type CommandOptions = Parameters<JupyterFrontEnd['commands']['addCommand']>[1];
 export namespace CommandIDs {
   export const runInBackground = 'parallel-cell:run-in-background';
   export const runOnCluster = 'parallel-cell:run-on-cluster';
+  export const runSideBySide = 'parallel-cell:run-side-by-side';
   export const killJob = 'parallel-cell:kill-job';
   export const killAll = 'parallel-cell:kill-all';
   export const clearFinished = 'parallel-cell:clear-finished';
@@ -52,6 +53,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const refresh = () => {
       app.commands.notifyCommandChanged(CommandIDs.runInBackground);
       app.commands.notifyCommandChanged(CommandIDs.runOnCluster);
+      app.commands.notifyCommandChanged(CommandIDs.runSideBySide);
     };
     let shownOnce = false;
 
@@ -66,11 +68,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     /** Where Run in Background sends cells (a setting); Run on Cluster: always Dask. */
     let defaultTarget: Target = 'thread';
 
-    /** The options of a command that runs the selected cells on `target()`. */
+    /**
+     * The options of a command that runs the selected cells on `target()`: as a chain
+     * (each after the previous one ended well), or side by side (`chain` false).
+     */
     const runCommand = (
       name: string,
       description: string,
-      target: () => Target
+      target: () => Target,
+      chain = true
     ): CommandOptions => ({
       // Menus show no tooltips: when the command cannot run, its label says why.
       label: () => {
@@ -99,7 +105,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         const cells = currentCodeCells(widget);
         try {
-          const started = await jobs.runInBackground(widget, cells, target());
+          const started = await jobs.runInBackground(widget, cells, target(), chain);
           // The first job of the page shows the panel; later ones leave the layout alone.
           if (started.length && !shownOnce) {
             shownOnce = true;
@@ -124,8 +130,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
       CommandIDs.runInBackground,
       runCommand(
         trans.__('Run in Background'),
-        trans.__('Run the selected code cells in the background, while you keep working'),
+        trans.__(
+          'Run the selected code cells in the background, in order, each after the previous one ended well, while you keep working'
+        ),
         () => defaultTarget
+      )
+    );
+    app.commands.addCommand(
+      CommandIDs.runSideBySide,
+      runCommand(
+        trans.__('Run Selected Cells in Background, Side by Side'),
+        trans.__(
+          'Run each selected code cell as an independent background job: they start together (up to the jobs-at-once setting), none waits for another'
+        ),
+        () => defaultTarget,
+        false
       )
     );
     app.commands.addCommand(
@@ -180,7 +199,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
         tracker,
         root: panel.root,
         trans,
-        concurrency: 4,
         activate: widget => app.shell.activateById(widget.id),
         // Cell toolbar buttons render once: tell them when a notebook's kernel changes.
         kernelChanged: refresh
@@ -194,14 +212,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       const apply = (loaded: ISettingRegistry.ISettings) => {
         if (jobs) {
-          jobs.setConcurrency(loaded.get('concurrency').composite as number);
           jobs.notifications = loaded.get('notifications').composite as boolean;
           jobs.notifyAfterSeconds = loaded.get('notifyAfterSeconds').composite as number;
           jobs.configureRuntime({
             log_limit: loaded.get('logLimit').composite as number,
             kill_grace_ms: Math.round((loaded.get('killGraceSeconds').composite as number) * 1000),
             interruptible_sleep: loaded.get('interruptibleSleep').composite as boolean,
-            cluster: loaded.get('clusterAddress').composite as string
+            cluster: loaded.get('clusterAddress').composite as string,
+            cap: loaded.get('concurrency').composite as number,
+            log_budget: Math.round((loaded.get('logBudgetMB').composite as number) * 1024 * 1024)
           });
           defaultTarget = loaded.get('defaultTarget').composite === 'dask' ? 'dask' : 'thread';
         }

@@ -15,7 +15,6 @@ export interface IJobsOptions {
   tracker: INotebookTracker;
   root: HTMLElement;
   trans: TranslationBundle;
-  concurrency: number;
   /** Bring a notebook panel to the front. */
   activate: (panel: NotebookPanel) => void;
   /** A notebook's kernel changed or became ready. */
@@ -27,11 +26,7 @@ export class BackgroundJobs {
   constructor(options: IJobsOptions) {
     this._trans = options.trans;
     this._links = new KernelLinks((kernelId, data) => this._core.receive(kernelId, data));
-    this._core = new Core(
-      options.root,
-      (effect: Effect) => this._onEffect(effect),
-      options.concurrency
-    );
+    this._core = new Core(options.root, (effect: Effect) => this._onEffect(effect));
     // The panel's words, through JupyterLab's translator.
     const words: Record<string, string> = {};
     for (const english of this._core.strings() as string[]) {
@@ -43,7 +38,10 @@ export class BackgroundJobs {
       this._trans,
       {
         state: jobId => this._core.job_state(jobId),
-        replay: (jobId, since) => this._core.replay(jobId, since)
+        replay: (jobId, since) => this._core.replay(jobId, since),
+        sourceHash: source => this._core.source_hash(source),
+        rebindCell: (jobId, cellId) => this._core.rebind_cell(jobId, cellId),
+        cellNote: (jobId, note) => this._core.set_cell_note(jobId, note ?? undefined)
       },
       options.activate
     );
@@ -64,10 +62,6 @@ export class BackgroundJobs {
   /** No notification for jobs that ended faster than this (a setting). */
   notifyAfterSeconds = 0;
 
-  setConcurrency(cap: number): void {
-    this._core.set_cap(cap);
-  }
-
   /** The runtime settings each kernel gets (now, and when it connects later). */
   configureRuntime(settings: Omit<RuntimeSettings, 'type'>): void {
     this._links.configure({ type: 'configure', ...settings });
@@ -75,12 +69,15 @@ export class BackgroundJobs {
 
   /**
    * Submit the given code cells of `panel` as background jobs, in notebook order: in
-   * threads of the kernel, or on the kernel's Dask cluster (`target` "dask").
+   * threads of the kernel, or on the kernel's Dask cluster (`target` "dask"). As a chain
+   * (each runs once the one before ended `done`; the kernel ends the rest unrun when one
+   * fails), or side by side (`chain` false: independent jobs).
    */
   async runInBackground(
     panel: NotebookPanel,
     cells: readonly Cell[],
-    target: Target = 'thread'
+    target: Target = 'thread',
+    chain = true
   ): Promise<string[]> {
     const kernel = panel.sessionContext.session?.kernel;
     if (!kernel) {
@@ -92,7 +89,10 @@ export class BackgroundJobs {
     }
     await this._links.connect(kernel);
     const ids: string[] = [];
-    for (const cell of cells) {
+    // Notebook order, whatever order the selection was made in.
+    const order = panel.content.widgets;
+    const sorted = [...cells].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    for (const cell of sorted) {
       if (cell.model.type !== 'code') {
         continue;
       }
@@ -105,7 +105,7 @@ export class BackgroundJobs {
         panel.context.path,
         model.id,
         model.sharedModel.getSource(),
-        undefined,
+        chain ? ids[ids.length - 1] : undefined,
         target
       );
       ids.push(jobId);

@@ -77,6 +77,12 @@ export class OutputWriter {
     this._schedule();
   }
 
+  /** How far `cell` is up to date, counting what is queued for it. */
+  markOf(cell: ICodeCellModel): IReplayMark | null {
+    const pending = this._pending.get(cell.id);
+    return pending?.cell === cell && pending.mark ? pending.mark : readMark(cell);
+  }
+
   /** Write everything queued now. */
   flush(): void {
     if (this._timer !== null) {

@@ -1,0 +1,212 @@
+// Durable jobs: the kernel owns the queue. Close the tab mid-way, come back after
+// everything ended, and every line is in its cell once; queued jobs survive a reload;
+// several selected cells run as a chain; Clear finished frees the kernel's records.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  cell,
+  jobIds,
+  launchBrowser,
+  notebook,
+  openNotebook,
+  openPanel,
+  outputText,
+  rowOf,
+  runInForeground,
+  runRangeInBackground,
+  startLab,
+  waitForOutput,
+  waitForState
+} from './lab.mjs';
+
+const printing = (tag, n, pause) =>
+  `import time\nfor i in range(${n}):\n    print(f"${tag}{i}", flush=True)\n    time.sleep(${pause})`;
+
+// A ends soon after the tab closes, B runs on for seconds, C waits behind the cap of 2.
+const AWAY = [printing('a', 4, 0.5), printing('b', 12, 0.5), printing('c', 4, 0.3)];
+const lines = (tag, n) => Array.from({ length: n }, (_, i) => `${tag}${i}`);
+
+/** The same cells without stored ids (nbformat 4.4): JupyterLab makes new ids per load. */
+function withoutIds(nb) {
+  return {
+    ...nb,
+    nbformat_minor: 4,
+    cells: nb.cells.map(({ id: _, ...rest }) => rest)
+  };
+}
+
+const QUEUED = Array.from({ length: 7 }, (_, i) => `import time\ntime.sleep(1)\nprint("q${i}")`);
+
+let lab;
+let browser;
+let chain; // one page on chain.ipynb for the chain tests, opened once
+
+before(async () => {
+  lab = await startLab(
+    {
+      'away.ipynb': notebook(AWAY),
+      'away-noids.ipynb': withoutIds(notebook(AWAY)),
+      'queued.ipynb': notebook(QUEUED),
+      'chain.ipynb': notebook([
+        'import time\ntime.sleep(1.5)\nchain_x = 1',
+        'chain_y = chain_x + 1\nprint("y is", chain_y)',
+        'print("z is", chain_y * 10)',
+        'import time\ntime.sleep(1)\nfail_a = 1',
+        '1 / 0',
+        'print("never printed")',
+        'import time\nside_t0 = time.time()\ntime.sleep(1.5)',
+        'import time\nside_t1 = time.time()\ntime.sleep(1.5)',
+        'print("kernel jobs", len(__import__("_parallel_cell_runtime")._RUNTIME.jobs))'
+      ])
+    },
+    'lab',
+    { settings: { 'parallel-cell:plugin': { concurrency: 2, notifications: false } } }
+  );
+  browser = await launchBrowser();
+});
+
+const chainPage = async () => {
+  if (!chain) {
+    chain = await openNotebook(browser, lab, 'chain.ipynb');
+    await openPanel(chain.page);
+  }
+  return chain.page;
+};
+
+after(async () => {
+  await browser?.close();
+  await lab?.stop();
+});
+
+/** Select cells `first`..`last` and run a command on them; returns the new job ids. */
+async function runRange(page, first, last, command) {
+  await cell(page, first).locator('.jp-InputPrompt').click();
+  await cell(page, last)
+    .locator('.jp-InputPrompt')
+    .click({ modifiers: ['Shift'] });
+  const before = new Set(await jobIds(page));
+  await page.evaluate(c => window.jupyterapp.commands.execute(c), command);
+  await page.waitForFunction(
+    n => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length === n,
+    before.size + last - first + 1
+  );
+  return (await jobIds(page)).filter(id => !before.has(id));
+}
+
+const sideBySide = (page, first, last) =>
+  runRange(page, first, last, 'parallel-cell:run-side-by-side');
+
+/** Every line the job printed into the cell, in order. */
+const printed = async (page, i, tag) =>
+  (await outputText(page, i)).match(new RegExp(`\\b${tag}\\d+\\b`, 'g')) ?? [];
+
+async function closeTabAndComeBack(name) {
+  const first = await openNotebook(browser, lab, name);
+  await openPanel(first.page);
+  const [a, b, c] = await sideBySide(first.page, 0, 2);
+  await waitForState(first.page, a, 'running');
+  await waitForState(first.page, b, 'running');
+  // C waits behind the kernel's cap of 2 while A is about to end.
+  await waitForState(first.page, c, 'queued');
+  await waitForOutput(first.page, 0, /a2/);
+  await first.context.close();
+  // Everything ends while no page is open: B alone takes 6 s.
+  await new Promise(r => setTimeout(r, 8_000));
+  const again = await openNotebook(browser, lab, name);
+  await openPanel(again.page);
+  for (const id of [a, b, c]) {
+    await rowOf(again.page, id).waitFor({ state: 'attached', timeout: 30_000 });
+    await waitForState(again.page, id, 'done');
+  }
+  const { page } = again;
+  await waitForOutput(page, 1, /b11/);
+  await waitForOutput(page, 2, /c3/);
+  assert.deepEqual(await printed(page, 0, 'a'), lines('a', 4));
+  assert.deepEqual(await printed(page, 1, 'b'), lines('b', 12));
+  assert.deepEqual(await printed(page, 2, 'c'), lines('c', 4));
+  // Nothing of one job went into another's cell.
+  assert.equal((await outputText(page, 0)).match(/[bc]\d/), null);
+  assert.deepEqual(again.errors, []);
+  await again.context.close();
+}
+
+test('close the tab while jobs run, wait, queue and end; reopen: every line once, in its cell', async () => {
+  await closeTabAndComeBack('away.ipynb');
+});
+
+test('the same with a notebook whose cells have no stored ids', async () => {
+  await closeTabAndComeBack('away-noids.ipynb');
+});
+
+test('a reload with jobs queued past the cap: all of them run, each into its cell', async () => {
+  const { page, context } = await openNotebook(browser, lab, 'queued.ipynb');
+  await openPanel(page);
+  const ids = await sideBySide(page, 0, QUEUED.length - 1);
+  await waitForState(page, ids.at(-1), 'queued');
+  await page.reload();
+  await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 60_000 });
+  await openPanel(page);
+  for (const id of ids) {
+    await rowOf(page, id).waitFor({ state: 'attached', timeout: 30_000 });
+  }
+  for (const id of ids) {
+    await waitForState(page, id, 'done', 30_000);
+  }
+  for (let i = 0; i < QUEUED.length; i++) {
+    await waitForOutput(page, i, new RegExp(`q${i}`));
+    assert.deepEqual(await printed(page, i, 'q'), [`q${i}`]);
+  }
+  await context.close();
+});
+
+test('three selected cells run as a chain, each after the one before', async () => {
+  const page = await chainPage();
+  const [x, y, z] = await runRangeInBackground(page, 0, 2);
+  await waitForState(page, x, 'running');
+  // The later ones wait, and say for which job.
+  const waits = rowOf(page, y).locator('[data-role="waits-for"]');
+  await waits.waitFor({ state: 'visible' });
+  assert.match(await waits.innerText(), /time\.sleep\(1\.5\)|import time/);
+  assert.equal(await rowOf(page, z).getAttribute('data-job-state'), 'queued');
+  for (const id of [x, y, z]) {
+    await waitForState(page, id, 'done');
+  }
+  await waitForOutput(page, 2, /z is 20/);
+  assert.match(await outputText(page, 1), /y is 2/);
+});
+
+test('a failing cell in a chain stops the rest, and each row says why', async () => {
+  const page = await chainPage();
+  const [a, bad, rest] = await runRangeInBackground(page, 3, 5);
+  await waitForState(page, a, 'done');
+  await waitForState(page, bad, 'error');
+  await waitForState(page, rest, 'error');
+  const why = await rowOf(page, rest).innerText();
+  assert.match(why, /DependencyFailed/);
+  assert.match(why, /did not run/);
+  assert.doesNotMatch(await outputText(page, 5), /never printed/);
+});
+
+test('Side by Side starts the selected cells together', async () => {
+  const page = await chainPage();
+  const [s0, s1] = await sideBySide(page, 6, 7);
+  await waitForState(page, s0, 'running');
+  await waitForState(page, s1, 'running');
+  assert.equal(await rowOf(page, s1).locator('[data-role="waits-for"]').count(), 0);
+  await waitForState(page, s0, 'done');
+  await waitForState(page, s1, 'done');
+});
+
+test('Clear finished frees the jobs in the kernel too', async () => {
+  const page = await chainPage();
+  await page.waitForFunction(
+    () => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length > 0
+  );
+  await page.evaluate(() => window.jupyterapp.commands.execute('parallel-cell:clear-finished'));
+  await page.waitForFunction(
+    () => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length === 0
+  );
+  await runInForeground(page, 8);
+  await waitForOutput(page, 8, /kernel jobs \d+/);
+  assert.match(await outputText(page, 8), /kernel jobs 0\b/);
+});
