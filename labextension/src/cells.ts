@@ -99,8 +99,11 @@ export class JobCells {
   outputs(effect: Extract<Effect, { kind: 'outputs' }>): void {
     const cell = this.cell(effect.notebook, effect.cell_id);
     const panel = this.panel(effect.notebook);
-    if (!cell || !panel || cell.model.type !== 'code' || !this.writers.isWriter(panel)) {
+    if (!cell || !panel || cell.model.type !== 'code' || !this._owns(effect.job_id, cell)) {
       return;
+    }
+    if (!this.writers.isWriter(panel)) {
+      return; // another page writes this shared notebook's outputs
     }
     const model = cell.model as ICodeCellModel;
     const job = this._wireIds.get(effect.job_id) ?? effect.job_id;
@@ -109,17 +112,26 @@ export class JobCells {
     if (mark ? mark.job !== job || mark.seq >= effect.next_seq : start > 0) {
       return;
     }
-    if (this._owns(effect.job_id, cell)) {
-      this.writer.apply(model, effect.outputs, { job, seq: effect.next_seq });
-    }
+    this.writer.apply(model, effect.outputs, { job, seq: effect.next_seq });
   }
 
-  /** This page took over writing `panel`'s outputs: fill what its cells lack. */
+  /**
+   * This page took over writing `panel`'s outputs from a page that went away: each cell
+   * gets what it lacks of its job, from its replay mark (no mark: nothing was written).
+   */
   private _catchUp(panel: NotebookPanel): void {
     for (const cell of panel.content.widgets) {
-      const mark = cell.model.type === 'code' ? readMark(cell.model as ICodeCellModel) : null;
-      if (mark && this.jobs.state(mark.job) !== undefined) {
-        this.jobs.replay(mark.job, mark.seq);
+      const owner = this._owner.get(cell.model.id);
+      if (cell.model.type !== 'code' || !owner || owner === FOREGROUND) {
+        continue;
+      }
+      if (this.jobs.state(owner) === undefined) {
+        continue;
+      }
+      const mark = readMark(cell.model as ICodeCellModel);
+      const wire = this._wireIds.get(owner) ?? owner;
+      if (!mark || mark.job === wire) {
+        this.jobs.replay(owner, mark?.seq ?? 0);
       }
     }
   }

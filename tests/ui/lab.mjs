@@ -42,11 +42,11 @@ export function notebook(sources, kernel = 'python3') {
 }
 
 /** Start `jupyter lab` (or `jupyter notebook`, Notebook 7) on a free loopback port in a
- * fresh temporary root. */
+ * fresh temporary root; from the project's `.venv`, or another venv (`.venv-rtc`). */
 export async function startLab(
   files = {},
   app = 'lab',
-  { disabled = [], settings = {}, args: extraArgs = [] } = {}
+  { disabled = [], settings = {}, args: extraArgs = [], venv = '.venv' } = {}
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'pc-ui-'));
   const root = join(dir, 'root');
@@ -128,7 +128,7 @@ export async function startLab(
   let proc = null;
   let log = '';
   const launch = async () => {
-    proc = spawn(join(ROOT, '.venv', 'bin', 'jupyter'), args, {
+    proc = spawn(join(ROOT, venv, 'bin', 'jupyter'), args, {
       env: {
         ...process.env,
         JUPYTER_CONFIG_DIR: config,
