@@ -13,7 +13,7 @@ const PLUGIN_ID = 'parallel-cell:plugin';
 
 type CommandOptions = Parameters<JupyterFrontEnd['commands']['addCommand']>[1];
 
-/** Command ids (UI contract, see DESIGN.md). */
+/** Command ids (UI contract, see docs/architecture.md and README.md). */
 export namespace CommandIDs {
   export const runInBackground = 'parallel-cell:run-in-background';
   export const runOnCluster = 'parallel-cell:run-on-cluster';
