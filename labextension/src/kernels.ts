@@ -80,7 +80,8 @@ export class KernelWatch {
         void this._reattach(kernel);
       }
     });
-    void session.ready.then(() => {
+    // The cells must be there before the kernel's jobs are matched to them.
+    void Promise.all([session.ready, panel.context.ready]).then(() => {
       this.onChanged();
       const current = session.session?.kernel;
       if (current) {
