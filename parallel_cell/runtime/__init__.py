@@ -14,6 +14,10 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - job: one ``Job`` per background run, with its output buffer and replay log
 - flusher: batched, paced sending of outputs
 - kill: kill escalation and the reasons a kill is not taken
+- runner: a thread job's own thread (its cell run, its outcome)
+- queue: the kernel's line of jobs: the cap, arrival order, chains (``after``)
+- records: what is kept of ended jobs (replay logs within budget, forgetting them),
+  and which jobs are superseded
 - shipping: what a cluster job sends to Dask (the checked cell, its pickled globals,
   the functions run on workers and the scheduler)
 - cluster: jobs on a Dask cluster (their worker side, ``worker.py``, is not run here:
@@ -76,9 +80,31 @@ def register(shell):
 
         manager = comm.get_comm_manager()
     manager.register_target(COMM_TARGET, runtime.on_comm_open)
+    _watch_foreground(shell, runtime)
     runtime.ensure_flusher()
     try:
         register_magics(shell)
     except Exception:
         log.exception("parallel-cell: could not register the %job magics")
     return runtime
+
+
+# Where the shell keeps the callback it calls before each cell (one runtime's at a time).
+_PRE_RUN_CELL = "_parallel_cell_pre_run_cell"
+
+
+def _watch_foreground(shell, runtime):
+    """A cell run in the foreground supersedes its background jobs: register for
+    IPython's ``pre_run_cell`` once, replacing an older runtime's callback."""
+    events = getattr(shell, "events", None)
+    if events is None:
+        return
+    old = getattr(shell, _PRE_RUN_CELL, None)
+    if old is not None:
+        try:
+            events.unregister("pre_run_cell", old)
+        except ValueError:
+            pass
+    callback = runtime.on_pre_run_cell
+    events.register("pre_run_cell", callback)
+    setattr(shell, _PRE_RUN_CELL, callback)

@@ -71,17 +71,21 @@ class JobManager:
 
     def status(self):
         """A table of every job: number, state, elapsed time, origin, where it runs (a
-        thread, or a Dask worker), names it bound."""
+        thread, or a Dask worker), names it bound; for a job waiting in the queue, what
+        it waits for."""
         rt = _runtime()
         with rt.lock:
             jobs = sorted(rt.jobs.values(), key=lambda j: j.num)
         lines = [f"{'#':>4}  {'state':<10} {'time':>8}  origin    {'where':<24}  assigned"]
         for job in jobs:
             end = job.ended_at if job.ended_at is not None else now_ms()
-            secs = (end - job.started_at) / 1000.0
+            secs = (end - job.started_at) / 1000.0 if job.started_at is not None else 0.0
             names = ", ".join(job.assigned)
             where = "thread" if job.target == "thread" else f"dask {job.worker or '(queued)'}"
             head = f"{job.num:>4}  {job.state:<10} {secs:>7.1f}s  {job.origin:<8}"
+            waits = rt.queue.waits_for(job)
+            if waits is not None:
+                names = f"(waits for {waits})"
             lines.append(f"{head}  {where:<24}  {names}")
         return _Text("\n".join(lines))
 
@@ -121,13 +125,9 @@ class JobManager:
         return job.state
 
     def flush(self):
-        """Forget finished jobs (their numbers are not reused); returns how many."""
-        rt = _runtime()
-        with rt.lock:
-            ended = [j for j in rt.jobs.values() if j.state in TERMINAL]
-            for job in ended:
-                del rt.jobs[job.job_id]
-        return len(ended)
+        """Forget ended jobs (their numbers are not reused; every page is told, with
+        ``cleared``); returns how many."""
+        return len(_runtime().records.forget())
 
     def configure(self, **settings):
         """Change tunables of ``Config`` (e.g. ``log_limit_outputs=100``)."""

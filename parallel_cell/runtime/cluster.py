@@ -192,6 +192,7 @@ class ClusterJobs:
         client.subscribe_topic(job.topic, lambda event: self._on_event(job, event))
         sources, version = worker_code()
         job.future = client.submit(ENTRY, sources, version, spec, key=f"parallel-cell-{token}")
+        job.started_at = now_ms()  # sent; it runs (``placed``) once a worker takes it
         self.runtime.broadcast(msg_started(job))
         if job.cancel.is_set():  # killed while it was being sent
             self._cancel(job)

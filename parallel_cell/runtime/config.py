@@ -14,7 +14,9 @@ class Config:
     pending_limit_bytes = 8 * 1024 * 1024  # a job printing faster than we send waits
     log_limit_outputs = 5000  # per job, for replay
     log_limit_bytes = 4 * 1024 * 1024  # per job, for replay
-    logged_jobs = 100  # finished jobs whose logs are kept; older ones keep a marker
+    logged_jobs = 100  # ended jobs whose logs are kept; older ones keep a marker
+    log_budget_bytes = 64 * 1024 * 1024  # all replay logs together; oldest ended go first
+    cap = 4  # thread jobs running at once; frontend jobs beyond it wait in the queue
     kill_grace_seconds = 0.5  # a kill not taken this long is examined for a reason
     interruptible_sleep = True  # sleeps and waits in job threads end at once on a kill
     cluster_address = ""  # Dask scheduler for "Run on Cluster"; "": an embedded LocalCluster

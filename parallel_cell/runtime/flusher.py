@@ -12,8 +12,9 @@ from .threads import internal_thread, orig_sleep
 class Flusher:
     """One thread that sends the pending outputs of every job that has some."""
 
-    def __init__(self, broadcast):
+    def __init__(self, broadcast, on_logged=None):
         self.broadcast = broadcast
+        self.on_logged = on_logged  # after outputs were logged (the log budget)
         self._cv = threading.Condition(threading.Lock())
         self._dirty = {}  # job -> None, ordered
         self._urgent = False
@@ -52,6 +53,11 @@ class Flusher:
                     sent += self.flush_job(job)
                 except Exception:
                     log.exception("parallel-cell: flushing job output failed")
+            if sent and self.on_logged is not None:
+                try:
+                    self.on_logged()
+                except Exception:
+                    log.exception("parallel-cell: keeping the log budget failed")
             # Pace messages so all jobs together stay under the server's rate limit.
             pause = sent / Config.max_messages_per_second - (time.monotonic() - started)
             if pause > 0:

@@ -8,12 +8,27 @@ import threading
 from collections import deque
 
 from .capture import display_hook
-from .config import Config, now_ms
+from .config import Config
 from .executor import NO_RESULT
 from .protocol import with_target
 from .threads import THREAD_JOBS, checkpoint, orig_sleep
 
 TERMINAL = ("done", "error", "killed")
+
+
+class LogTotal:
+    """The bytes of every job's replay log together (``Config.log_budget_bytes``)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()  # taken last, under a job's lock
+        self.value = 0
+
+    def add(self, delta):
+        with self._lock:
+            self.value += delta
+
+
+LOG_TOTAL = LogTotal()
 
 
 def output_size(out):
@@ -25,7 +40,9 @@ def output_size(out):
 class Job:
     """One background run: state, thread, cancel event, output buffer and log."""
 
-    def __init__(self, runtime, job_id, num, cell_id, notebook, origin, label, target="thread"):
+    def __init__(
+        self, runtime, job_id, num, cell_id, notebook, origin, label, target="thread", **extra
+    ):
         self.runtime = runtime
         self.job_id = job_id
         self.num = num
@@ -36,8 +53,13 @@ class Job:
         self.target = target  # "thread", or "dask" (cluster.py drives it)
         self.worker = None  # the Dask worker running it, once placed
         self.dashboard = None  # the cluster's dashboard URL, when it serves one
-        self.state = "running" if target == "thread" else "queued"
-        self.started_at = now_ms()
+        self.after = extra.get("after")  # the job it runs after (a chain), by id
+        self.source_hash = extra.get("source_hash")  # the page's, kept and given back
+        self.first_line = extra.get("first_line") or label  # names it in messages
+        self.superseded = False  # its cell ran again since (foreground or a newer job)
+        self.log_trimmed = None  # why its replay log was freed, once it was
+        self.state = "queued"  # until it starts (a thread) or is placed (Dask)
+        self.started_at = None
         self.ended_at = None
         self.error = None
         self.assigned = []
@@ -128,22 +150,41 @@ class Job:
 
     def log_outputs(self, seq, outputs):
         """Under ``lock``: keep outputs for replay, within the configured limits."""
+        before = self._log_bytes
         for i, out in enumerate(outputs):
             size = output_size(out)
             self._log.append((seq + i, out, size))
             self._log_bytes += size
         self.enforce_log_limit()
+        LOG_TOTAL.add(self._log_bytes - before)
 
     def enforce_log_limit(self):
         """Under ``lock``: trim the log to the configured limits, marking what went."""
         limit_n, limit_bytes = Config.log_limit_outputs, Config.log_limit_bytes
         if len(self._log) > limit_n or self._log_bytes > limit_bytes:
+            before = self._log_bytes
             self._trim_log(limit_n, limit_bytes, f"limit: {limit_n} outputs / {limit_bytes} bytes")
+            LOG_TOTAL.add(self._log_bytes - before)
 
     def drop_log(self, why):
-        """Under ``lock``: forget every logged output, leaving only the marker."""
+        """Under ``lock``: forget every logged output, leaving only the marker; True if
+        anything went."""
         if self._log and not (len(self._log) == 1 and self._log[0][1].get("_pc_marker")):
+            before = self._log_bytes
             self._trim_log(0, 0, why)
+            LOG_TOTAL.add(self._log_bytes - before)
+            return True
+        return False
+
+    @property
+    def log_bytes(self):
+        return self._log_bytes
+
+    def forget_log(self):
+        """Under ``lock``: free the log, marker and all (the job itself is forgotten)."""
+        LOG_TOTAL.add(-self._log_bytes)
+        self._log.clear()
+        self._log_bytes = 0
 
     def _trim_log(self, limit_n, limit_bytes, why):
         dropped_to = None
@@ -247,11 +288,16 @@ class Job:
                 "cell_id": self.cell_id,
                 "notebook": self.notebook,
                 "state": self.state,
-                "started_at": self.started_at,
+                # A Dask job's ``started`` time is when it was sent; it is queued until placed.
+                "started_at": None if self.state == "queued" else self.started_at,
                 "ended_at": self.ended_at,
                 "next_seq": self.next_seq,
                 "error": self.error,
                 "assigned": list(self.assigned),
                 "origin": self.origin,
+                "after": self.after,
+                "source_hash": self.source_hash,
+                "superseded": self.superseded,
+                "log_trimmed": self.log_trimmed,
             },
         )

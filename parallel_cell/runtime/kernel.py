@@ -2,21 +2,12 @@
 
 import itertools
 import threading
-from collections import deque
 
 from . import kill as _kill
 from .capture import install_streams
 from .cluster import ClusterJobs
 from .config import Config, log, now_ms
-from .executor import (
-    NO_RESULT,
-    compile_cell,
-    figure_numbers,
-    format_error,
-    format_result,
-    run_compiled,
-    show_new_figures,
-)
+from .executor import NO_RESULT, compile_cell, format_error
 from .flusher import Flusher
 from .job import Job, output_size
 from .protocol import (
@@ -32,7 +23,10 @@ from .protocol import (
     msg_started,
     without_surrogates,
 )
-from .threads import JobKilled, install_input_guard, internal_thread
+from .queue import JobQueue
+from .records import Records
+from .runner import run_cell, run_job
+from .threads import install_input_guard, internal_thread
 
 # A cell longer than this is compiled off the comm handler's thread (IPython's transform
 # and the parse take seconds for megabytes of code; a handler must not block).
@@ -46,11 +40,14 @@ class Runtime:
         self.shell = shell
         self.lock = threading.Lock()  # jobs, comms, numbering
         self.jobs = {}  # job_id -> Job
-        self._ended = deque()  # ended jobs that still keep a replay log, oldest first
-        self._used_ids = set()  # job ids stay unique for the kernel's life, even flushed
+        # Every job id this kernel has seen -> None, or the final state of a forgotten
+        # job (its ``after`` still answers): ids stay unique for the kernel's life.
+        self._used_ids = {}
         self.comms = {}  # comm_id -> comm
         self._nums = itertools.count(1)
-        self.flusher = Flusher(self.broadcast)
+        self.queue = JobQueue(self)
+        self.records = Records(self)
+        self.flusher = Flusher(self.broadcast, self.records.enforce_budget)
         self.cluster = ClusterJobs(self)
 
     # -- comms --------------------------------------------------------------------
@@ -138,11 +135,7 @@ class Runtime:
 
     # -- handlers (never block) ---------------------------------------------------
     def _handle_submit(self, comm, req):
-        code, cell_id, notebook = req["code"], req["cell_id"], req["notebook"]
-        if req.get("target") == "dask":
-            self.start_cluster_job(code, "frontend", cell_id, notebook, req["job_id"])
-        else:
-            self.start_job(code, "frontend", cell_id, notebook, req["job_id"], wait=False)
+        self.submit(req)
 
     def _handle_kill(self, comm, req):
         with self.lock:
@@ -181,14 +174,46 @@ class Runtime:
         Config.interruptible_sleep = req["interruptible_sleep"]
         if req.get("cluster") is not None:
             Config.cluster_address = req["cluster"].strip()
+        if req.get("cap") is not None:
+            Config.cap = req["cap"]
+        if req.get("log_budget") is not None:
+            Config.log_budget_bytes = req["log_budget"]
         # A lower limit holds for the logs already kept, not only for later outputs.
         with self.lock:
             jobs = list(self.jobs.values())
         for job in jobs:
             with job.lock:
                 job.enforce_log_limit()
+        self.records.enforce_budget()
+        self.queue.pump()  # a larger cap starts queued jobs at once
+
+    def _handle_clear(self, comm, req):
+        self.records.forget(req["job_ids"], announce_none=True)
 
     # -- jobs ---------------------------------------------------------------------
+    def submit(self, req):
+        """A frontend job: taken in line at once (``queue.py`` starts it in its turn)."""
+        code, target = req["code"], req.get("target") or "thread"
+        job = self._new_job(
+            "frontend",
+            req["cell_id"],
+            req["notebook"],
+            req["job_id"],
+            target,
+            after=req.get("after"),
+            source_hash=req.get("source_hash"),
+            first_line=_first_line(code),
+        )
+        if target == "thread":
+            install_streams()
+            install_input_guard(self.shell)
+            self.ensure_flusher()
+            self.queue.add(job, lambda: self._launch(job, code, None, False))
+        else:
+            self.ensure_flusher()
+            self.queue.add(job, lambda: self.cluster.start(job, code, None))
+        return job
+
     def start_job(
         self, code, origin, cell_id=None, notebook=None, job_id=None, func=None, wait=True
     ):
@@ -201,15 +226,20 @@ class Runtime:
         install_streams()
         install_input_guard(self.shell)
         self.ensure_flusher()
-        job = self._new_job(origin, cell_id, notebook, job_id, "thread")
+        first = _first_line(code) if func is None else None
+        job = self._new_job(origin, cell_id, notebook, job_id, "thread", first_line=first)
+        self.queue.hold(job)  # from code: starts at once, but takes a slot
+        self._launch(job, code, func, wait)
+        return job
+
+    def _launch(self, job, code, func, wait):
         if func is None and not wait and len(code) > _COMPILE_INLINE_CHARS:
             name = f"parallel-cell compile {job.num}"
             internal_thread(self._compile_and_start, name, job, code, None).start()
         else:
             self._compile_and_start(job, code, func)
-        return job
 
-    def _new_job(self, origin, cell_id, notebook, job_id, target):
+    def _new_job(self, origin, cell_id, notebook, job_id, target, **extra):
         with self.lock:
             if job_id is not None and job_id in self._used_ids:
                 raise ProtocolError(f"a job with id {job_id} already exists", job_id)
@@ -218,11 +248,31 @@ class Runtime:
                 job_id = f"k{num}"
                 while job_id in self._used_ids:
                     job_id += "_"
-            self._used_ids.add(job_id)
+            self._used_ids[job_id] = None
             label = f"<background job {num}>"
-            job = Job(self, job_id, num, cell_id, notebook, origin, label, target)
+            job = Job(self, job_id, num, cell_id, notebook, origin, label, target, **extra)
             self.jobs[job_id] = job
+            self.records.note(job)
         return job
+
+    def forgotten(self, job):
+        """Under ``lock``: ``job`` was forgotten; its id stays taken, with its end."""
+        self._used_ids[job.job_id] = job.state
+
+    def forgotten_state(self, job_id):
+        """Under ``lock``: how a forgotten job ended (None if the id is unknown)."""
+        return self._used_ids.get(job_id)
+
+    def on_pre_run_cell(self, info):
+        """IPython's ``pre_run_cell``: a cell run in the foreground supersedes its jobs."""
+        if getattr(info, "silent", False):  # the bootstrap, probes: no cell of a notebook
+            return
+        cell_id = getattr(info, "cell_id", None)
+        if cell_id is None:  # an IPython without ExecutionInfo.cell_id
+            parent = getattr(self.shell, "parent_header", None) or {}
+            cell_id = (parent.get("metadata") or {}).get("cellId")
+        if isinstance(cell_id, str) and cell_id:
+            self.records.cell_ran(cell_id)
 
     def start_cluster_job(self, code, origin, cell_id=None, notebook=None, job_id=None, call=None):
         """Send a cell (``code``), or ``call`` = (fn, items) of ``map``, to the Dask
@@ -240,65 +290,20 @@ class Runtime:
                 error = format_error(self.shell, type(err), err, err.__traceback__)
                 self.finish_job(job, "error", error, NO_RESULT, [])
                 return
-            body = (self._run_cell, cell)
+            body = (run_cell, cell)
         else:
             body = (func, None)
-        job.thread = internal_thread(self._run_job, f"parallel-cell job {job.num}", job, body)
+        job.thread = internal_thread(run_job, f"parallel-cell job {job.num}", self, job, body)
         self.broadcast(msg_started(job))
         job.thread.start()
 
-    def _run_cell(self, job, cell):
-        shell = self.shell
-        glob = shell.user_global_ns if shell is not None else {}
-        loc = shell.user_ns if shell is not None else glob
-        figures = figure_numbers()
-        try:
-            value = run_compiled(cell, glob, loc, lambda loop: setattr(job, "loop", loop))
-            out = format_result(shell, value) if shell is not None else None
-            if out is not None:
-                job.emit(out)
-        finally:
-            show_new_figures(figures)
-        return value
+    def finish_job(self, job, state, error, result, names, show_error=True):
+        """End ``job``: its last outputs, then ``finished``, then its waiters.
 
-    def _run_job(self, job, body):
-        job.ident = threading.get_ident()
-        token = job.enter_thread()
-        outcome = None  # (state, error, result)
-        fn, arg = body
-        before = {}
-        if arg is not None and self.shell is not None:
-            ns = self.shell.user_ns
-            before = {n: id(ns[n]) for n in arg.names if n in ns}
-        while True:
-            try:
-                if outcome is None:
-                    with job.lock:
-                        job.in_user_code = True
-                    outcome = self._execute(job, fn, arg)
-                with job.lock:  # the reaper raises only while in_user_code holds
-                    job.in_user_code = False
-                    killed = job.cancel.is_set()
-                if killed:
-                    _kill.deliver_pending_kill()
-                break
-            except JobKilled:
-                if outcome is None:
-                    outcome = ("killed", None, NO_RESULT)
-        job.leave_thread(token)
-        state, error, result = outcome
-        names = []
-        if arg is not None:
-            ns = self.shell.user_ns if self.shell is not None else {}
-            # A cell that did not finish may not have reached its assignments.
-            names = [
-                n for n in arg.names if n in ns and (state == "done" or id(ns[n]) != before.get(n))
-            ]
-        self.finish_job(job, state, error, result, names)
-
-    def finish_job(self, job, state, error, result, names):
-        """End ``job``: its last outputs, then ``finished``, then its waiters."""
-        if state == "error" and error is not None:
+        ``show_error``: the error is also the cell's last output (not so for a job that
+        never ran).
+        """
+        if state == "error" and error is not None and show_error:
             # As on iopub, the error is also an output of the cell (and of its replay log).
             job.emit({"output_type": "error", **error}, block=False)
         with job.lock:
@@ -311,36 +316,8 @@ class Runtime:
                 job.ended_at = now_ms()
             self.broadcast(msg_finished(job))
         job.done_event.set()
-        self._retire_logs(job)
-
-    def _retire_logs(self, job):
-        """Keep the replay logs of only the ``Config.logged_jobs`` last ended jobs."""
-        with self.lock:
-            self._ended.append(job)
-            retired = []
-            while len(self._ended) > Config.logged_jobs:
-                retired.append(self._ended.popleft())
-        why = f"the kernel keeps the logs of the last {Config.logged_jobs} finished jobs"
-        for old in retired:
-            with old.lock:
-                old.drop_log(why)
-
-    def _execute(self, job, fn, arg):
-        try:
-            if job.cancel.is_set():
-                raise JobKilled()
-            if arg is not None:
-                result = fn(job, arg)
-            else:
-                result = fn()
-            return ("done", None, result)
-        except JobKilled:
-            return ("killed", None, NO_RESULT)
-        except BaseException as err:
-            if job.cancel.is_set():  # e.g. the CancelledError of a killed event loop
-                return ("killed", None, NO_RESULT)
-            error = format_error(self.shell, type(err), err, err.__traceback__)
-            return ("error", error, NO_RESULT)
+        self.records.ended(job)
+        self.queue.ended(job)  # the next job may start: after the ``finished``
 
     # -- output and kills -----------------------------------------------------------
     def ensure_flusher(self):
@@ -354,9 +331,20 @@ class Runtime:
 
         ``restart_worker``: for a cluster job that does not stop, restart its worker.
         """
+        if self.queue.kill(job):  # still in line: it ends without running
+            return True
         if job.target == "dask":
             return self.cluster.kill(job, restart_worker)
         return _kill.kill(job, self.broadcast)
+
+
+def _first_line(code):
+    """A cell's first line of code, short: it names the job in messages."""
+    for line in (code or "").splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= 60 else line[:57] + "..."
+    return None
 
 
 _RUNTIME = None  # the registered Runtime (see ``register`` in __init__)

@@ -4,9 +4,9 @@ import json
 import platform
 import re
 
-VERSION = "0.2.0"
-PROTOCOL = 1
-COMM_TARGET = "parallel_cell.v1"
+VERSION = "0.3.0"
+PROTOCOL = 2
+COMM_TARGET = "parallel_cell.v2"
 
 _ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
 
@@ -30,18 +30,24 @@ _CLIENT_FIELDS = {
         ("kill_grace_ms", "seq"),
         ("interruptible_sleep", "bool"),
     ),
+    "clear": (("job_ids", "ids"),),
 }
 
 # Fields a message may leave out (kept out of the decoded message when absent).
 _OPTIONAL_FIELDS = {
-    "submit": (("target", "target"),),
+    "submit": (("target", "target"), ("after", "id?"), ("source_hash", "id?")),
     "kill": (("restart_worker", "bool"),),
-    "configure": (("cluster", "str?"),),
+    "configure": (("cluster", "str?"), ("cap", "count?"), ("log_budget", "count?")),
 }
+
+CLEAR_LIMIT = 10_000  # ids in one ``clear``
 
 
 _SHAPE_NAMES = {
     "id": "an id of 1-64 characters [A-Za-z0-9_.:-]",
+    "id?": "an id of 1-64 characters [A-Za-z0-9_.:-] or null",
+    "ids": f"a list of at most {CLEAR_LIMIT} ids",
+    "count?": "an integer >= 1 or null",
     "str": "a string",
     "str?": "a string or null",
     "seq": "an integer >= 0",
@@ -66,6 +72,10 @@ def without_surrogates(value):
     if isinstance(value, (list, tuple)):
         return [without_surrogates(v) for v in value]
     return value
+
+
+def _is_id(value):
+    return isinstance(value, str) and _ID_RE.match(value) is not None
 
 
 def _is_int(value):
@@ -95,16 +105,22 @@ def decode_client_msg(data):
     return msg
 
 
+_SHAPES = {
+    "id": _is_id,
+    "id?": lambda v: v is None or _is_id(v),
+    "ids": lambda v: isinstance(v, list) and len(v) <= CLEAR_LIMIT and all(map(_is_id, v)),
+    "str": lambda v: isinstance(v, str),
+    "str?": lambda v: v is None or isinstance(v, str),
+    "seq": lambda v: _is_int(v) and v >= 0,
+    "count": lambda v: _is_int(v) and v >= 1,
+    "count?": lambda v: v is None or (_is_int(v) and v >= 1),
+    "bool": lambda v: isinstance(v, bool),
+    "target": lambda v: v in ("thread", "dask"),
+}
+
+
 def _checked(kind, field, shape, value, job_id):
-    ok = {
-        "id": isinstance(value, str) and _ID_RE.match(value) is not None,
-        "str": isinstance(value, str),
-        "str?": value is None or isinstance(value, str),
-        "seq": _is_int(value) and value >= 0,
-        "count": _is_int(value) and value >= 1,
-        "bool": isinstance(value, bool),
-        "target": value in ("thread", "dask"),
-    }[shape]
+    ok = _SHAPES[shape](value)
     if not ok:
         raise ProtocolError(f'{kind}: field "{field}" must be {_SHAPE_NAMES[shape]}', job_id)
     return value
@@ -132,8 +148,43 @@ def msg_started(job):
             "notebook": job.notebook,
             "started_at": job.started_at,
             "origin": job.origin,
+            **_chain_fields(job),
         },
     )
+
+
+def _chain_fields(job):
+    """``after`` and ``source_hash`` when set (a ``started`` without them reads as in v1)."""
+    fields = {}
+    if job.after is not None:
+        fields["after"] = job.after
+    if job.source_hash is not None:
+        fields["source_hash"] = job.source_hash
+    return fields
+
+
+def msg_queued(job):
+    msg = {
+        "type": "queued",
+        "job_id": job.job_id,
+        "num": job.num,
+        "cell_id": job.cell_id,
+        "notebook": job.notebook,
+        "origin": job.origin,
+        "after": job.after,
+        "source_hash": job.source_hash,
+    }
+    if job.target != "thread":
+        msg["target"] = job.target
+    return msg
+
+
+def msg_cleared(job_ids):
+    return {"type": "cleared", "job_ids": list(job_ids)}
+
+
+def msg_log_trimmed(job_id, reason):
+    return {"type": "log_trimmed", "job_id": job_id, "reason": reason}
 
 
 def with_target(job, msg):

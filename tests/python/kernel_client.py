@@ -19,7 +19,7 @@ from jupyter_client.manager import start_new_kernel
 
 from parallel_cell._bootstrap import bootstrap_code
 
-TARGET = "parallel_cell.v1"
+TARGET = "parallel_cell.v2"
 
 
 class KernelError(AssertionError):
@@ -151,7 +151,7 @@ class Kernel:
         content = {
             "comm_id": comm.comm_id,
             "target_name": TARGET,
-            "data": {"protocol": 1} if data is None else data,
+            "data": {"protocol": 2} if data is None else data,
         }
         self._send_shell("comm_open", content, subshell_id)
         return comm
@@ -253,7 +253,16 @@ class CommClient:
         with self._cv:
             return [m for m in self.messages if m.get("job_id") == job_id]
 
-    def submit(self, code, job_id=None, cell_id="cell-1", notebook="test.ipynb", target=None):
+    def submit(
+        self,
+        code,
+        job_id=None,
+        cell_id="cell-1",
+        notebook="test.ipynb",
+        target=None,
+        after=None,
+        source_hash=None,
+    ):
         job_id = job_id or uuid.uuid4().hex
         msg = {
             "type": "submit",
@@ -264,14 +273,40 @@ class CommClient:
         }
         if target is not None:
             msg["target"] = target
+        if after is not None:
+            msg["after"] = after
+        if source_hash is not None:
+            msg["source_hash"] = source_hash
         self.send(msg)
         return job_id
+
+    def close(self):
+        """Close the comm from this side, as a page going away does."""
+        self.kernel._send_shell(
+            "comm_close", {"comm_id": self.comm_id, "data": {}}, self.subshell_id
+        )
 
     def kill(self, job_id, restart_worker=False):
         msg = {"type": "kill", "job_id": job_id}
         if restart_worker:
             msg["restart_worker"] = True
         self.send(msg)
+
+    def request(self, data, answer, timeout=10):
+        """Send ``data``; the first later message of type ``answer``."""
+        start = len(self.messages)
+        self.send(data)
+        return self.wait_type(answer, timeout=timeout, start=start)
+
+    def list_jobs(self, timeout=10):
+        """The kernel's jobs (a ``list`` answered), by job id."""
+        return {j["job_id"]: j for j in self.request({"type": "list"}, "jobs", timeout)["jobs"]}
+
+    def run_in(self, cell_id, code, notebook="test.ipynb", timeout=20):
+        """Run ``code`` as a job of cell ``cell_id``; its job id once it finished."""
+        job = self.submit(code, cell_id=cell_id, notebook=notebook)
+        self.wait_type("finished", job, timeout)
+        return job
 
     def run(self, code, timeout=20, target=None):
         """Submit ``code`` and wait until it finishes; returns the finished message."""

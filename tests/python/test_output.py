@@ -162,7 +162,7 @@ def test_only_recent_finished_jobs_keep_their_logs(kernel, comm):
     start = len(comm.messages)
     comm.send({"type": "replay", "job_id": ids[0], "since": 0})
     (marker,) = comm.wait_type("output", ids[0], start=start)["outputs"]
-    assert "last 2 finished jobs" in marker["text"]
+    assert "last 2 ended jobs" in marker["text"]
     start = len(comm.messages)
     comm.send({"type": "replay", "job_id": ids[2], "since": 0})
     assert comm.wait_type("output", ids[2], start=start)["outputs"][0]["text"] == "run 2\n"

@@ -102,6 +102,7 @@ def test_kernel_messages_match_golden_shapes(kernel, comm):
     seen["started_from_kernel"] = comm.wait_for(
         lambda m: m["type"] == "started" and m["origin"] == "kernel"
     )
+    seen.update(_version_2_messages(comm))
 
     assert set(seen) == set(gold)
     for name, msg in seen.items():
@@ -115,6 +116,33 @@ def test_kernel_messages_match_golden_shapes(kernel, comm):
             assert sorted(msg["outputs"][0]) == sorted(gold[name]["outputs"][0])
         else:
             assert shape_ok(msg, gold[name]), (name, msg)
+
+
+SETTINGS = {"type": "configure", "log_limit": 5000, "kill_grace_ms": 500}
+
+
+def _version_2_messages(comm):
+    """Real messages for the goldens of protocol version 2 (the kernel's queue)."""
+    seen = {}
+    comm.send({**SETTINGS, "interruptible_sleep": True, "cap": 1})
+    try:
+        first = comm.submit("import time\ntime.sleep(0.3)")
+        chained = comm.submit("print('next')", after=first, source_hash="f3a9c1d27b4e8a06")
+        seen["queued"] = comm.wait_type("queued", chained)
+        seen["started_chain"] = comm.wait_type("started", chained)
+        comm.wait_type("finished", chained)
+        failing = comm.submit("x = 1 / 0")
+        after = comm.submit("y = x + 1", after=failing)
+        seen["finished_dependency"] = comm.wait_type("finished", after)
+        seen["cleared"] = comm.request({"type": "clear", "job_ids": [failing, after]}, "cleared")
+        start = len(comm.messages)
+        comm.send({**SETTINGS, "interruptible_sleep": True, "log_budget": 1})
+        seen["log_trimmed"] = comm.wait_type("log_trimmed", start=start)
+        jobs = comm.request({"type": "list"}, "jobs")["jobs"]
+        seen["jobs_ended"] = {"type": "jobs", "jobs": [j for j in jobs if j["ended_at"]]}
+    finally:
+        comm.send({**SETTINGS, "interruptible_sleep": True, "cap": 4, "log_budget": 64 << 20})
+    return seen
 
 
 def shape_ok(msg, gold):
@@ -134,7 +162,7 @@ def test_a_reloaded_page_replaces_its_earlier_comms(kernel):
     old.wait_type("hello")
     bystander = kernel.open_comm()  # another tab: not named, keeps its comm
     bystander.wait_type("hello")
-    new = kernel.open_comm({"protocol": 1, "replaces": [old.comm_id, "no-such-comm", 7]})
+    new = kernel.open_comm({"protocol": 2, "replaces": [old.comm_id, "no-such-comm", 7]})
     new.wait_type("hello")
     deadline = time.monotonic() + 10
     while not old.closed and time.monotonic() < deadline:

@@ -1,0 +1,121 @@
+"""What the kernel keeps of its jobs once they end, and for how long.
+
+Replay logs: those of the last ``Config.logged_jobs`` ended jobs, within
+``Config.log_budget_bytes`` for all logs together (the oldest ended jobs' go first);
+each freed log leaves a marker and is announced with ``log_trimmed``. Records:
+``clear`` and ``jobs.flush()`` forget ended jobs entirely (announced with ``cleared``).
+And which jobs' cells ran again since (``superseded``): a newer job of the same cell,
+or the cell run in the foreground.
+"""
+
+from .config import Config
+from .executor import NO_RESULT
+from .job import LOG_TOTAL, TERMINAL
+from .protocol import msg_cleared, msg_log_trimmed
+
+
+def _size(n):
+    mib = n / (1024 * 1024)
+    return f"{mib:g} MiB" if mib >= 1 and mib == int(mib) else f"{n} bytes"
+
+
+class Records:
+    """Ended jobs' replay logs and records; which jobs are superseded."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.lock = runtime.lock
+        self._logged = {}  # job_id -> ended job whose log is kept, oldest first
+        self._by_cell = {}  # cell_id -> jobs of that cell not superseded yet
+
+    # -- superseded ---------------------------------------------------------------------
+    def note(self, job):
+        """Under the runtime's lock: a new job. A frontend job supersedes the earlier
+        jobs of its cell (same notebook)."""
+        if job.cell_id is None:
+            return
+        jobs = self._by_cell.setdefault(job.cell_id, [])
+        if job.origin == "frontend":
+            for other in [j for j in jobs if j.notebook == job.notebook]:
+                other.superseded = True
+                jobs.remove(other)
+        jobs.append(job)
+
+    def cell_ran(self, cell_id):
+        """The cell ran in the foreground: its jobs' outputs are no longer its own."""
+        with self.lock:
+            for job in self._by_cell.pop(cell_id, ()):
+                job.superseded = True
+
+    # -- replay logs --------------------------------------------------------------------
+    def ended(self, job):
+        """``job`` ended: its log is kept, an older one may go."""
+        with self.lock:
+            if self.runtime.jobs.get(job.job_id) is not job:
+                return  # forgotten already (a ``clear`` right after ``finished``)
+            self._logged[job.job_id] = job
+            retired = []
+            while len(self._logged) > Config.logged_jobs:
+                retired.append(self._logged.pop(next(iter(self._logged))))
+        self._free(
+            retired, f"the kernel keeps the logs of the last {Config.logged_jobs} ended jobs"
+        )
+        self.enforce_budget()
+
+    def enforce_budget(self):
+        """Free the logs of the oldest ended jobs while all logs exceed the budget."""
+        budget = Config.log_budget_bytes
+        if LOG_TOTAL.value <= budget:
+            return
+        victims, excess = [], LOG_TOTAL.value - budget
+        with self.lock:
+            while excess > 0 and self._logged:
+                job = self._logged.pop(next(iter(self._logged)))
+                victims.append(job)
+                excess -= job.log_bytes
+        why = (
+            f"the kernel keeps at most {_size(budget)} of job output for replay; "
+            "this job's was freed, oldest first"
+        )
+        self._free(victims, why)
+
+    def _free(self, jobs, why):
+        for job in jobs:
+            with job.lock:
+                freed = job.drop_log(why)
+                if freed:
+                    job.log_trimmed = why
+            if freed:
+                self.runtime.broadcast(msg_log_trimmed(job.job_id, why))
+
+    # -- forgetting -----------------------------------------------------------------------
+    def forget(self, job_ids=None, announce_none=False):
+        """Forget these ended jobs (None: every ended job) and say so to every page
+        (``cleared``; with none forgotten only if ``announce_none``); returns their ids.
+        Unfinished and unknown ids are skipped."""
+        runtime = self.runtime
+        with self.lock:
+            if job_ids is None:
+                job_ids = list(runtime.jobs)
+            gone = []
+            for job_id in dict.fromkeys(job_ids):
+                job = runtime.jobs.get(job_id)
+                if job is None or job.state not in TERMINAL:
+                    continue
+                del runtime.jobs[job_id]
+                runtime.forgotten(job)
+                self._logged.pop(job_id, None)
+                jobs = self._by_cell.get(job.cell_id)
+                if jobs is not None and job in jobs:
+                    jobs.remove(job)
+                    if not jobs:
+                        del self._by_cell[job.cell_id]
+                gone.append(job)
+        for job in gone:
+            with job.lock:
+                job.forget_log()
+                job.result = NO_RESULT
+        ids = [job.job_id for job in gone]
+        if ids or announce_none:
+            runtime.broadcast(msg_cleared(ids))
+        return ids

@@ -1,0 +1,90 @@
+"""A thread job's own thread: its cell (or callable) run, and its outcome taken.
+
+The cell runs with IPython semantics through the executor, never ``run_cell``; the
+outcome is ``done``, ``error`` (with the traceback) or ``killed``, with the names it
+bound, and ends the job through the runtime.
+"""
+
+import threading
+
+from . import kill as _kill
+from .executor import (
+    NO_RESULT,
+    figure_numbers,
+    format_error,
+    format_result,
+    run_compiled,
+    show_new_figures,
+)
+from .threads import JobKilled
+
+
+def run_cell(shell, job, cell):
+    """A compiled cell, with IPython semantics, in the user's namespace."""
+    glob = shell.user_global_ns if shell is not None else {}
+    loc = shell.user_ns if shell is not None else glob
+    figures = figure_numbers()
+    try:
+        value = run_compiled(cell, glob, loc, lambda loop: setattr(job, "loop", loop))
+        out = format_result(shell, value) if shell is not None else None
+        if out is not None:
+            job.emit(out)
+    finally:
+        show_new_figures(figures)
+    return value
+
+
+def run_job(runtime, job, body):
+    """The body of a job's thread: run it, then end the job with its outcome."""
+    shell = runtime.shell
+    job.ident = threading.get_ident()
+    token = job.enter_thread()
+    outcome = None  # (state, error, result)
+    fn, arg = body
+    before = {}
+    if arg is not None and shell is not None:
+        ns = shell.user_ns
+        before = {n: id(ns[n]) for n in arg.names if n in ns}
+    while True:
+        try:
+            if outcome is None:
+                with job.lock:
+                    job.in_user_code = True
+                outcome = _execute(shell, job, fn, arg)
+            with job.lock:  # the reaper raises only while in_user_code holds
+                job.in_user_code = False
+                killed = job.cancel.is_set()
+            if killed:
+                _kill.deliver_pending_kill()
+            break
+        except JobKilled:
+            if outcome is None:
+                outcome = ("killed", None, NO_RESULT)
+    job.leave_thread(token)
+    state, error, result = outcome
+    names = []
+    if arg is not None:
+        ns = shell.user_ns if shell is not None else {}
+        # A cell that did not finish may not have reached its assignments.
+        names = [
+            n for n in arg.names if n in ns and (state == "done" or id(ns[n]) != before.get(n))
+        ]
+    runtime.finish_job(job, state, error, result, names)
+
+
+def _execute(shell, job, fn, arg):
+    try:
+        if job.cancel.is_set():
+            raise JobKilled()
+        if arg is not None:
+            result = fn(shell, job, arg)
+        else:
+            result = fn()
+        return ("done", None, result)
+    except JobKilled:
+        return ("killed", None, NO_RESULT)
+    except BaseException as err:
+        if job.cancel.is_set():  # e.g. the CancelledError of a killed event loop
+            return ("killed", None, NO_RESULT)
+        error = format_error(shell, type(err), err, err.__traceback__)
+        return ("error", error, NO_RESULT)
