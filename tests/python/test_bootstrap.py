@@ -16,6 +16,12 @@ from parallel_cell._bootstrap import (
 NS_KEYS = "sorted(get_ipython().user_ns)"
 TARGETS = "sorted(t for t in get_ipython().kernel.comm_manager.targets if 'parallel' in t)"
 MODULE_ID = "id(__import__('sys').modules['_parallel_cell_runtime'])"
+RUNTIME_CLASS = "id(__import__('sys').modules['_parallel_cell_runtime'].Runtime)"
+# The runtime classes whose foreground watch IPython calls before each cell.
+PRE_RUN_CELL = (
+    "[id(type(cb.__self__)) for cb in get_ipython().events.callbacks['pre_run_cell'] "
+    "if getattr(cb, '__name__', '') == 'on_pre_run_cell']"
+)
 
 
 def test_bootstrap_twice_is_idempotent_and_leaves_no_names(fresh_kernel):
@@ -28,6 +34,7 @@ def test_bootstrap_twice_is_idempotent_and_leaves_no_names(fresh_kernel):
     assert k.evaluate(MODULE_ID) == first_module
     assert k.evaluate(TARGETS) == "['parallel_cell.v2']"
     assert k.evaluate(NS_KEYS) == before
+    assert k.evaluate(PRE_RUN_CELL) == f"[{k.evaluate(RUNTIME_CLASS)}]"  # registered once
     # the streams are wrapped once, not once per bootstrap
     assert k.evaluate("type(__import__('sys').stdout._pc_target).__name__") == "'OutStream'"
     c = k.open_comm()
@@ -48,6 +55,8 @@ def test_newer_version_replaces_older(fresh_kernel):
     c = k.open_comm()
     c.wait_type("hello")
     assert c.run("print('after upgrade')")["state"] == "done"
+    # The older runtime no longer hears the foreground's cells: one callback, the new one's.
+    assert k.evaluate(PRE_RUN_CELL) == f"[{k.evaluate(RUNTIME_CLASS)}]"
 
 
 def test_kernel_needs_nothing_of_ours_installed(fresh_kernel):

@@ -84,6 +84,29 @@ def test_cluster_messages_match_golden_shapes(kernel, comm):
     comm.wait_type("finished", job, 20)
 
 
+def test_cluster_jobs_take_no_slot_and_honour_after(kernel, comm):
+    settings = {"type": "configure", "log_limit": 5000, "kill_grace_ms": 500}
+    comm.send({**settings, "interruptible_sleep": True, "cap": 1})
+    kernel.ok("dask_go = False")
+    try:
+        held = comm.submit("import time\nwhile not dask_go:\n    time.sleep(0.01)")
+        free = comm.submit("1 + 1", target="dask")  # the one slot is taken: no matter
+        chained = comm.submit("z_after = 5", target="dask", after=held)
+        queued = comm.wait_type("queued", chained)
+        assert queued["target"] == "dask" and queued["after"] == held
+        assert comm.wait_type("finished", free, CLUSTER_TIMEOUT)["state"] == "done"
+        assert "queued" not in [m["type"] for m in comm.of_job(free)]
+        assert "started" not in [m["type"] for m in comm.of_job(chained)]
+        kernel.ok("dask_go = True")
+        assert comm.wait_type("finished", chained, CLUSTER_TIMEOUT)["state"] == "done"
+        assert kernel.evaluate("z_after") == "5"
+        never = comm.submit("1", target="dask", after=comm.run("1 / 0")["job_id"])
+        assert comm.wait_type("finished", never)["error"]["ename"] == "DependencyFailed"
+    finally:
+        kernel.ok("dask_go = True")
+        comm.send({**settings, "interruptible_sleep": True, "cap": 4})
+
+
 def test_output_streams_live_from_the_worker(kernel, comm):
     job = comm.submit(
         "import sys, time\nprint('first')\nprint('warn', file=sys.stderr)\n"

@@ -50,6 +50,54 @@ def test_decoder_rejects_bad_messages(runtime):
     assert err.value.message == golden("kernel")["error"]["message"]
 
 
+SUBMIT = {"type": "submit", "job_id": "a", "cell_id": "c", "notebook": "n", "code": "1"}
+CONFIGURE = {"type": "configure", "log_limit": 1, "kill_grace_ms": 0, "interruptible_sleep": True}
+
+
+def test_decoder_reads_the_version_2_fields(runtime):
+    decode = runtime.decode_client_msg
+    chained = {**SUBMIT, "after": "b-1", "source_hash": "f3a9c1d27b4e8a06"}
+    assert decode(chained) == chained
+    nulls = {**SUBMIT, "after": None, "source_hash": None}  # null means missing
+    assert decode(nulls) == nulls
+    assert decode({**CONFIGURE, "cap": 1, "log_budget": 1})["cap"] == 1
+    assert "cap" not in decode(CONFIGURE)
+    assert decode({"type": "clear", "job_ids": []}) == {"type": "clear", "job_ids": []}
+    many = [f"j{i}" for i in range(10_000)]
+    assert decode({"type": "clear", "job_ids": many})["job_ids"] == many
+
+
+def test_decoder_rejects_bad_version_2_fields(runtime):
+    bad = [
+        ("after", {**SUBMIT, "after": ""}),
+        ("after", {**SUBMIT, "after": "a b"}),
+        ("after", {**SUBMIT, "after": 5}),
+        ("after", {**SUBMIT, "after": ["a"]}),
+        ("source_hash", {**SUBMIT, "source_hash": "x" * 65}),
+        ("source_hash", {**SUBMIT, "source_hash": 17}),
+        ("cap", {**CONFIGURE, "cap": 0}),
+        ("cap", {**CONFIGURE, "cap": -1}),
+        ("cap", {**CONFIGURE, "cap": True}),
+        ("cap", {**CONFIGURE, "cap": "4"}),
+        ("cap", {**CONFIGURE, "cap": 2.0}),
+        ("log_budget", {**CONFIGURE, "log_budget": 0}),
+        ("log_budget", {**CONFIGURE, "log_budget": 1.5}),
+        ("log_budget", {**CONFIGURE, "log_budget": [1]}),
+        ("job_ids", {"type": "clear"}),
+        ("job_ids", {"type": "clear", "job_ids": None}),
+        ("job_ids", {"type": "clear", "job_ids": "a"}),
+        ("job_ids", {"type": "clear", "job_ids": {"a": 1}}),
+        ("job_ids", {"type": "clear", "job_ids": ["a", 1]}),
+        ("job_ids", {"type": "clear", "job_ids": ["a", ""]}),
+        ("job_ids", {"type": "clear", "job_ids": ["a/b"]}),
+        ("job_ids", {"type": "clear", "job_ids": [f"j{i}" for i in range(10_001)]}),
+    ]
+    for field, data in bad:
+        with pytest.raises(runtime.ProtocolError) as err:
+            runtime.decode_client_msg(data)
+        assert f'"{field}"' in err.value.message and len(err.value.message) < 200
+
+
 def test_malformed_messages_get_error_replies(kernel, comm):
     for data in ["nonsense", {"type": "frobnicate"}, {"type": "submit"}, {"type": "kill"}]:
         start = len(comm.messages)

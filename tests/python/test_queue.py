@@ -80,6 +80,18 @@ def test_queued_jobs_show_in_list_and_status(kernel, qcomm):
     assert [f["state"] for f in finished(qcomm, [held, waiting, chained])] == ["done"] * 3
 
 
+def test_jobs_from_code_start_at_once_but_take_slots(kernel, qcomm):
+    configure(qcomm, cap=1)
+    kernel.ok(f"q_code = {RT}.jobs.new({HELD!r})")
+    waiting = qcomm.submit("1")
+    qcomm.wait_type("queued", waiting)
+    kernel.ok(f"q_code2 = {RT}.jobs.new('q_second = 2')")  # from code: not held back
+    assert kernel.evaluate(f"{RT}.jobs.wait(q_code2, 10)") == "'done'"
+    assert qcomm.list_jobs()[waiting]["state"] == "queued"
+    kernel.ok("q_go = True")
+    assert qcomm.wait_type("finished", waiting)["state"] == "done"
+
+
 def test_raising_the_cap_starts_queued_jobs_at_once(kernel, qcomm):
     configure(qcomm, cap=1)
     held = qcomm.submit(HELD)
