@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use crate::error::Error;
 use crate::panel::{Action, Panel};
 use crate::protocol::{KernelMsg, Target};
-use crate::scheduler::{Effect, Scheduler, Submit, DEFAULT_CAP};
+use crate::scheduler::{Effect, Scheduler, Submit};
 use crate::text::{Text, SOURCES, T_NOT_UNDERSTOOD};
 
 /// The core as JavaScript sees it: one per JupyterLab window.
@@ -38,17 +38,16 @@ struct Inner {
 
 #[wasm_bindgen]
 impl Core {
-    /// Draw the panel into `root`; `on_effect` is called once per effect; at most `cap`
-    /// jobs run at once per kernel.
+    /// Draw the panel into `root`; `on_effect` is called once per effect. (The cap on
+    /// jobs running at once is the kernel's: `configure`'s `cap`.)
     #[wasm_bindgen(constructor)]
     pub fn new(
         root: web_sys::HtmlElement,
         #[wasm_bindgen(unchecked_param_type = "(effect: any) => void")] on_effect: js_sys::Function,
-        cap: f64,
     ) -> Result<Core, JsError> {
         install_panic_hook();
         let inner = Rc::new(RefCell::new(Inner {
-            scheduler: Scheduler::new(cap_from(cap)),
+            scheduler: Scheduler::new(),
             panel: None,
             on_effect,
         }));
@@ -64,11 +63,12 @@ impl Core {
         Ok(Core { inner })
     }
 
-    /// Queue a cell to run in the background; with `after_job_id`, only once that job
-    /// ended `done` (if it ends otherwise, this one ends `error`, `DependencyFailed`,
-    /// unsent). `target` is `"thread"` (also when missing) or `"dask"` (a Dask cluster:
-    /// sent at once, no slot under the cap). Throws an `Error` on invalid input, an
-    /// unknown `after_job_id` or another `target`.
+    /// Run a cell in the background: the `submit` (with `after` and the code's
+    /// `source_hash`) goes to the kernel at once, or when its `hello` comes; the kernel
+    /// queues it. With `after_job_id`, it runs only once that job ended `done` (if it ends
+    /// otherwise, the kernel ends this one `error`, `DependencyFailed`). `target` is
+    /// `"thread"` (also when missing) or `"dask"` (a Dask cluster). Throws an `Error` on
+    /// invalid input, an unknown `after_job_id` or another `target`.
     // Positional for JavaScript; new parameters go at the end so older calls still work.
     #[allow(clippy::too_many_arguments)]
     pub fn submit(
@@ -125,7 +125,8 @@ impl Core {
         }
     }
 
-    /// Kill a job (queued: at once; running: `cancelling` until the kernel answers).
+    /// Kill a job (never sent: at once; queued in the kernel or running: `cancelling`
+    /// until the kernel answers).
     pub fn kill(&self, job_id: &str) {
         run(&self.inner, |s, now| s.kill(job_id, now));
     }
@@ -146,12 +147,12 @@ impl Core {
         }
     }
 
-    /// Kill every unfinished job.
+    /// Kill every unfinished job, queued ones too.
     pub fn kill_all(&self) {
         run(&self.inner, |s, now| s.kill_all(now));
     }
 
-    /// Forget every finished job.
+    /// Forget every finished job (and ask each kernel to forget the ones it has: `clear`).
     pub fn clear_finished(&self) {
         run(&self.inner, |s, _| s.clear_finished());
     }
@@ -161,9 +162,24 @@ impl Core {
         run(&self.inner, |s, now| s.kernel_lost(kernel_id, now));
     }
 
-    /// Change how many jobs run at once per kernel (at least 1).
-    pub fn set_cap(&self, cap: f64) {
-        run(&self.inner, |s, _| s.set_cap(cap_from(cap)));
+    /// The hash of a cell's source that `submit` sends (and the kernel gives back as a
+    /// job's `source_hash`): FNV-1a, 64 bits, over its UTF-8 bytes, 16 lowercase hex digits.
+    pub fn source_hash(&self, code: &str) -> String {
+        scheduler::source_hash(code)
+    }
+
+    /// Job `job_id`'s cell was found under another id, `cell_id` (a notebook whose cells
+    /// have no stored ids gets new ones on load): later effects name that cell. An
+    /// unknown job is ignored; throws an `Error` for an invalid `cell_id`.
+    pub fn rebind_cell(&self, job_id: &str, cell_id: &str) -> Result<(), JsError> {
+        dispatch(&self.inner, |s, _| s.rebind_cell(job_id, cell_id))?;
+        Ok(())
+    }
+
+    /// Show a note about job `job_id`'s cell in its row (text only, e.g. that its cell was
+    /// not found); `null` or `undefined` removes it. An unknown job is ignored.
+    pub fn set_cell_note(&self, job_id: &str, note: Option<String>) {
+        run(&self.inner, |s, _| s.set_cell_note(job_id, note));
     }
 
     /// Every English string the core shows (the panel's, job titles, `problem` messages,
@@ -196,14 +212,6 @@ impl Core {
         let inner = self.inner.try_borrow().ok()?;
         let job = inner.scheduler.job(job_id)?;
         Some(job.state.as_str().to_owned())
-    }
-}
-
-fn cap_from(cap: f64) -> usize {
-    if cap.is_finite() && cap >= 1.0 {
-        cap.min(1_000_000.0) as usize
-    } else {
-        DEFAULT_CAP
     }
 }
 
@@ -278,7 +286,7 @@ fn deliver(inner: &Rc<RefCell<Inner>>, effects: Vec<Effect>, now: f64) {
             for e in &effects {
                 let drawn = match e {
                     Effect::RowChanged { job_id } => match scheduler.job(job_id) {
-                        Some(job) => panel.upsert(job, now),
+                        Some(job) => panel.upsert(job, scheduler, now),
                         None => panel.remove(job_id),
                     },
                     Effect::RowRemoved { job_id } => panel.remove(job_id),

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 /// Every English string the core shows, indexed by the `T_*` constants.
-pub const SOURCES: [&str; 37] = [
+pub const SOURCES: [&str; 41] = [
     "Background jobs",
     "Kill all",
     "Clear finished",
@@ -54,6 +54,12 @@ pub const SOURCES: [&str; 37] = [
     "Dask · waiting for a worker",
     "Dask · {worker}",
     "Dashboard",
+    // What a queued job waits for: the job it runs after (numbered, or only its title, or
+    // one this page does not show), or a free slot under the kernel's cap.
+    "waits for job {n}: {title}",
+    "waits for {title}",
+    "waits for another job",
+    "waits for a free slot in the kernel",
 ];
 
 /// The header toolbar's label.
@@ -111,6 +117,9 @@ pub const T_WHERE_DASK_WAITING: usize = 34;
 pub const T_WHERE_DASK: usize = 35;
 /// The link to the Dask cluster's dashboard.
 pub const T_DASHBOARD: usize = 36;
+/// A queued job waits for job `{n}`, `{title}`; then: for `{title}` (no number), for a job
+/// this page does not show, for a free slot.
+pub const T_WAITS_JOB: usize = 37;
 
 /// The strings in use: English until translations are set.
 #[derive(Clone, Debug, Default)]

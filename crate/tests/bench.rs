@@ -48,6 +48,8 @@ fn started(id: &str) -> KernelMsg {
         target: Target::Thread,
         worker: None,
         dashboard: None,
+        after: None,
+        source_hash: None,
     })
 }
 
@@ -60,7 +62,7 @@ fn report(what: &str, ms: f64, budget: f64) {
 #[wasm_bindgen_test]
 fn panel_with_10000_jobs() {
     let document = web_sys::window().unwrap().document().unwrap();
-    let mut s = Scheduler::new(JOBS);
+    let mut s = Scheduler::new();
     s.receive(K, hello(), 0.0);
     let ids: Vec<String> = (0..JOBS).map(|i| format!("job-{i}")).collect();
     for (i, id) in ids.iter().enumerate() {
@@ -99,7 +101,7 @@ fn panel_with_10000_jobs() {
     // reach the panel as one flush (the scheduler emits no `RowChanged` for them), as
     // after a reload's `list`. The first run is cold (the browser has not optimised the
     // wasm yet); then the median of 5.
-    let empty = Scheduler::new(JOBS);
+    let empty = Scheduler::new();
     let mut created = Vec::new();
     let mut built = Vec::new();
     let mut laid_out = Vec::new();
@@ -227,7 +229,7 @@ fn panel_with_10000_jobs() {
     );
 
     // The elapsed-time tick with 100 running rows drawn: every row's time changes.
-    let mut running = Scheduler::new(JOBS);
+    let mut running = Scheduler::new();
     running.receive(K, hello(), 0.0);
     for id in ids.iter().take(100) {
         let submit = Submit {

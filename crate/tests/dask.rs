@@ -1,5 +1,5 @@
-//! Dask jobs in the scheduler, natively: no slot under the cap, `queued` until a worker
-//! has the task, kill and the confirmed worker restart, and reconciling after a reload.
+//! Dask jobs in the scheduler, natively: sent at once, `queued` until a worker has the
+//! task, kill and the confirmed worker restart, and reconciling after a reload.
 
 use parallel_cell_core::protocol::*;
 use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
@@ -38,6 +38,8 @@ fn started_dask(id: &str, worker: Option<&str>) -> KernelMsg {
         target: Target::Dask,
         worker: worker.map(str::to_owned),
         dashboard: Some(DASHBOARD.into()),
+        after: None,
+        source_hash: None,
     })
 }
 
@@ -50,8 +52,8 @@ fn placed(id: &str, at: f64) -> KernelMsg {
 }
 
 /// A scheduler with a ready kernel (its `list` answered).
-fn ready(cap: usize) -> Scheduler {
-    let mut s = Scheduler::new(cap);
+fn ready() -> Scheduler {
+    let mut s = Scheduler::new();
     s.receive(K, hello(), 0.0);
     s.receive(K, KernelMsg::Jobs(JobList { jobs: vec![] }), 0.0);
     s
@@ -71,11 +73,10 @@ fn submit_targets(effects: &[Effect]) -> Vec<(String, Target)> {
 }
 
 #[test]
-fn the_cap_counts_only_thread_jobs() {
-    let mut s = ready(1);
+fn dask_and_thread_jobs_all_go_at_once() {
+    let mut s = ready();
     assert_eq!(submits(&submit(&mut s, "t1")), ["t1"]);
-    assert!(submits(&submit(&mut s, "t2")).is_empty(), "the cap is full");
-    // Dask jobs go at once, cap or not, and take no slot.
+    assert_eq!(submits(&submit(&mut s, "t2")), ["t2"]);
     for id in ["d1", "d2", "d3"] {
         assert_eq!(
             submit_targets(&submit_dask(&mut s, id)),
@@ -83,19 +84,13 @@ fn the_cap_counts_only_thread_jobs() {
         );
     }
     s.receive(K, started_dask("d1", Some(WORKER)), 1.0);
-    assert_eq!(
-        submits(&s.receive(K, finished("t1", JobState::Done), 2.0)),
-        ["t2"],
-        "a thread job's end frees its slot for the next thread job"
-    );
-    // A Dask job ending frees nothing: it held nothing.
+    assert!(submits(&s.receive(K, finished("t1", JobState::Done), 2.0)).is_empty());
     assert!(submits(&s.receive(K, finished("d1", JobState::Done), 3.0)).is_empty());
-    assert!(submits(&submit(&mut s, "t3")).is_empty(), "t2 still runs");
 }
 
 #[test]
-fn dask_jobs_wait_for_hello_and_for_the_job_they_run_after() {
-    let mut s = Scheduler::new(1);
+fn dask_jobs_wait_for_hello_only() {
+    let mut s = Scheduler::new();
     assert!(
         submits(&submit_dask(&mut s, "d")).is_empty(),
         "no hello yet"
@@ -117,17 +112,30 @@ fn dask_jobs_wait_for_hello_and_for_the_job_they_run_after() {
             0.0,
         )
         .unwrap();
-    assert!(submits(&after).is_empty(), "t has not ended");
-    s.receive(K, started("t", 2), 1.0);
     assert_eq!(
-        submits(&s.receive(K, finished("t", JobState::Done), 2.0)),
-        ["d2"]
+        submits(&after),
+        ["d2"],
+        "the kernel holds it until t has ended"
+    );
+    // Queued in the kernel after t: no worker yet, and its row says what it waits for.
+    s.receive(K, queued("d2", 3, Some("t")), 0.5);
+    assert_eq!(state(&s, "d2"), JobState::Queued);
+    assert!(matches!(
+        s.waiting(s.job("d2").unwrap()),
+        Some(parallel_cell_core::scheduler::Waiting::Job { .. })
+    ));
+    s.receive(K, started("t", 2), 1.0);
+    s.receive(K, finished("t", JobState::Done), 2.0);
+    assert_eq!(
+        s.waiting(s.job("d2").unwrap()),
+        None,
+        "a Dask job waiting for a worker says so where it runs"
     );
 }
 
 #[test]
 fn a_dask_job_is_queued_until_a_worker_has_it() {
-    let mut s = ready(4);
+    let mut s = ready();
     submit_dask(&mut s, "d");
     assert_eq!(state(&s, "d"), JobState::Queued);
     let job = s.job("d").unwrap();
@@ -163,7 +171,7 @@ fn a_dask_job_is_queued_until_a_worker_has_it() {
 
 #[test]
 fn started_with_a_worker_runs_at_once() {
-    let mut s = ready(4);
+    let mut s = ready();
     submit_dask(&mut s, "d");
     s.receive(K, started_dask("d", Some(WORKER)), 100.0);
     let job = s.job("d").unwrap();
@@ -179,7 +187,7 @@ fn started_with_a_worker_runs_at_once() {
 
 #[test]
 fn kernel_dask_jobs_are_adopted_from_started() {
-    let mut s = ready(1);
+    let mut s = ready();
     let mut msg = started_dask("k7", None);
     if let KernelMsg::Started(st) = &mut msg {
         st.origin = Origin::Kernel;
@@ -199,7 +207,7 @@ fn kernel_dask_jobs_are_adopted_from_started() {
 
 #[test]
 fn kill_a_queued_dask_job_sends_kill() {
-    let mut s = ready(4);
+    let mut s = ready();
     submit_dask(&mut s, "d");
     s.receive(K, started_dask("d", None), 1.0);
     let fx = s.kill("d", 2.0);
@@ -219,7 +227,7 @@ fn kill_a_queued_dask_job_sends_kill() {
 
 #[test]
 fn a_second_kill_while_cancelling_on_a_worker_asks_to_restart_it() {
-    let mut s = ready(4);
+    let mut s = ready();
     submit_dask(&mut s, "d");
     s.receive(K, placed("d", 1.0), 1.0);
     assert_eq!(sent(&s.kill("d", 2.0)), [("kill", "d".to_owned())]);
@@ -260,7 +268,7 @@ fn a_second_kill_while_cancelling_on_a_worker_asks_to_restart_it() {
 
 #[test]
 fn restart_worker_is_only_for_a_dask_job_cancelling_on_a_worker() {
-    let mut s = ready(4);
+    let mut s = ready();
     submit(&mut s, "t");
     s.receive(K, started("t", 1), 1.0);
     s.kill("t", 2.0);
@@ -284,7 +292,7 @@ fn restart_worker_is_only_for_a_dask_job_cancelling_on_a_worker() {
 
 #[test]
 fn reconcile_keeps_target_worker_and_dashboard() {
-    let mut s = Scheduler::new(1);
+    let mut s = Scheduler::new();
     s.receive(K, hello(), 0.0);
     let dask = |id: &str, state: JobState, worker: Option<&str>| JobInfo {
         target: Target::Dask,
@@ -325,13 +333,12 @@ fn reconcile_keeps_target_worker_and_dashboard() {
         (JobState::Running, Target::Dask, Some(WORKER))
     );
     assert_eq!(r.elapsed_ms(1_000.0), Some(900.0));
-    // Neither holds a slot.
     assert_eq!(submits(&submit(&mut s, "t")), ["t"]);
     // The queued one is placed later, as if it had never been away.
     s.receive(K, placed("q", 1_100.0), 1_200.0);
     assert_eq!(state(&s, "q"), JobState::Running);
     // A job this page sent and knows: the kernel's answer fills in worker and dashboard.
-    let mut s = ready(4);
+    let mut s = ready();
     submit_dask(&mut s, "d");
     s.receive(K, hello(), 0.0);
     s.receive(
@@ -358,7 +365,7 @@ fn submit_writes_target_only_for_dask() {
             })
             .expect("a submit went out")
     };
-    let mut s = ready(4);
+    let mut s = ready();
     assert!(message(submit(&mut s, "t")).get("target").is_none());
     assert_eq!(message(submit_dask(&mut s, "d"))["target"], "dask");
 }

@@ -91,7 +91,7 @@ fn random_and_mutated_messages_never_panic() {
         .unwrap_or(0x5EED_CE11);
     let golden = golden();
     let mut rng = Rng(seed);
-    let mut s = Scheduler::new(2);
+    let mut s = Scheduler::new();
     let (mut decoded, mut refused) = (0usize, 0usize);
     let mut now = 0.0;
     let mut i = 0usize;
@@ -129,7 +129,16 @@ fn random_and_mutated_messages_never_panic() {
             2 if rng.chance(10) => s.kill_all(now),
             3 if rng.chance(5) => s.clear_finished(),
             4 if rng.chance(20) => s.kernel_lost(kernel, now),
-            5 if rng.chance(10) => s.set_cap(rng.below(5)),
+            5 if rng.chance(10) => {
+                let id = *rng.pick(&IDS);
+                let cell = random_string(&mut rng);
+                s.rebind_cell(id, &cell).unwrap_or_default()
+            }
+            8 if rng.chance(10) => {
+                let id = *rng.pick(&IDS);
+                let note = rng.chance(2).then(|| random_string(&mut rng));
+                s.set_cell_note(id, note)
+            }
             7 if rng.chance(3) => {
                 let id = *rng.pick(&IDS);
                 s.restart_worker(id)

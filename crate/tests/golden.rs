@@ -60,7 +60,10 @@ fn client_messages_round_trip() {
     }
     types.sort();
     types.dedup();
-    assert_eq!(types, ["configure", "kill", "list", "replay", "submit"]);
+    assert_eq!(
+        types,
+        ["clear", "configure", "kill", "list", "replay", "submit"]
+    );
 }
 
 #[test]
@@ -89,12 +92,15 @@ fn kernel_messages_round_trip() {
         types,
         [
             "cancelling",
+            "cleared",
             "error",
             "finished",
             "hello",
             "jobs",
+            "log_trimmed",
             "output",
             "placed",
+            "queued",
             "started"
         ]
     );
@@ -168,10 +174,10 @@ fn rich_outputs_pass_through_untouched() {
 
 #[test]
 fn constants() {
-    assert_eq!(parallel_cell_core::protocol::PROTOCOL_VERSION, 1);
+    assert_eq!(parallel_cell_core::protocol::PROTOCOL_VERSION, 2);
     assert_eq!(
         parallel_cell_core::protocol::COMM_TARGET,
-        "parallel_cell.v1"
+        "parallel_cell.v2"
     );
 }
 

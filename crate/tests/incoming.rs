@@ -155,6 +155,8 @@ fn kernel_jobs_are_adopted() {
             target: Target::Thread,
             worker: None,
             dashboard: None,
+            after: None,
+            source_hash: None,
         }),
         10.0,
     );
@@ -181,6 +183,8 @@ fn kernel_jobs_are_adopted() {
             target: Target::Thread,
             worker: None,
             dashboard: None,
+            after: None,
+            source_hash: None,
         }),
         10.0,
     );
@@ -207,41 +211,37 @@ fn kernel_started(id: &str) -> KernelMsg {
         target: Target::Thread,
         worker: None,
         dashboard: None,
+        after: None,
+        source_hash: None,
     })
 }
 
 #[test]
-fn kernel_started_jobs_fill_the_cap() {
-    // `%job` and `map` run in the kernel's threads whatever our cap: they count toward it,
-    // and this page's jobs wait for a slot.
-    let mut s = Scheduler::new(2);
+fn jobs_queued_in_the_kernel_are_adopted() {
+    // Another tab's job, or `%job` while the kernel's cap is full: the kernel says
+    // `queued`; the page adopts it as queued, after the job it waits for.
+    let mut s = Scheduler::new();
     s.receive(K, hello(), 0.0);
     s.receive(K, kernel_started("k1"), 1.0);
-    assert_eq!(submits(&submit(&mut s, "a")), ["a"]);
-    s.receive(K, kernel_started("k2"), 1.0);
-    assert!(submits(&submit(&mut s, "b")).is_empty(), "k1 and a run");
+    let mut q = queued("other", 2, Some("k1"));
+    if let KernelMsg::Queued(m) = &mut q {
+        m.source_hash = Some("0b1c2d3e4f5a6b7c".into());
+    }
+    let fx = s.receive(K, q, 1.5);
     assert!(
-        submits(&s.receive(K, finished("a", JobState::Done), 2.0)).is_empty(),
-        "k1 and k2 run"
+        fx.iter().any(|e| matches!(e,
+            Effect::CellState { state: Some(JobState::Queued), cell_id: Some(c), .. } if c == "cell-other")),
+        "{fx:?}"
     );
-    assert_eq!(
-        submits(&s.receive(K, finished("k1", JobState::Done), 3.0)),
-        ["b"]
-    );
-    // Also the ones a reload finds in the kernel's list; finished ones hold no slot.
-    let mut s = Scheduler::new(1);
-    s.receive(K, hello(), 0.0);
-    s.receive(
-        K,
-        KernelMsg::Jobs(JobList {
-            jobs: vec![
-                info("k3", JobState::Running, 0, Origin::Kernel),
-                info("k4", JobState::Done, 0, Origin::Kernel),
-            ],
-        }),
-        1.0,
-    );
-    assert!(submits(&submit(&mut s, "c")).is_empty());
-    let fx = s.receive(K, finished("k3", JobState::Error), 2.0);
-    assert_eq!(submits(&fx), ["c"]);
+    let job = s.job("other").unwrap();
+    assert_eq!(job.state, JobState::Queued);
+    assert_eq!((job.num, job.after.as_deref()), (Some(2), Some("k1")));
+    assert_eq!(job.source_hash.as_deref(), Some("0b1c2d3e4f5a6b7c"));
+    assert_eq!(job.title, Title::Numbered(2, Origin::Frontend));
+    assert!(job.sent, "the kernel has it: a kill goes to the kernel");
+    assert_eq!(job.started_at, None);
+    s.receive(K, finished("k1", JobState::Done), 2.0);
+    s.receive(K, started("other", 2), 3.0);
+    assert_eq!(state(&s, "other"), JobState::Running);
+    assert_eq!(sent(&s.kill("other", 4.0)), [("kill", "other".to_owned())]);
 }

@@ -2,7 +2,7 @@
 //! vanished, catching up known jobs.
 
 use parallel_cell_core::protocol::*;
-use parallel_cell_core::scheduler::{Effect, Scheduler};
+use parallel_cell_core::scheduler::{Effect, Scheduler, Waiting};
 
 mod common;
 use common::msgs::*;
@@ -33,21 +33,6 @@ fn reconcile_adopts_running_jobs_after_a_reload() {
     // Outputs already seen are dropped, new ones pass.
     assert!(!s.receive(K, stdout("r", 7, &["x"]), 2.0).is_empty());
     assert!(s.receive(K, stdout("r", 6, &["x"]), 2.0).is_empty());
-    // An adopted frontend job holds a slot.
-    let mut s2 = Scheduler::new(1);
-    s2.receive(K, hello(), 0.0);
-    s2.receive(
-        K,
-        KernelMsg::Jobs(JobList {
-            jobs: vec![info("r", JobState::Running, 0, Origin::Frontend)],
-        }),
-        1.0,
-    );
-    assert!(submits(&submit(&mut s2, "a")).is_empty());
-    assert_eq!(
-        submits(&s2.receive(K, finished("r", JobState::Done), 2.0)),
-        ["a"]
-    );
 }
 
 #[test]
@@ -119,4 +104,110 @@ fn reconcile_catches_up_known_jobs() {
             Effect::Send { message: ClientMsg::Replay { job_id, since: 1 }, .. } if job_id == "a")),
         "missed outputs are asked for again: {fx:?}"
     );
+}
+
+#[test]
+fn reconcile_adopts_queued_jobs_with_what_they_wait_for() {
+    let mut s = Scheduler::new();
+    s.receive(K, hello(), 0.0);
+    let first = JobInfo {
+        num: 1,
+        source_hash: Some("0b1c2d3e4f5a6b7c".into()),
+        ..info("a", JobState::Running, 2, Origin::Frontend)
+    };
+    let second = JobInfo {
+        num: 2,
+        after: Some("a".into()),
+        source_hash: Some("f3a9c1d27b4e8a06".into()),
+        started_at: None,
+        ..info("b", JobState::Queued, 0, Origin::Frontend)
+    };
+    let fx = s.receive(
+        K,
+        KernelMsg::Jobs(JobList {
+            jobs: vec![first, second],
+        }),
+        10.0,
+    );
+    let b = s.job("b").unwrap();
+    assert_eq!(b.state, JobState::Queued);
+    assert_eq!(
+        b.after.as_deref(),
+        Some("a"),
+        "the local key of its dependency"
+    );
+    assert_eq!(b.elapsed_ms(20.0), None);
+    assert!(matches!(
+        s.waiting(b),
+        Some(Waiting::Job { num: Some(1), .. })
+    ));
+    assert!(fx.contains(&Effect::Adopted {
+        job_id: "b".into(),
+        wire_id: "b".into(),
+        kernel_id: K.into(),
+        notebook: Some("nb.ipynb".into()),
+        cell_id: Some("c".into()),
+        next_seq: 0,
+        state: JobState::Queued,
+        superseded: false,
+        source_hash: Some("f3a9c1d27b4e8a06".into()),
+    }));
+    // Killing it asks the kernel.
+    assert_eq!(sent(&s.kill("b", 11.0)), [("kill", "b".to_owned())]);
+}
+
+#[test]
+fn adopted_carries_state_superseded_source_hash_and_trimmed_logs() {
+    let mut s = Scheduler::new();
+    s.receive(K, hello(), 0.0);
+    let ended = JobInfo {
+        superseded: true,
+        source_hash: Some("0b1c2d3e4f5a6b7c".into()),
+        log_trimmed: Some("the kernel keeps the logs of the last 100 ended jobs".into()),
+        ..info("d", JobState::Done, 4, Origin::Frontend)
+    };
+    let fx = s.receive(K, KernelMsg::Jobs(JobList { jobs: vec![ended] }), 10.0);
+    let adopted: Vec<_> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Adopted {
+                state,
+                superseded,
+                source_hash,
+                ..
+            } => Some((*state, *superseded, source_hash.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        adopted,
+        [(JobState::Done, true, Some("0b1c2d3e4f5a6b7c".into()))]
+    );
+    let json =
+        serde_json::to_value(fx.iter().find(|e| matches!(e, Effect::Adopted { .. }))).unwrap();
+    assert_eq!(json["state"], "done");
+    assert_eq!(json["superseded"], true);
+    let d = s.job("d").unwrap();
+    assert!(d.superseded);
+    assert_eq!(
+        d.log_trimmed.as_deref(),
+        Some("the kernel keeps the logs of the last 100 ended jobs")
+    );
+    // A known job learns it was trimmed from a later list too.
+    submit(&mut s, "a");
+    s.receive(K, finished("a", JobState::Done), 11.0);
+    s.receive(K, hello(), 12.0);
+    let trimmed = JobInfo {
+        log_trimmed: Some("freed".into()),
+        ..info("a", JobState::Done, 1, Origin::Frontend)
+    };
+    let fx = s.receive(
+        K,
+        KernelMsg::Jobs(JobList {
+            jobs: vec![trimmed],
+        }),
+        13.0,
+    );
+    assert!(fx.contains(&Effect::RowChanged { job_id: "a".into() }));
+    assert_eq!(s.job("a").unwrap().log_trimmed.as_deref(), Some("freed"));
 }

@@ -52,6 +52,9 @@ fn adopted_at(next: u64) -> Scheduler {
             notebook: Some("nb.ipynb".into()),
             cell_id: Some("c".into()),
             next_seq: next,
+            state: JobState::Running,
+            superseded: false,
+            source_hash: None,
         }),
         "{fx:?}"
     );

@@ -1,15 +1,15 @@
-//! The scheduler, natively: waiting for `hello`, the cap and FIFO queue, kills, clearing,
-//! lost kernels, dependencies.
+//! The scheduler, natively: waiting for `hello`, submits sent at once (the kernel owns the
+//! queue), kills, clearing, lost kernels, dependencies.
 
 use parallel_cell_core::protocol::*;
-use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
+use parallel_cell_core::scheduler::{source_hash as source_hash_of, Effect, Scheduler, Submit};
 
 mod common;
 use common::msgs::*;
 
 #[test]
 fn submits_wait_for_hello_then_list_goes_first() {
-    let mut s = Scheduler::new(4);
+    let mut s = Scheduler::new();
     let fx = submit(&mut s, "a");
     assert!(sent(&fx).is_empty(), "nothing goes out before hello");
     assert_eq!(state(&s, "a"), JobState::Queued);
@@ -33,6 +33,8 @@ fn submits_wait_for_hello_then_list_goes_first() {
                     code,
                     cell_id,
                     notebook,
+                    after,
+                    source_hash,
                     ..
                 },
         } => {
@@ -40,11 +42,41 @@ fn submits_wait_for_hello_then_list_goes_first() {
             assert_eq!(code, "print(\"a\")\nx = 1");
             assert_eq!(cell_id, "cell-a");
             assert_eq!(notebook, "nb.ipynb");
+            assert_eq!(after, &None);
+            assert_eq!(
+                source_hash.as_deref(),
+                Some(source_hash_of("print(\"a\")\nx = 1").as_str())
+            );
         }
         other => panic!("expected the submit, got {other:?}"),
     }
     // A second hello (a reopened comm) asks for the list again but sends no job twice.
     assert_eq!(sent(&s.receive(K, hello(), 2.0)), [("list", String::new())]);
+}
+
+#[test]
+fn submits_before_hello_go_in_order_on_hello() {
+    let mut s = Scheduler::new();
+    for id in ["a", "b", "c", "d"] {
+        assert!(sent(&submit(&mut s, id)).is_empty());
+    }
+    submit_after(&mut s, "e", "a").unwrap();
+    let fx = s.receive(K, hello(), 1.0);
+    assert_eq!(
+        sent(&fx),
+        [
+            ("list", String::new()),
+            ("submit", "a".to_owned()),
+            ("submit", "b".to_owned()),
+            ("submit", "c".to_owned()),
+            ("submit", "d".to_owned()),
+            ("submit", "e".to_owned()),
+        ]
+    );
+    for id in ["a", "b", "c", "d", "e"] {
+        assert_eq!(state(&s, id), JobState::Queued, "queued until started");
+        assert!(s.job(id).unwrap().sent);
+    }
 }
 
 #[test]
@@ -54,7 +86,7 @@ fn wrong_protocol_is_a_problem_and_not_ready() {
     let fx = s.receive(
         K,
         KernelMsg::Hello(Hello {
-            protocol: 2,
+            protocol: 1,
             runtime: String::new(),
             python: String::new(),
             ipykernel: String::new(),
@@ -64,50 +96,57 @@ fn wrong_protocol_is_a_problem_and_not_ready() {
     );
     assert!(matches!(fx.as_slice(), [Effect::Problem { .. }]));
     assert_eq!(state(&s, "a"), JobState::Queued);
+    assert!(!s.job("a").unwrap().sent);
 }
 
 #[test]
-fn cap_and_fifo_queue() {
-    let mut s = Scheduler::new(2);
+fn submit_sends_at_once_and_the_kernel_keeps_the_queue() {
+    let mut s = Scheduler::new();
     s.receive(K, hello(), 0.0);
     let mut out = Vec::new();
     for id in ["a", "b", "c", "d", "e"] {
         out.extend(submits(&submit(&mut s, id)));
     }
-    assert_eq!(out, ["a", "b"], "only `cap` jobs go out");
-    for id in ["a", "b"] {
-        s.receive(K, started(id, 1), 1.0);
-        assert_eq!(state(&s, id), JobState::Running);
-    }
-    let fx = s.receive(K, finished("b", JobState::Done), 2.0);
-    assert_eq!(
-        submits(&fx),
-        ["c"],
-        "a finished job frees a slot for the oldest queued"
-    );
-    assert_eq!(notified(&fx), [("b".to_owned(), JobState::Done)]);
+    assert_eq!(out, ["a", "b", "c", "d", "e"], "no cap in the page");
+    s.receive(K, started("a", 1), 1.0);
+    assert_eq!(state(&s, "a"), JobState::Running);
+    // The kernel says b waits in its queue: still queued, now with its number.
+    let fx = s.receive(K, queued("b", 2, None), 1.0);
+    assert!(fx.contains(&Effect::RowChanged { job_id: "b".into() }));
+    assert!(sent(&fx).is_empty());
+    assert_eq!(state(&s, "b"), JobState::Queued);
+    assert_eq!(s.job("b").unwrap().num, Some(2));
+    // A duplicate or late `queued` changes nothing else; a `queued` after `started` does
+    // not move the job back.
+    s.receive(K, queued("b", 2, None), 1.5);
+    s.receive(K, queued("a", 1, None), 1.5);
+    assert_eq!(state(&s, "a"), JobState::Running);
     let fx = s.receive(K, finished("a", JobState::Error), 3.0);
-    assert_eq!(submits(&fx), ["d"]);
+    assert!(
+        submits(&fx).is_empty(),
+        "the kernel starts the next job itself"
+    );
+    assert_eq!(notified(&fx), [("a".to_owned(), JobState::Error)]);
     assert_eq!(
         s.job("a").unwrap().error.as_ref().unwrap().ename,
         "ZeroDivisionError"
     );
     assert_eq!(s.job("a").unwrap().assigned, ["x"]);
-    // Raising the cap sends more at once; lowering it never recalls sent jobs.
-    assert_eq!(submits(&s.set_cap(10)), ["e"]);
-    assert!(submits(&s.set_cap(1)).is_empty());
-    assert_eq!(s.cap(), 1);
-    assert_eq!(Scheduler::new(0).cap(), 1, "the cap is at least 1");
+    s.receive(K, started("b", 2), 4.0);
+    assert_eq!(state(&s, "b"), JobState::Running);
 }
 
 #[test]
-fn caps_are_per_kernel() {
-    let mut s = Scheduler::new(1);
+fn kernels_are_separate() {
+    let mut s = Scheduler::new();
     s.receive("k1", hello(), 0.0);
-    s.receive("k2", hello(), 0.0);
     assert_eq!(submits(&submit_to(&mut s, "a", "k1")), ["a"]);
-    assert!(submits(&submit_to(&mut s, "b", "k1")).is_empty());
-    assert_eq!(submits(&submit_to(&mut s, "c", "k2")), ["c"]);
+    assert_eq!(submits(&submit_to(&mut s, "b", "k1")), ["b"]);
+    assert!(
+        submits(&submit_to(&mut s, "c", "k2")).is_empty(),
+        "k2 said no hello yet"
+    );
+    assert_eq!(submits(&s.receive("k2", hello(), 0.5)), ["c"]);
     // A message from the wrong kernel does not touch another kernel's job.
     s.receive("k2", finished("a", JobState::Done), 1.0);
     assert_eq!(state(&s, "a"), JobState::Queued);
@@ -159,18 +198,49 @@ fn invalid_and_duplicate_submits_are_errors() {
 }
 
 #[test]
-fn kill_queued_unsent_is_local() {
-    let mut s = Scheduler::new(1);
-    s.receive(K, hello(), 0.0);
+fn kill_of_an_unsent_job_ends_here_and_fails_its_unsent_dependents() {
+    let mut s = Scheduler::new();
     submit(&mut s, "a");
     submit(&mut s, "b");
+    submit_after(&mut s, "c", "b").unwrap();
+    submit_after(&mut s, "d", "c").unwrap();
     let fx = s.kill("b", 1.0);
     assert!(sent(&fx).is_empty(), "the kernel never heard of b");
     assert_eq!(state(&s, "b"), JobState::Killed);
-    assert_eq!(notified(&fx), [("b".to_owned(), JobState::Killed)]);
-    // b never goes out, even when a slot frees.
-    let fx = s.receive(K, finished("a", JobState::Done), 2.0);
-    assert!(submits(&fx).is_empty());
+    assert_eq!(
+        notified(&fx),
+        [
+            ("b".to_owned(), JobState::Killed),
+            ("c".to_owned(), JobState::Error),
+            ("d".to_owned(), JobState::Error)
+        ]
+    );
+    let err = s.job("d").unwrap().error.clone().unwrap();
+    assert_eq!(err.ename, "DependencyFailed");
+    // None of them ever goes out; a job after b submitted now ends at once, unsent.
+    let fx = submit_after(&mut s, "e", "b").unwrap();
+    assert_eq!(notified(&fx), [("e".to_owned(), JobState::Error)]);
+    assert_eq!(submits(&s.receive(K, hello(), 2.0)), ["a"]);
+}
+
+#[test]
+fn kill_of_a_job_queued_in_the_kernel_asks_the_kernel() {
+    let mut s = Scheduler::new();
+    s.receive(K, hello(), 0.0);
+    submit(&mut s, "a");
+    submit_after(&mut s, "b", "a").unwrap();
+    s.receive(K, queued("a", 1, None), 0.5);
+    let fx = s.kill("a", 1.0);
+    assert_eq!(sent(&fx), [("kill", "a".to_owned())]);
+    assert_eq!(state(&s, "a"), JobState::Cancelling);
+    assert_eq!(
+        state(&s, "b"),
+        JobState::Queued,
+        "the kernel ends b, not the page"
+    );
+    let fx = s.receive(K, finished("a", JobState::Killed), 2.0);
+    assert_eq!(notified(&fx), [("a".to_owned(), JobState::Killed)]);
+    assert_eq!(state(&s, "b"), JobState::Queued);
 }
 
 #[test]
@@ -214,44 +284,8 @@ fn kill_running_is_cancelling_until_finished() {
 }
 
 #[test]
-fn kill_all_and_clear_finished() {
-    let mut s = Scheduler::new(1);
-    s.receive(K, hello(), 0.0);
-    for id in ["a", "b", "c"] {
-        submit(&mut s, id);
-    }
-    s.receive(K, started("a", 1), 1.0);
-    let fx = s.kill_all(2.0);
-    assert_eq!(sent(&fx), [("kill", "a".to_owned())]);
-    assert_eq!(state(&s, "a"), JobState::Cancelling);
-    assert_eq!(state(&s, "b"), JobState::Killed);
-    assert_eq!(state(&s, "c"), JobState::Killed);
-    let fx = s.clear_finished();
-    let cleared = |id: &str| Effect::CellState {
-        job_id: id.into(),
-        notebook: Some("nb.ipynb".into()),
-        cell_id: Some(format!("cell-{id}")),
-        state: None,
-    };
-    // The cells carry no job any more; the rows go.
-    assert_eq!(
-        fx,
-        [
-            cleared("b"),
-            Effect::RowRemoved { job_id: "b".into() },
-            cleared("c"),
-            Effect::RowRemoved { job_id: "c".into() }
-        ]
-    );
-    assert_eq!(s.len(), 1);
-    assert!(s.job("b").is_none());
-    // Cleared ids may be used again.
-    assert!(!submit(&mut s, "b").is_empty());
-}
-
-#[test]
 fn kernel_lost_loses_every_unfinished_job() {
-    let mut s = Scheduler::new(1);
+    let mut s = Scheduler::new();
     s.receive(K, hello(), 0.0);
     submit(&mut s, "a");
     submit(&mut s, "b");
@@ -311,87 +345,4 @@ fn elapsed_uses_the_local_clock() {
     assert_eq!(s.job("a").unwrap().elapsed_ms(4_000.0), Some(3_000.0));
     s.receive(K, finished("a", JobState::Done), 6_000.0);
     assert_eq!(s.job("a").unwrap().elapsed_ms(60_000.0), Some(5_000.0));
-}
-
-#[test]
-fn run_after_a_job() {
-    let mut s = Scheduler::new(4);
-    s.receive(K, hello(), 0.0);
-    submit(&mut s, "a");
-    assert!(
-        submits(&submit_after(&mut s, "b", "a").unwrap()).is_empty(),
-        "b waits for a"
-    );
-    assert!(
-        submit_after(&mut s, "z", "nope").is_err(),
-        "unknown dependency"
-    );
-    // Jobs without dependencies are not held up behind b.
-    assert_eq!(submits(&submit(&mut s, "c")), ["c"]);
-    assert_eq!(
-        submits(&s.receive(K, finished("a", JobState::Done), 1.0)),
-        ["b"]
-    );
-    // A failed dependency fails its dependents, transitively, without sending them.
-    submit_after(&mut s, "d", "b").unwrap();
-    submit_after(&mut s, "e", "d").unwrap();
-    let fx = s.receive(K, finished("b", JobState::Error), 2.0);
-    assert!(submits(&fx).is_empty());
-    assert_eq!(state(&s, "d"), JobState::Error);
-    assert_eq!(state(&s, "e"), JobState::Error);
-    assert_eq!(
-        s.job("d").unwrap().error.as_ref().unwrap().ename,
-        "DependencyFailed"
-    );
-    // After a job that already failed: fails at once.
-    let fx = submit_after(&mut s, "f", "b").unwrap();
-    assert_eq!(state(&s, "f"), JobState::Error);
-    assert_eq!(notified(&fx), [("f".to_owned(), JobState::Error)]);
-    // Another kernel's job: refused.
-    submit_to(&mut s, "other", "kernel-2");
-    assert!(submit_after(&mut s, "g", "other").is_err());
-}
-
-#[test]
-fn dependencies_settle_even_when_the_cap_is_full_and_survive_clearing() {
-    let mut s = Scheduler::new(1);
-    s.receive(K, hello(), 0.0);
-    submit(&mut s, "a"); // sent: the one slot, until the end
-    submit(&mut s, "bad");
-    submit_after(&mut s, "c", "bad").unwrap();
-    submit(&mut s, "ok");
-    submit_after(&mut s, "b", "ok").unwrap();
-    // "bad" is killed while the cap is full: c fails at once, not when a slot frees (and
-    // so not never, if "bad" were cleared first).
-    s.kill("bad", 1.0);
-    assert_eq!(state(&s, "c"), JobState::Error);
-    // "ok" ends done (another tab ran it) while the cap is still full: b waits for a slot.
-    s.receive(K, finished("ok", JobState::Done), 2.0);
-    assert_eq!(state(&s, "b"), JobState::Queued);
-    // Clearing "ok" does not change that b may run; clearing "bad" does not revive c.
-    let _ = s.clear_finished();
-    assert!(s.job("ok").is_none() && s.job("c").is_none());
-    assert_eq!(
-        submits(&s.receive(K, finished("a", JobState::Done), 3.0)),
-        ["b"]
-    );
-    // Unknown (or cleared) dependencies are refused, with a typed error.
-    let err = s
-        .submit(
-            Submit {
-                job_id: "d",
-                kernel_id: K,
-                notebook: "nb.ipynb",
-                cell_id: "c",
-                code: "",
-                after: Some("ok"),
-                target: Target::Thread,
-            },
-            4.0,
-        )
-        .unwrap_err();
-    assert_eq!(
-        err,
-        parallel_cell_core::error::Error::UnknownJob("ok".into())
-    );
 }

@@ -84,6 +84,8 @@ fn titles_it_makes_are_translated() {
         target: Target::Thread,
         worker: None,
         dashboard: None,
+        after: None,
+        source_hash: None,
     });
     s.receive(K, started_in_kernel, 1.0);
     let fx = s.receive(K, finished("k", JobState::Done), 2.0);

@@ -3,10 +3,10 @@
 //   PC_UPDATE_TS=1 cargo test -p parallel-cell-core --features ts --test ts_types
 
 /** The protocol version this frontend speaks (sent when the comm opens). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The comm target name. */
-export const COMM_TARGET = 'parallel_cell.v1';
+export const COMM_TARGET = 'parallel_cell.v2';
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
@@ -126,7 +126,16 @@ code: string,
 /**
  * Where to run it; left out for a thread (`null` or missing: a thread).
  */
-target?: Target, } | { "type": "kill", 
+target?: Target, 
+/**
+ * Run only once this job (of the same kernel) has ended `done`.
+ */
+after?: string | null, 
+/**
+ * A hash of `code` (`Core.source_hash`), kept by the kernel and given back, so a
+ * reloaded page can find the job's cell.
+ */
+source_hash?: string | null, } | { "type": "kill", 
 /**
  * The job to stop.
  */
@@ -160,7 +169,19 @@ interruptible_sleep: boolean,
  * The Dask scheduler's address; `""` or `null`: a `LocalCluster` started in the
  * kernel on first use. Missing: leave it as it is.
  */
-cluster?: string | null, };
+cluster?: string | null, 
+/**
+ * Thread jobs running at once in this kernel (at least 1); missing: leave it.
+ */
+cap?: number | null, 
+/**
+ * Bytes of replay logs kept across all jobs (at least 1); missing: leave it.
+ */
+log_budget?: number | null, } | { "type": "clear", 
+/**
+ * The jobs.
+ */
+job_ids: Array<string>, };
 
 export type JobInfo = { 
 /**
@@ -218,7 +239,24 @@ worker?: string | null,
 /**
  * The Dask cluster's dashboard URL, if any.
  */
-dashboard?: string | null, };
+dashboard?: string | null, 
+/**
+ * The job it runs after, if any.
+ */
+after: string | null, 
+/**
+ * The hash of its code the frontend sent, if any.
+ */
+source_hash: string | null, 
+/**
+ * Its cell was run again since (in the foreground or as a newer job): its outputs no
+ * longer belong in the cell. `false` when missing or `null`.
+ */
+superseded: boolean, 
+/**
+ * Why its replay log was freed, if it was.
+ */
+log_trimmed: string | null, };
 
 export type Hello = { 
 /**
@@ -241,6 +279,40 @@ ipykernel: string,
  * The Python implementation's shell (`ipython`).
  */
 implementation: string, };
+
+export type Queued = { 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * The small per-kernel job number.
+ */
+num: number, 
+/**
+ * The cell (`null` for kernel-originated jobs).
+ */
+cell_id: string | null, 
+/**
+ * The notebook (`null` for kernel-originated jobs).
+ */
+notebook: string | null, 
+/**
+ * Who started it.
+ */
+origin: Origin, 
+/**
+ * The job it waits for, if any.
+ */
+after: string | null, 
+/**
+ * The hash of its code the frontend sent, if any.
+ */
+source_hash: string | null, 
+/**
+ * Where it runs (missing or `null`: a thread).
+ */
+target?: Target, };
 
 export type Started = { 
 /**
@@ -278,7 +350,15 @@ worker?: string | null,
 /**
  * The Dask cluster's dashboard URL, if any.
  */
-dashboard?: string | null, };
+dashboard?: string | null, 
+/**
+ * The job it ran after, if any.
+ */
+after?: string | null, 
+/**
+ * The hash of its code the frontend sent, if any.
+ */
+source_hash?: string | null, };
 
 export type Placed = { 
 /**
@@ -340,6 +420,22 @@ error: ErrorInfo | null,
  */
 assigned: Array<string>, };
 
+export type Cleared = { 
+/**
+ * The jobs.
+ */
+job_ids: Array<string>, };
+
+export type LogTrimmed = { 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * Why (kernel text, for its row).
+ */
+reason: string, };
+
 export type JobList = { 
 /**
  * Every job the kernel knows.
@@ -356,7 +452,7 @@ message: string,
  */
 job_id: string | null, };
 
-export type KernelMsg = { "type": "hello" } & Hello | { "type": "started" } & Started | { "type": "placed" } & Placed | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
+export type KernelMsg = { "type": "hello" } & Hello | { "type": "queued" } & Queued | { "type": "started" } & Started | { "type": "placed" } & Placed | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "cleared" } & Cleared | { "type": "log_trimmed" } & LogTrimmed | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
 
 export type Effect = { "kind": "send", 
 /**
@@ -416,7 +512,20 @@ cell_id: string | null,
 /**
  * The seq the kernel's next output of the job will have.
  */
-next_seq: number, } | { "kind": "cell_state", 
+next_seq: number, 
+/**
+ * Its state in the kernel.
+ */
+state: JobState, 
+/**
+ * Its cell was run again since: its outputs no longer belong there.
+ */
+superseded: boolean, 
+/**
+ * The hash of its code (`Core.source_hash`), to find its cell when the notebook's
+ * cells got new ids; `null` when unknown.
+ */
+source_hash: string | null, } | { "kind": "cell_state", 
 /**
  * The job.
  */

@@ -1,8 +1,10 @@
 //! Text the panel shows that is computed, not copied from the kernel.
 
 use crate::protocol::{truncate, JobState, Target};
+use crate::scheduler::{Title, Waiting};
 use crate::text::{
-    Text, T_COUNT_RUNNING, T_SECONDS, T_WHERE_DASK, T_WHERE_DASK_WAITING, T_WHERE_THREAD,
+    Text, T_COUNT_RUNNING, T_SECONDS, T_WAITS_JOB, T_WHERE_DASK, T_WHERE_DASK_WAITING,
+    T_WHERE_THREAD,
 };
 
 /// The longest worker address shown (characters).
@@ -18,6 +20,24 @@ pub fn place(target: Target, worker: Option<&str>, text: &Text) -> String {
         (Target::Thread, _) => text.get(T_WHERE_THREAD).to_owned(),
         (Target::Dask, None) => text.get(T_WHERE_DASK_WAITING).to_owned(),
         (Target::Dask, Some(w)) => text.fill(T_WHERE_DASK, "{worker}", truncate(w, MAX_WORKER)),
+    }
+}
+
+/// What a queued job waits for, in `text`'s words: `waits for job 3: train()`, `waits for
+/// Job 3` (a job whose code this page never saw: its title has the number), `waits for
+/// another job`, `waits for a free slot in the kernel`.
+pub fn waits_for(w: Waiting<'_>, text: &Text) -> String {
+    match w {
+        Waiting::Job {
+            num: Some(n),
+            title: title @ (Title::Code(_) | Title::Empty),
+        } => text.fill_all(
+            T_WAITS_JOB,
+            &[("{n}", &n.to_string()), ("{title}", &title.words(text))],
+        ),
+        Waiting::Job { title, .. } => text.fill(T_WAITS_JOB + 1, "{title}", &title.words(text)),
+        Waiting::OtherJob => text.get(T_WAITS_JOB + 2).to_owned(),
+        Waiting::Slot => text.get(T_WAITS_JOB + 3).to_owned(),
     }
 }
 
@@ -126,6 +146,35 @@ mod tests {
             place(Target::Dask, Some("{worker}"), &fr),
             "Dask · {worker} (nœud)"
         );
+    }
+
+    #[test]
+    fn what_a_queued_job_waits_for() {
+        let en = Text::default();
+        let code = Title::Code("train(<b>)".into());
+        let job = |num| Waiting::Job { num, title: &code };
+        assert_eq!(waits_for(job(Some(3)), &en), "waits for job 3: train(<b>)");
+        assert_eq!(waits_for(job(None), &en), "waits for train(<b>)");
+        let numbered = Title::Numbered(4, crate::protocol::Origin::Frontend);
+        let adopted = Waiting::Job {
+            num: Some(4),
+            title: &numbered,
+        };
+        assert_eq!(waits_for(adopted, &en), "waits for Job 4");
+        assert_eq!(waits_for(Waiting::OtherJob, &en), "waits for another job");
+        assert_eq!(
+            waits_for(Waiting::Slot, &en),
+            "waits for a free slot in the kernel"
+        );
+        let fr = Text::from_map(&serde_json::json!({
+            "waits for job {n}: {title}": "attend la tâche {n} : {title}",
+        }));
+        let tricky = Title::Code("{n}".into());
+        let w = Waiting::Job {
+            num: Some(2),
+            title: &tricky,
+        };
+        assert_eq!(waits_for(w, &fr), "attend la tâche 2 : {n}");
     }
 
     #[test]

@@ -13,6 +13,8 @@
 
 mod dom;
 mod format;
+mod group;
+mod lines;
 mod row;
 mod traceback;
 
@@ -24,15 +26,14 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Event};
 
 pub use format::{
-    elapsed as format_elapsed, place as format_place, summary as format_summary, web_link,
+    elapsed as format_elapsed, place as format_place, summary as format_summary,
+    waits_for as format_waits_for, web_link,
 };
 
-use crate::text::{
-    Text, T_CLEAR_FINISHED, T_EMPTY, T_GROUP_LIST, T_KERNEL_GROUP, T_KILL_ALL, T_SHOW_MORE,
-    T_TOOLBAR,
-};
+use crate::text::{Text, T_CLEAR_FINISHED, T_EMPTY, T_KILL_ALL, T_SHOW_MORE, T_TOOLBAR};
 pub(crate) use dom::dom_err;
 use dom::{action_of, button, el};
+use group::Group;
 use row::Row;
 
 use crate::error::{Error, Result};
@@ -65,12 +66,6 @@ pub enum Action {
 
 /// The callback the panel reports [`Action`]s to.
 pub type OnAction = Rc<dyn Fn(Action)>;
-
-struct Group {
-    section: Element,
-    list: Element,
-    rows: usize,
-}
 
 /// The panel. Dropping it removes its DOM and its listener and stops its timer.
 pub struct Panel {
@@ -224,20 +219,21 @@ impl Panel {
         self.timer.is_some()
     }
 
-    /// Update `job`'s row if it is drawn. New rows are drawn by [`Panel::flush`] (call it
-    /// after a batch), in the scheduler's order, so the drawn rows stay the oldest jobs.
-    pub fn upsert(&mut self, job: &Job, now: f64) -> Result<()> {
+    /// Update `job`'s row if it is drawn (`jobs` says what a queued job waits for). New
+    /// rows are drawn by [`Panel::flush`] (call it after a batch), in the scheduler's
+    /// order, so the drawn rows stay the oldest jobs.
+    pub fn upsert(&mut self, job: &Job, jobs: &Scheduler, now: f64) -> Result<()> {
         // A job newer than every drawn row has none: the serial tells so without hashing
         // its id (10,000 undrawn jobs changing at once, as when a kernel is lost).
         if job.serial <= self.newest_drawn && self.rows.contains_key(&job.id) {
-            self.draw(job, now)
+            self.draw(job, jobs, now)
         } else {
             Ok(())
         }
     }
 
     /// Create or update the row of `job`.
-    fn draw(&mut self, job: &Job, now: f64) -> Result<()> {
+    fn draw(&mut self, job: &Job, jobs: &Scheduler, now: f64) -> Result<()> {
         if !self.rows.contains_key(&job.id) {
             let group = job.notebook.clone().unwrap_or_default();
             let list = self.group(&group)?;
@@ -248,7 +244,8 @@ impl Panel {
         let Some(row) = self.rows.get_mut(&job.id) else {
             return Ok(());
         };
-        row.update(&self.document, job, now, &self.text)?;
+        let waits_for = jobs.waiting(job).map(|w| format::waits_for(w, &self.text));
+        row.update(&self.document, job, waits_for.as_deref(), now, &self.text)?;
         if matches!(job.state, JobState::Running | JobState::Cancelling) && job.started_at.is_some()
         {
             self.ticking.insert(job.id.clone());
@@ -304,7 +301,7 @@ impl Panel {
                 .take(missing)
                 .collect();
             for job in undrawn {
-                self.draw(job, now)?;
+                self.draw(job, jobs, now)?;
             }
         }
         let counts = jobs.counts();
@@ -349,45 +346,6 @@ impl Panel {
             _ => {}
         }
         Ok(())
-    }
-
-    /// The `<ul>` of a notebook's group, created on first use.
-    fn group(&mut self, notebook: &str) -> Result<Element> {
-        if let Some(g) = self.groups.get_mut(notebook) {
-            g.rows += 1;
-            return Ok(g.list.clone());
-        }
-        let section = el(&self.document, "section", "pc-group")?;
-        section
-            .set_attribute("data-notebook", notebook)
-            .map_err(dom_err)?;
-        let heading = el(&self.document, "h3", "pc-group-title")?;
-        let label = if notebook.is_empty() {
-            self.text.get(T_KERNEL_GROUP)
-        } else {
-            notebook
-        };
-        heading.set_text_content(Some(label));
-        heading.set_attribute("title", label).map_err(dom_err)?;
-        let list = el(&self.document, "ul", "pc-job-list")?;
-        list.set_attribute("role", "list").map_err(dom_err)?;
-        list.set_attribute(
-            "aria-label",
-            &self.text.fill(T_GROUP_LIST, "{notebook}", label),
-        )
-        .map_err(dom_err)?;
-        section.append_child(&heading).map_err(dom_err)?;
-        section.append_child(&list).map_err(dom_err)?;
-        self.groups_el.append_child(&section).map_err(dom_err)?;
-        self.groups.insert(
-            notebook.to_owned(),
-            Group {
-                section,
-                list: list.clone(),
-                rows: 1,
-            },
-        );
-        Ok(list)
     }
 }
 

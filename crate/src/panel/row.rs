@@ -6,6 +6,7 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::{Document, Element};
 
+use super::lines::{Lines, CELL_NOTE, LOG_NOTE, NOTE, WAITS_FOR};
 use super::{dom_err, format, traceback};
 use crate::error::Result;
 use crate::protocol::JobState;
@@ -123,7 +124,7 @@ pub struct Row {
     /// The `<li>`.
     pub li: Element,
     parts: Option<Parts>,
-    note: Option<Element>,
+    lines: Lines,
     assigned: Option<Element>,
     traceback: Option<Element>,
     /// The state shown.
@@ -135,8 +136,9 @@ pub struct Row {
     shown_title: String,
     shown_elapsed: String,
     shown_last_line: String,
-    shown_note: Option<String>,
     shown_place: String,
+    /// Whether the title button may show the job's cell.
+    has_cell: bool,
     /// The dashboard link and its `href`, when there is one.
     dashboard: Option<(Element, String)>,
 }
@@ -198,7 +200,7 @@ impl Row {
         Ok(Row {
             li,
             parts: None,
-            note: None,
+            lines: Lines::default(),
             assigned: None,
             traceback: None,
             state: job.state,
@@ -207,8 +209,8 @@ impl Row {
             shown_title: title.into_owned(),
             shown_elapsed: elapsed,
             shown_last_line: last_line.to_owned(),
-            shown_note: None,
             shown_place: place,
+            has_cell: job.cell_id.is_some(),
             dashboard: None,
         })
     }
@@ -235,8 +237,16 @@ impl Row {
         self.parts.as_ref().ok_or_else(missing)
     }
 
-    /// Bring the row up to `job`, writing only what changed.
-    pub fn update(&mut self, document: &Document, job: &Job, now: f64, text: &Text) -> Result<()> {
+    /// Bring the row up to `job`, writing only what changed; `waits_for` says what a
+    /// queued job waits for, in words.
+    pub fn update(
+        &mut self,
+        document: &Document,
+        job: &Job,
+        waits_for: Option<&str>,
+        now: f64,
+        text: &Text,
+    ) -> Result<()> {
         if self.state != job.state {
             self.state = job.state;
             let name = job.state.as_str();
@@ -252,6 +262,14 @@ impl Row {
                 .map_err(dom_err)?;
             p.kill
                 .toggle_attribute_with_force("hidden", finished)
+                .map_err(dom_err)?;
+        }
+        let has_cell = job.cell_id.is_some();
+        if self.has_cell != has_cell {
+            self.has_cell = has_cell;
+            self.parts()?
+                .title
+                .toggle_attribute_with_force("disabled", !has_cell)
                 .map_err(dom_err)?;
         }
         let title = job.title.words(text);
@@ -272,7 +290,15 @@ impl Row {
             self.shown_place = place;
         }
         self.set_dashboard(document, job.dashboard.as_deref(), text)?;
-        self.set_note(document, job.cancel_reason.as_deref())?;
+        let anchor = self.parts()?.last_line.clone();
+        for (i, line) in [
+            (WAITS_FOR, waits_for),
+            (NOTE, job.cancel_reason.as_deref()),
+            (CELL_NOTE, job.cell_note.as_deref()),
+            (LOG_NOTE, job.log_trimmed.as_deref()),
+        ] {
+            self.lines.set(document, &self.li, &anchor, i, line)?;
+        }
         if let (Some((shown, full)), None) = (assigned_text(job, text), &self.assigned) {
             let el = document.create_element("div").map_err(dom_err)?;
             el.set_class_name("pc-job-assigned");
@@ -343,33 +369,6 @@ impl Row {
             .append_child(&link)
             .map_err(dom_err)?;
         self.dashboard = Some((link, href.to_owned()));
-        Ok(())
-    }
-
-    fn set_note(&mut self, document: &Document, note: Option<&str>) -> Result<()> {
-        if self.shown_note.as_deref() == note {
-            return Ok(());
-        }
-        self.shown_note = note.map(str::to_owned);
-        match (note, &self.note) {
-            (Some(text), Some(el)) => el.set_text_content(Some(text)),
-            (Some(text), None) => {
-                let el = document.create_element("div").map_err(dom_err)?;
-                el.set_class_name("pc-job-note");
-                el.set_attribute("data-role", "note").map_err(dom_err)?;
-                el.set_text_content(Some(text));
-                let after = self.parts()?.last_line.next_sibling();
-                self.li
-                    .insert_before(&el, after.as_ref())
-                    .map_err(dom_err)?;
-                self.note = Some(el);
-            }
-            (None, Some(el)) => {
-                el.remove();
-                self.note = None;
-            }
-            (None, None) => {}
-        }
         Ok(())
     }
 }

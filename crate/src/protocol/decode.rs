@@ -4,8 +4,8 @@ use serde::{de, Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::{
-    Cancelling, ClientMsg, Finished, JobList, JobState, KernelError, KernelMsg, Outputs, Placed,
-    Started, Target, MAX_ID_LEN,
+    Cancelling, Cleared, ClientMsg, Finished, JobList, JobState, KernelError, KernelMsg,
+    LogTrimmed, Outputs, Placed, Queued, Started, Target, MAX_CLEAR, MAX_ID_LEN,
 };
 use crate::error::{Error, Result};
 
@@ -18,6 +18,9 @@ impl<'de> Deserialize<'de> for KernelMsg {
         let (tag, value) = tagged(Value::deserialize(d)?, "type")?;
         let msg = match tag.as_str() {
             "hello" => serde_json::from_value(value).map(KernelMsg::Hello),
+            "queued" => serde_json::from_value(value).map(KernelMsg::Queued),
+            "cleared" => serde_json::from_value(value).map(KernelMsg::Cleared),
+            "log_trimmed" => serde_json::from_value(value).map(KernelMsg::LogTrimmed),
             "started" => serde_json::from_value(value).map(KernelMsg::Started),
             "placed" => serde_json::from_value(value).map(KernelMsg::Placed),
             "output" => serde_json::from_value(value).map(KernelMsg::Output),
@@ -29,11 +32,14 @@ impl<'de> Deserialize<'de> for KernelMsg {
                 other,
                 &[
                     "hello",
+                    "queued",
                     "started",
                     "placed",
                     "output",
                     "cancelling",
                     "finished",
+                    "cleared",
+                    "log_trimmed",
                     "jobs",
                     "error",
                 ],
@@ -48,6 +54,11 @@ pub(super) fn target_or_thread<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Target, D::Error> {
     Ok(Option::<Target>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A flag that is `false` when missing or `null` (the reader says the same).
+pub(super) fn flag<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A field whose `null` differs from its absence (`configure`'s `cluster`): present, it is
@@ -94,6 +105,19 @@ fn check_id(what: &str, id: &str) -> Result<()> {
     }
 }
 
+fn check_opt_id(what: &str, id: Option<&str>) -> Result<()> {
+    id.map_or(Ok(()), |id| check_id(what, id))
+}
+
+fn check_ids(ids: &[String]) -> Result<()> {
+    if ids.len() > MAX_CLEAR {
+        return Err(Error::Invalid(format!(
+            "job_ids must list at most {MAX_CLEAR} ids"
+        )));
+    }
+    ids.iter().try_for_each(|id| check_id("job_ids", id))
+}
+
 fn check_time(what: &str, t: f64) -> Result<()> {
     if t.is_finite() {
         Ok(())
@@ -121,15 +145,32 @@ impl ClientMsg {
     pub fn validate(&self) -> Result<()> {
         match self {
             ClientMsg::Submit {
-                job_id, cell_id, ..
+                job_id,
+                cell_id,
+                after,
+                source_hash,
+                ..
             } => {
                 check_id("job_id", job_id)?;
-                check_id("cell_id", cell_id)
+                check_id("cell_id", cell_id)?;
+                check_opt_id("after", after.as_deref())?;
+                check_opt_id("source_hash", source_hash.as_deref())
             }
             ClientMsg::Kill { job_id, .. } | ClientMsg::Replay { job_id, .. } => {
                 check_id("job_id", job_id)
             }
-            ClientMsg::List | ClientMsg::Configure { .. } => Ok(()),
+            ClientMsg::Configure {
+                cap, log_budget, ..
+            } => {
+                if *cap == Some(0) || *log_budget == Some(0) {
+                    return Err(Error::Invalid(
+                        "cap and log_budget must be at least 1".into(),
+                    ));
+                }
+                Ok(())
+            }
+            ClientMsg::Clear { job_ids } => check_ids(job_ids),
+            ClientMsg::List => Ok(()),
         }
     }
 }
@@ -147,11 +188,21 @@ impl KernelMsg {
         match self {
             KernelMsg::Hello(_) => Ok(()),
             KernelMsg::Started(Started {
-                job_id, started_at, ..
+                job_id,
+                started_at,
+                after,
+                ..
             }) => {
                 check_id("job_id", job_id)?;
+                check_opt_id("after", after.as_deref())?;
                 check_time("started_at", *started_at)
             }
+            KernelMsg::Queued(Queued { job_id, after, .. }) => {
+                check_id("job_id", job_id)?;
+                check_opt_id("after", after.as_deref())
+            }
+            KernelMsg::Cleared(Cleared { job_ids }) => check_ids(job_ids),
+            KernelMsg::LogTrimmed(LogTrimmed { job_id, .. }) => check_id("job_id", job_id),
             KernelMsg::Placed(Placed {
                 job_id, started_at, ..
             }) => {
@@ -178,6 +229,7 @@ impl KernelMsg {
             }
             KernelMsg::Jobs(JobList { jobs }) => jobs.iter().try_for_each(|j| {
                 check_id("job_id", &j.job_id)?;
+                check_opt_id("after", j.after.as_deref())?;
                 j.started_at
                     .map_or(Ok(()), |t| check_time("started_at", t))?;
                 j.ended_at.map_or(Ok(()), |t| check_time("ended_at", t))

@@ -59,6 +59,13 @@ impl Fields {
         as_f64(self.req(key)?, key)
     }
 
+    /// `false` when missing or `null`.
+    fn flag(&mut self, key: &str) -> Result<bool> {
+        self.opt(key).map_or(Ok(false), |v| {
+            v.as_bool().ok_or_else(|| wrong(key, "true or false"))
+        })
+    }
+
     fn opt_f64(&mut self, key: &str) -> Result<Option<f64>> {
         self.opt(key).map(|v| as_f64(v, key)).transpose()
     }
@@ -168,6 +175,25 @@ impl KernelMsg {
                 target: f.target()?,
                 worker: f.opt_string("worker")?,
                 dashboard: f.opt_string("dashboard")?,
+                after: f.opt_string("after")?,
+                source_hash: f.opt_string("source_hash")?,
+            }),
+            "queued" => KernelMsg::Queued(Queued {
+                job_id: f.string("job_id")?,
+                num: f.u64("num")?,
+                cell_id: f.opt_string("cell_id")?,
+                notebook: f.opt_string("notebook")?,
+                origin: f.origin()?,
+                after: f.opt_string("after")?,
+                source_hash: f.opt_string("source_hash")?,
+                target: f.target()?,
+            }),
+            "cleared" => KernelMsg::Cleared(Cleared {
+                job_ids: f.strings("job_ids")?,
+            }),
+            "log_trimmed" => KernelMsg::LogTrimmed(LogTrimmed {
+                job_id: f.string("job_id")?,
+                reason: f.string("reason")?,
             }),
             "placed" => KernelMsg::Placed(Placed {
                 job_id: f.string("job_id")?,
@@ -225,6 +251,10 @@ impl JobInfo {
             target: f.target()?,
             worker: f.opt_string("worker")?,
             dashboard: f.opt_string("dashboard")?,
+            after: f.opt_string("after")?,
+            source_hash: f.opt_string("source_hash")?,
+            superseded: f.flag("superseded")?,
+            log_trimmed: f.opt_string("log_trimmed")?,
         })
     }
 }

@@ -1,12 +1,15 @@
-//! What the person asks: kill, kill all, clear finished, change the cap, go to a cell;
-//! and what the frontend notices: a kernel that went away.
+//! What the person asks: kill, kill all, clear finished, go to a cell; and what the
+//! frontend notices: a kernel that went away, a job's cell found under another id.
 
-use super::{dedupe_rows, job_kernel, Effect, Scheduler};
-use crate::protocol::{ClientMsg, JobState, Target};
+use super::{dedupe_rows, push_cell_state, Effect, Scheduler};
+use crate::error::{Error, Result};
+use crate::protocol::{is_valid_id, ClientMsg, JobState, Target, MAX_CLEAR};
 
 impl Scheduler {
-    /// Kill a job: a job never sent ends here as `killed`; a sent one turns `cancelling`
-    /// and a `kill` goes to the kernel (again, if it was cancelling: the kernel escalates).
+    /// Kill a job: a job never sent ends here as `killed` (and the unsent jobs after it
+    /// end `DependencyFailed`); a sent one, queued in the kernel or running, turns
+    /// `cancelling` and a `kill` goes to the kernel (again, if it was cancelling: the
+    /// kernel escalates).
     /// A Dask job cancelling on a worker is not asked again: the last resort, restarting
     /// its worker, needs the person's word ([`Effect::ConfirmRestart`], then
     /// [`Scheduler::restart_worker`]).
@@ -39,8 +42,8 @@ impl Scheduler {
         }
     }
 
-    /// Kill every unfinished job (jobs already cancelling are not asked twice; no worker
-    /// is restarted).
+    /// Kill every unfinished job, queued ones too (jobs already cancelling are not asked
+    /// twice; no worker is restarted).
     pub fn kill_all(&mut self, now: f64) -> Vec<Effect> {
         let mut out = Vec::new();
         let keys: Vec<String> = self
@@ -56,9 +59,9 @@ impl Scheduler {
     }
 
     /// Forget every finished job: its row goes and its cell carries no job any more
-    /// (`cell_state` with state `null`). (A
-    /// job waiting to run after a cleared one is not affected: a failed dependency has
-    /// failed its dependents already, so a cleared one ended `done`.)
+    /// (`cell_state` with state `null`); each kernel that knows some of them (sent or
+    /// adopted, not lost) is asked to forget them too (`clear`, at most [`MAX_CLEAR`] ids
+    /// each).
     pub fn clear_finished(&mut self) -> Vec<Effect> {
         let mut out = Vec::new();
         let gone: Vec<String> = self
@@ -66,24 +69,61 @@ impl Scheduler {
             .filter(|j| j.state.is_finished())
             .map(|j| j.id.clone())
             .collect();
-        for key in gone {
-            let Some(job) = self.jobs.remove(&key) else {
+        // Kernels in the order of their first cleared job, each with its wire ids.
+        let mut asks: Vec<(String, Vec<String>)> = Vec::new();
+        for key in &gone {
+            let Some(job) = self.jobs.get(key) else {
                 continue;
             };
-            self.counts[job.state as usize] -= 1;
-            if job.cell_id.is_some() {
-                out.push(Effect::CellState {
-                    job_id: key.clone(),
-                    notebook: job.notebook,
-                    cell_id: job.cell_id,
-                    state: None,
-                });
+            let ready = self.kernels.get(&job.kernel_id).is_some_and(|k| k.ready);
+            if ready && job.sent && job.state != JobState::Lost {
+                match asks.iter_mut().find(|(k, _)| *k == job.kernel_id) {
+                    Some((_, ids)) => ids.push(job.wire_id.clone()),
+                    None => asks.push((job.kernel_id.clone(), vec![job.wire_id.clone()])),
+                }
             }
-            out.push(Effect::RowRemoved { job_id: key });
+        }
+        for key in gone {
+            self.forget(&key, &mut out);
         }
         let jobs = &self.jobs;
         self.order.retain(|key| jobs.contains_key(key));
+        for (kernel_id, ids) in asks {
+            for chunk in ids.chunks(MAX_CLEAR) {
+                out.push(Effect::Send {
+                    kernel_id: kernel_id.clone(),
+                    message: ClientMsg::Clear {
+                        job_ids: chunk.to_vec(),
+                    },
+                });
+            }
+        }
         out
+    }
+
+    /// The kernel forgot these jobs (`cleared`, for any page's `clear` or `jobs.flush()`):
+    /// their rows go, as with [`Scheduler::clear_finished`].
+    pub(super) fn on_cleared(
+        &mut self,
+        kernel_id: &str,
+        wire_ids: &[String],
+        out: &mut Vec<Effect>,
+    ) {
+        let mut any = false;
+        for id in wire_ids {
+            let known = self.key(kernel_id, id).filter(|k| {
+                // Only a job the kernel had: an unsent one of ours is not the one it means.
+                self.jobs.get(k).is_some_and(|j| j.sent)
+            });
+            if let Some(key) = known {
+                self.forget(&key, out);
+                any = true;
+            }
+        }
+        if any {
+            let jobs = &self.jobs;
+            self.order.retain(|key| jobs.contains_key(key));
+        }
     }
 
     /// The kernel restarted, died or was swapped: its unfinished jobs are `lost`, and it
@@ -111,19 +151,6 @@ impl Scheduler {
         out
     }
 
-    /// Change the cap (at least 1) and send whatever now fits.
-    pub fn set_cap(&mut self, cap: usize) -> Vec<Effect> {
-        self.cap = cap.max(1);
-        let mut ids: Vec<String> = self.kernels.keys().cloned().collect();
-        ids.sort();
-        let mut out = Vec::new();
-        for id in ids {
-            self.pump(&id, &mut out);
-        }
-        dedupe_rows(&mut out);
-        out
-    }
-
     /// Ask the kernel to send job `job_id`'s outputs again from seq `since` (e.g. its cell
     /// lacks them after a reload). Outputs that arrive meanwhile past the gap are held back
     /// until the replay fills it, so the cell gets each output once, in order. Nothing
@@ -147,17 +174,52 @@ impl Scheduler {
         })
     }
 
+    /// The frontend found job `job_id`'s cell under another id `cell_id` (a notebook whose
+    /// cells have no stored ids gets new ones when it loads): later effects name that
+    /// cell, and it gets the job's state at once. An unknown job is ignored; an invalid
+    /// `cell_id` is an error.
+    pub fn rebind_cell(&mut self, job_id: &str, cell_id: &str) -> Result<Vec<Effect>> {
+        if !is_valid_id(cell_id) {
+            return Err(Error::Invalid(format!(
+                "cell_id must be 1-64 characters of [A-Za-z0-9_.:-], got \"{}\"",
+                crate::protocol::truncate(cell_id, 80)
+            )));
+        }
+        let mut out = Vec::new();
+        if let Some(job) = self.jobs.get_mut(job_id) {
+            if job.cell_id.as_deref() != Some(cell_id) {
+                job.cell_id = Some(cell_id.to_owned());
+                push_cell_state(job, &mut out);
+                out.push(Effect::RowChanged {
+                    job_id: job_id.to_owned(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Show `note` (the frontend's words about the job's cell, e.g. that it was not
+    /// found) in job `job_id`'s row; `None` removes it. An unknown job is ignored.
+    pub fn set_cell_note(&mut self, job_id: &str, note: Option<String>) -> Vec<Effect> {
+        match self.jobs.get_mut(job_id) {
+            Some(job) if job.cell_note != note => {
+                job.cell_note = note;
+                vec![Effect::RowChanged {
+                    job_id: job_id.to_owned(),
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn kill_into(&mut self, key: &str, again: bool, now: f64, out: &mut Vec<Effect>) {
         let Some(job) = self.jobs.get(key) else {
             return;
         };
         match (job.state, job.sent) {
             (s, _) if s.is_finished() => {}
-            (JobState::Queued, false) => {
-                self.transition(key, JobState::Killed, now, out);
-                let kernel_id = job_kernel(&self.jobs, key);
-                self.pump(&kernel_id, out);
-            }
+            // Never sent (its kernel has not said `hello`): the kernel never hears of it.
+            (JobState::Queued, false) => self.transition(key, JobState::Killed, now, out),
             (JobState::Cancelling, _) if !again => {}
             (JobState::Cancelling, _) if job.target == Target::Dask && job.worker.is_some() => {
                 out.push(Effect::ConfirmRestart {

@@ -36,8 +36,9 @@ pub enum Effect {
     },
     /// Reconciling found a job this page did not know (a reload, another tab, `%job`).
     /// Its outputs before `next_seq` are taken as already in its cell; when the cell lacks
-    /// some (the `next_seq` last kept from `outputs` is lower), `Core.replay(job_id, seq)`
-    /// asks for them again.
+    /// some (the `next_seq` last kept from `outputs` is lower, or none: a job that ended
+    /// while no page was open), `Core.replay(job_id, seq)` asks for them again, unless it
+    /// is `superseded`.
     Adopted {
         /// The job (the key `replay`, `kill` and `data-job-id` use).
         job_id: String,
@@ -53,6 +54,13 @@ pub enum Effect {
         /// The seq the kernel's next output of the job will have.
         #[cfg_attr(feature = "ts", ts(type = "number"))]
         next_seq: u64,
+        /// Its state in the kernel.
+        state: JobState,
+        /// Its cell was run again since: its outputs no longer belong there.
+        superseded: bool,
+        /// The hash of its code (`Core.source_hash`), to find its cell when the notebook's
+        /// cells got new ids; `null` when unknown.
+        source_hash: Option<String>,
     },
     /// The state of the job attached to a cell changed (`data-parallel-cell-state`);
     /// `state` is `null` when the finished job was cleared from the panel and the cell

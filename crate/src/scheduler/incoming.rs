@@ -1,14 +1,14 @@
-//! What the kernel says: `hello`, `started`, `placed`, `output`, `cancelling`, `finished`,
-//! `error`.
+//! What the kernel says: `hello`, `queued`, `started`, `placed`, `output`, `cancelling`,
+//! `finished`, `cleared`, `log_trimmed`, `error`.
 //!
 //! Each handler is idempotent: a duplicate, late or out-of-order message changes nothing
-//! it should not, and a message about an unknown job is dropped (or, for `started`, the
-//! job is adopted).
+//! it should not, and a message about an unknown job is dropped (or, for `queued` and
+//! `started`, the job is adopted).
 
 use super::{adopted, dedupe_rows, Effect, Scheduler};
 use crate::protocol::{
-    Cancelling, ClientMsg, ErrorInfo, Finished, Hello, JobList, JobState, KernelError, KernelMsg,
-    Outputs, Placed, Started, Target, PROTOCOL_VERSION,
+    Cancelling, Cleared, ClientMsg, ErrorInfo, Finished, Hello, JobList, JobState, KernelError,
+    KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, PROTOCOL_VERSION,
 };
 use crate::text::{T_KERNEL_ERROR, T_KERNEL_ERROR_JOB, T_PROTOCOL};
 
@@ -33,16 +33,30 @@ impl Scheduler {
                 let k = self.kernels.entry(kernel_id.to_owned()).or_default();
                 k.ready = true;
                 // Every (re)opened comm asks what the kernel runs: a reloaded page adopts
-                // its jobs, a reconnect finds the ones it missed. It goes out before any
-                // queued submit, and remembers how many submits preceded it, so the
-                // answer is never mistaken as missing a job sent after it.
+                // its jobs, a reconnect finds the ones it missed. It goes out before the
+                // submits that waited for `hello`, and remembers how many submits preceded
+                // it, so the answer is never mistaken as missing a job sent after it.
                 k.list_marks.push_back(k.sends);
                 out.push(Effect::Send {
                     kernel_id: kernel_id.to_owned(),
                     message: ClientMsg::List,
                 });
-                self.pump(kernel_id, &mut out);
+                self.send_unsent(kernel_id, &mut out);
             }
+            KernelMsg::Queued(q) => match self.key(kernel_id, &q.job_id) {
+                Some(key) => self.on_queued(&key, q, &mut out),
+                None => {
+                    let key = self.free_key(kernel_id, &q.job_id);
+                    let mut job = adopted(key, q.job_id, kernel_id, q.num, q.origin, now);
+                    job.state = JobState::Queued;
+                    job.notebook = q.notebook;
+                    job.cell_id = q.cell_id;
+                    job.target = q.target;
+                    job.after = q.after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
+                    job.source_hash = q.source_hash;
+                    self.adopt(job, &mut out);
+                }
+            },
             KernelMsg::Started(st) => match self.key(kernel_id, &st.job_id) {
                 Some(key) => self.on_started(&key, st, now, &mut out),
                 None => {
@@ -52,6 +66,8 @@ impl Scheduler {
                     job.cell_id = st.cell_id;
                     job.target = st.target;
                     job.dashboard = st.dashboard;
+                    job.after = st.after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
+                    job.source_hash = st.source_hash;
                     if st.target == Target::Dask {
                         // Accepted by Dask; running only once a worker has it.
                         job.started_at = st.worker.is_some().then(|| st.started_at.min(now));
@@ -105,7 +121,22 @@ impl Scheduler {
             }) => {
                 if let Some(key) = self.key(kernel_id, &job_id) {
                     self.on_finished(&key, state, error, assigned, now, &mut out);
-                    self.pump(kernel_id, &mut out);
+                }
+            }
+            KernelMsg::Cleared(Cleared { job_ids }) => {
+                self.on_cleared(kernel_id, &job_ids, &mut out);
+            }
+            KernelMsg::LogTrimmed(LogTrimmed { job_id, reason }) => {
+                if let Some(job) = self
+                    .key(kernel_id, &job_id)
+                    .and_then(|k| self.jobs.get_mut(&k))
+                {
+                    if job.log_trimmed.as_ref() != Some(&reason) {
+                        job.log_trimmed = Some(reason);
+                        out.push(Effect::RowChanged {
+                            job_id: job.id.clone(),
+                        });
+                    }
                 }
             }
             KernelMsg::Jobs(JobList { jobs }) => self.reconcile(kernel_id, jobs, now, &mut out),
@@ -132,11 +163,42 @@ impl Scheduler {
         out
     }
 
+    /// The kernel took the job in line: it stays `queued`, and now has its number.
+    fn on_queued(&mut self, key: &str, q: Queued, out: &mut Vec<Effect>) {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        job.sent = true;
+        if job.source_hash.is_none() {
+            job.source_hash = q.source_hash;
+        }
+        if q.target == Target::Dask {
+            job.target = Target::Dask;
+        }
+        let first = job.num.is_none();
+        job.num = Some(q.num);
+        out.push(Effect::RowChanged {
+            job_id: key.to_owned(),
+        });
+        if first {
+            self.touch_dependents(key, out);
+        }
+    }
+
     fn on_started(&mut self, key: &str, st: Started, now: f64, out: &mut Vec<Effect>) {
         let Some(job) = self.jobs.get_mut(key) else {
             return;
         };
+        let first = job.num.is_none();
         job.num = Some(st.num);
+        // Started without our submit (another tab sent it), or after it: the kernel has it.
+        job.sent = true;
+        if first {
+            self.touch_dependents(key, out);
+        }
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
         if job.state.is_finished() {
             return; // a late `started`: the job already ended
         }
@@ -146,23 +208,6 @@ impl Scheduler {
         if st.dashboard.is_some() {
             job.dashboard = st.dashboard;
         }
-        if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
-            if job.target == Target::Dask {
-                // Dask queues it: it holds no slot (even if it was sent as a thread job).
-                job.sent = true;
-                if k.active.remove(key) {
-                    let kernel_id = job.kernel_id.clone();
-                    self.pump(&kernel_id, out);
-                }
-            } else if !job.sent {
-                // Started without our submit (another tab sent it): it holds a slot now.
-                job.sent = true;
-                k.active.insert(key.to_owned());
-            }
-        }
-        let Some(job) = self.jobs.get_mut(key) else {
-            return;
-        };
         if job.target == Target::Dask {
             match st.worker {
                 Some(worker) => self.on_placed(key, worker, st.started_at, now, out),

@@ -62,8 +62,17 @@ pub struct Job {
     pub next_seq: u64,
     /// A replay asked for and the outputs held back until it comes.
     pub hold: Option<super::Hold>,
-    /// Another job that must finish before this one is sent.
+    /// The job that must end `done` before this one runs: its key here, or the kernel's id
+    /// for it when this page does not know it.
     pub after: Option<String>,
+    /// The hash of its code ([`super::source_hash`]), when known.
+    pub source_hash: Option<String>,
+    /// Its cell was run again since: its outputs no longer belong there (the kernel says).
+    pub superseded: bool,
+    /// Why the kernel freed its replay log, if it did (kernel text).
+    pub log_trimmed: Option<String>,
+    /// A note about its cell the frontend set (`Core.set_cell_note`).
+    pub cell_note: Option<String>,
     /// How many submits to its kernel went out before its own (orders it against the
     /// `list` requests when reconciling).
     pub send_no: u64,

@@ -1,49 +1,42 @@
 //! The job state machine: events in, effects out, no I/O.
 //!
-//! Jobs live per kernel. A kernel becomes ready when its `hello` arrives; until then its
-//! jobs wait as `queued`. At most `cap` jobs per kernel run at once, counting the ones
-//! started in the kernel (`%job`, `map`); this page's jobs beyond that wait in a FIFO
-//! queue. Kernel messages may come twice, late or out of
-//! order: every handler is idempotent and ignores what no longer applies. Time is passed
-//! in (milliseconds) so the machine stays pure.
+//! The kernel owns the jobs: its queue, its cap, the order and the dependencies. This
+//! machine tracks them for the panel and the cells: a submit goes to the kernel at once
+//! (once the kernel's `hello` has come), the job shows `queued` until the kernel says it
+//! started, and the kernel's messages and `jobs` lists keep the mirror true. Kernel
+//! messages may come twice, late or out of order: every handler is idempotent and ignores
+//! what no longer applies. Time is passed in (milliseconds) so the machine stays pure.
 //!
-//! Dask jobs take no slot: Dask queues them on the cluster, so they are sent as soon as
-//! their kernel is ready (and a job they wait for has ended), and stay `queued` until the
-//! kernel says a worker took them.
+//! A Dask job stays `queued` until the kernel says a worker took it.
 
 mod commands;
 mod effect;
 mod hold;
 mod incoming;
 mod job;
-mod queue;
 mod reconcile;
+mod submit;
+mod waiting;
 
 use std::collections::VecDeque;
 
 pub use effect::Effect;
 pub use hold::{Hold, HOLD_MAX_BYTES, HOLD_MAX_OUTPUTS};
 pub use job::{title_of, Job, LastLine, Title};
-pub use queue::Submit;
+pub use submit::{source_hash, Submit};
+pub use waiting::Waiting;
 
 use crate::ids::{IdMap, IdSet};
 use crate::protocol::{JobState, Origin, Target};
 use crate::text::Text;
 
-/// The concurrency cap per kernel when none is set.
-pub const DEFAULT_CAP: usize = 4;
-
 /// One kernel as the scheduler sees it.
 #[derive(Debug, Default)]
 struct Kernel {
-    /// Its `hello` arrived: submits may go out.
+    /// Its `hello` arrived: submits go out at once.
     ready: bool,
-    /// Frontend thread jobs waiting to be sent, oldest first.
-    queue: VecDeque<String>,
-    /// Frontend Dask jobs waiting to be sent (for `hello` or a job they run after).
-    dask: VecDeque<String>,
-    /// Thread jobs sent (or started in the kernel) and not finished: they fill the cap.
-    active: IdSet,
+    /// Jobs submitted before it was ready, in arrival order: sent on `hello`.
+    unsent: VecDeque<String>,
     /// Submits sent so far (orders sends against `list` requests).
     sends: u64,
     /// `sends` when each unanswered `list` went out, oldest first.
@@ -51,9 +44,8 @@ struct Kernel {
 }
 
 /// The state machine. See the module docs.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Scheduler {
-    cap: usize,
     jobs: IdMap<Job>,
     /// Job keys, oldest first.
     order: Vec<String>,
@@ -64,26 +56,15 @@ pub struct Scheduler {
     text: Text,
     /// Jobs taken in so far (the last one's `serial`).
     arrived: u64,
-}
-
-impl Default for Scheduler {
-    fn default() -> Self {
-        Self::new(DEFAULT_CAP)
-    }
+    /// The keys of the jobs that run after each job (some may be gone or changed since:
+    /// check `after` when reading).
+    dependents: IdMap<Vec<String>>,
 }
 
 impl Scheduler {
-    /// An empty scheduler running at most `cap` jobs per kernel (at least 1).
-    pub fn new(cap: usize) -> Self {
-        Scheduler {
-            cap: cap.max(1),
-            jobs: IdMap::default(),
-            order: Vec::new(),
-            kernels: IdMap::default(),
-            counts: [0; 7],
-            text: Text::default(),
-            arrived: 0,
-        }
+    /// An empty scheduler.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// The words it makes titles, `problem` messages and errors in.
@@ -95,11 +76,6 @@ impl Scheduler {
     /// being put in words only when shown.
     pub fn set_text(&mut self, text: Text) {
         self.text = text;
-    }
-
-    /// The concurrency cap per kernel.
-    pub fn cap(&self) -> usize {
-        self.cap
     }
 
     /// A job by its frontend id.
@@ -164,25 +140,73 @@ impl Scheduler {
         // effects).
         push_cell_state(&job, out);
         self.counts[job.state as usize] += 1;
+        if let Some(dep) = &job.after {
+            self.dependents
+                .entry(dep.clone())
+                .or_default()
+                .push(job.id.clone());
+        }
         self.jobs.insert(job.id.clone(), job);
     }
 
     /// Take in a job the kernel runs that this frontend did not send.
     fn adopt(&mut self, mut job: Job, out: &mut Vec<Effect>) {
         let k = self.kernels.entry(job.kernel_id.clone()).or_default();
-        // Jobs started in the kernel (`%job`, `map`) use its threads too: they fill the cap.
-        if !job.state.is_finished() && job.target == Target::Thread {
-            k.active.insert(job.id.clone());
-        }
         job.send_no = k.sends;
         self.insert(job, out);
     }
 
-    /// Move a job to `state` and emit what follows from it, for it and its dependents.
+    /// Forget job `key` (cleared here or by the kernel): its row goes and its cell
+    /// carries no job any more (`cell_state` with state `null`).
+    fn forget(&mut self, key: &str, out: &mut Vec<Effect>) {
+        let Some(job) = self.jobs.remove(key) else {
+            return;
+        };
+        self.counts[job.state as usize] -= 1;
+        self.dependents.remove(key);
+        if job.cell_id.is_some() {
+            out.push(Effect::CellState {
+                job_id: key.to_owned(),
+                notebook: job.notebook,
+                cell_id: job.cell_id,
+                state: None,
+            });
+        }
+        out.push(Effect::RowRemoved {
+            job_id: key.to_owned(),
+        });
+    }
+
+    /// The jobs that run after job `key`.
+    fn dependents_of<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Job> + 'a {
+        let keys = self
+            .dependents
+            .get(key)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        keys.iter()
+            .filter_map(|k| self.jobs.get(k))
+            .filter(move |j| j.after.as_deref() == Some(key))
+    }
+
+    /// The rows of the queued jobs that run after job `key` say what they wait for:
+    /// redraw them (it changed: its number became known, or it ended).
+    fn touch_dependents(&self, key: &str, out: &mut Vec<Effect>) {
+        out.extend(
+            self.dependents_of(key)
+                .filter(|j| j.state == JobState::Queued)
+                .map(|j| Effect::RowChanged {
+                    job_id: j.id.clone(),
+                }),
+        );
+    }
+
+    /// Move a job to `state` and emit what follows from it, for it and its dependents
+    /// (the unsent ones of a job that ended badly end too: the kernel never had them).
     fn transition(&mut self, key: &str, state: JobState, now: f64, out: &mut Vec<Effect>) {
         self.set_state(key, state, now, out);
         if state.is_finished() && state != JobState::Done {
-            self.fail_dependents(key, now, out);
+            self.fail_unsent_dependents(key, now, out);
         }
     }
 
@@ -199,9 +223,6 @@ impl Scheduler {
         job.state = state;
         if state.is_finished() {
             job.ended_at = Some(now);
-            if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
-                k.active.remove(key);
-            }
         }
         push_cell_state(job, out);
         out.push(Effect::RowChanged {
@@ -215,14 +236,9 @@ impl Scheduler {
                 state,
                 title: job.title.words(&self.text).into_owned(),
             });
+            self.touch_dependents(key, out);
         }
     }
-}
-
-fn job_kernel(jobs: &IdMap<Job>, key: &str) -> String {
-    jobs.get(key)
-        .map(|j| j.kernel_id.clone())
-        .unwrap_or_default()
 }
 
 fn push_cell_state(job: &Job, out: &mut Vec<Effect>) {
@@ -279,6 +295,10 @@ fn adopted(
         next_seq: 0,
         hold: None,
         after: None,
+        source_hash: None,
+        superseded: false,
+        log_trimmed: None,
+        cell_note: None,
         send_no: 0,
         serial: 0,
     }

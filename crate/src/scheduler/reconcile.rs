@@ -1,8 +1,9 @@
 //! Catching up with what a kernel really runs, from its answer to `list`.
 //!
 //! The scheduler asks for the list when a kernel says `hello` (a fresh page, a reconnect).
-//! Jobs the kernel knows and this frontend does not are adopted with the kernel's state;
-//! jobs this frontend sent before asking and the kernel no longer knows are `lost`.
+//! Jobs the kernel knows and this frontend does not are adopted with the kernel's state
+//! (queued ones too, with the job they wait for); jobs this frontend sent before asking and
+//! the kernel no longer knows are `lost`.
 
 use super::{adopted, Effect, Scheduler};
 use crate::ids::IdSet;
@@ -49,6 +50,11 @@ impl Scheduler {
                     job.target = info.target;
                     job.worker = info.worker;
                     job.dashboard = info.dashboard;
+                    // The list is by `num`: a job's dependency is adopted before it.
+                    job.after = info.after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
+                    job.source_hash = info.source_hash;
+                    job.superseded = info.superseded;
+                    job.log_trimmed = info.log_trimmed;
                     out.push(Effect::Adopted {
                         job_id: key.clone(),
                         wire_id: info.job_id,
@@ -56,6 +62,9 @@ impl Scheduler {
                         notebook: job.notebook.clone(),
                         cell_id: job.cell_id.clone(),
                         next_seq: info.next_seq,
+                        state: job.state,
+                        superseded: job.superseded,
+                        source_hash: job.source_hash.clone(),
                     });
                     self.adopt(job, out);
                     key
@@ -71,7 +80,6 @@ impl Scheduler {
             .get_mut(kernel_id)
             .and_then(|k| k.list_marks.pop_front())
         else {
-            self.pump(kernel_id, out);
             return;
         };
         let vanished: Vec<String> = self
@@ -88,7 +96,6 @@ impl Scheduler {
         for key in vanished {
             self.transition(&key, JobState::Lost, now, out);
         }
-        self.pump(kernel_id, out);
     }
 
     /// Bring a known job up to what the kernel says about it.
@@ -96,7 +103,24 @@ impl Scheduler {
         let Some(job) = self.jobs.get_mut(key) else {
             return;
         };
+        let first = job.num.is_none();
         job.num = Some(info.num);
+        job.superseded = info.superseded;
+        if info.log_trimmed.is_some() && job.log_trimmed != info.log_trimmed {
+            job.log_trimmed.clone_from(&info.log_trimmed);
+            out.push(Effect::RowChanged {
+                job_id: key.to_owned(),
+            });
+        }
+        if job.source_hash.is_none() {
+            job.source_hash.clone_from(&info.source_hash);
+        }
+        if first {
+            self.touch_dependents(key, out);
+        }
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
         if job.state.is_finished() {
             return;
         }
@@ -110,15 +134,7 @@ impl Scheduler {
             job.dashboard.clone_from(&info.dashboard);
         }
         let dask = job.target == Target::Dask;
-        if let Some(k) = self.kernels.get_mut(&job.kernel_id) {
-            if dask {
-                job.sent = true;
-                k.active.remove(key);
-            } else if !job.sent {
-                job.sent = true;
-                k.active.insert(key.to_owned());
-            }
-        }
+        job.sent = true;
         // Outputs sent while we were not listening: ask for them again.
         let since = job.next_seq;
         self.start_replay(key, since, info.next_seq, out);

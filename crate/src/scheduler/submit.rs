@@ -1,6 +1,7 @@
-//! The queue: a cell submitted to run, sent while its kernel is ready and under the cap
-//! (FIFO, a job waiting on `after` does not hold up the ones behind it; a Dask job takes no
-//! slot and is sent as soon as it may), and the jobs that were to run after one that failed.
+//! Submitting: a cell to run goes to the kernel at once, with the job it runs after and a
+//! hash of its code; the kernel owns the queue (its cap, its order, the dependencies).
+//! Before the kernel's `hello` the submits wait here, in arrival order (a transport wait
+//! only). A job never sent that is killed ends here, and so do the unsent jobs after it.
 
 use super::{title_of, Effect, Job, Kernel, LastLine, Scheduler};
 use crate::error::{Error, Result};
@@ -27,8 +28,21 @@ pub struct Submit<'a> {
     pub target: Target,
 }
 
+/// The hash of a cell's source the kernel keeps with its job: FNV-1a (64 bits) over the
+/// UTF-8 bytes, as 16 lowercase hex digits. Not for security: it finds a job's cell again
+/// in a reloaded notebook whose cells have no stored ids.
+pub fn source_hash(code: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in code.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
 impl Scheduler {
-    /// Queue a cell to run in the background.
+    /// Take a cell to run in the background: its `submit` goes out at once when the
+    /// kernel is ready, else on its `hello`.
     pub fn submit(&mut self, s: Submit<'_>, now: f64) -> Result<Vec<Effect>> {
         for (what, id) in [
             ("job_id", s.job_id),
@@ -48,7 +62,9 @@ impl Scheduler {
         if self.jobs.contains_key(s.job_id) {
             return Err(Error::DuplicateJob(s.job_id.to_owned()));
         }
-        let dep_failed = match s.after.map(|d| (d, self.jobs.get(d))) {
+        // A dependency the kernel never had (never sent, or lost with its kernel) that
+        // ended badly: this job can never run, and the kernel need not hear of it.
+        let doomed = match s.after.map(|d| (d, self.jobs.get(d))) {
             None => false,
             Some((d, None)) => return Err(Error::UnknownJob(d.to_owned())),
             Some((d, Some(dep))) if dep.kernel_id != s.kernel_id => {
@@ -56,7 +72,11 @@ impl Scheduler {
                     "job \"{d}\" runs in another kernel; a job can only run after one of its own kernel"
                 )))
             }
-            Some((_, Some(dep))) => dep.state.is_finished() && dep.state != JobState::Done,
+            Some((_, Some(dep))) => {
+                dep.state.is_finished()
+                    && dep.state != JobState::Done
+                    && (!dep.sent || dep.state == JobState::Lost)
+            }
         };
         // Two full literals, this one and `adopted`'s: sharing the defaults was measured
         // at +369 B (a `Job::new`) and +729 B (`..Job::default()`) of gzipped wasm.
@@ -85,64 +105,42 @@ impl Scheduler {
             next_seq: 0,
             hold: None,
             after: s.after.map(str::to_owned),
+            source_hash: Some(source_hash(s.code)),
+            superseded: false,
+            log_trimmed: None,
+            cell_note: None,
             send_no: 0,
             serial: 0,
         };
         let mut out = Vec::new();
         self.insert(job, &mut out);
+        if let (true, Some(dep)) = (doomed, s.after) {
+            self.fail_unsent_dependents(dep, now, &mut out);
+            return Ok(out);
+        }
         let k = self.kernels.entry(s.kernel_id.to_owned()).or_default();
-        match s.target {
-            Target::Thread => &mut k.queue,
-            Target::Dask => &mut k.dask,
+        if k.ready {
+            send(&mut self.jobs, k, s.kernel_id, s.job_id, &mut out);
+        } else {
+            k.unsent.push_back(s.job_id.to_owned());
         }
-        .push_back(s.job_id.to_owned());
-        if let (true, Some(dep)) = (dep_failed, s.after) {
-            self.fail_dependents(dep, now, &mut out);
-        }
-        self.pump(s.kernel_id, &mut out);
         Ok(out)
     }
 
-    /// Send queued jobs of `kernel_id` while it is ready: every Dask job (Dask queues them
-    /// on the cluster), and thread jobs while under the cap. A job waiting to run after
-    /// another waits while that one has not ended (a dependency that failed has failed it
-    /// already; one that is gone was cleared after ending `done`).
-    pub(super) fn pump(&mut self, kernel_id: &str, out: &mut Vec<Effect>) {
+    /// The kernel is ready: send what waited for it, in arrival order.
+    pub(super) fn send_unsent(&mut self, kernel_id: &str, out: &mut Vec<Effect>) {
         let Some(k) = self.kernels.get_mut(kernel_id) else {
             return;
         };
-        if !k.ready {
-            return;
-        }
-        let mut i = 0;
-        while i < k.dask.len() {
-            match next(&self.jobs, &k.dask[i]) {
-                Next::Gone => drop(k.dask.remove(i)),
-                Next::Wait => i += 1,
-                Next::Send => {
-                    if let Some(key) = k.dask.remove(i) {
-                        send(&mut self.jobs, k, kernel_id, key, out);
-                    }
-                }
-            }
-        }
-        let mut i = 0;
-        while k.active.len() < self.cap && i < k.queue.len() {
-            match next(&self.jobs, &k.queue[i]) {
-                Next::Gone => drop(k.queue.remove(i)),
-                Next::Wait => i += 1,
-                Next::Send => {
-                    if let Some(key) = k.queue.remove(i) {
-                        send(&mut self.jobs, k, kernel_id, key, out);
-                    }
-                }
-            }
+        while let Some(key) = k.unsent.pop_front() {
+            send(&mut self.jobs, k, kernel_id, &key, out);
         }
     }
 
-    /// Job `key` ended without success: the jobs waiting to run after it, and the ones
-    /// after those, end as `error` (`DependencyFailed`) unsent.
-    pub(super) fn fail_dependents(&mut self, key: &str, now: f64, out: &mut Vec<Effect>) {
+    /// Job `key` ended without success: the jobs waiting to run after it that were never
+    /// sent (so the kernel cannot fail them), and the ones after those, end as `error`
+    /// (`DependencyFailed`) here. Sent ones are the kernel's to end.
+    pub(super) fn fail_unsent_dependents(&mut self, key: &str, now: f64, out: &mut Vec<Effect>) {
         let mut ended = vec![key.to_owned()];
         while let Some(dep) = ended.pop() {
             let Some(d) = self.jobs.get(&dep) else {
@@ -156,8 +154,8 @@ impl Scheduler {
                 ],
             );
             let waiting: Vec<String> = self
-                .jobs()
-                .filter(|j| j.after.as_ref() == Some(&dep) && !j.state.is_finished())
+                .dependents_of(&dep)
+                .filter(|j| !j.state.is_finished() && !j.sent)
                 .map(|j| j.id.clone())
                 .collect();
             for w in waiting {
@@ -175,39 +173,17 @@ impl Scheduler {
     }
 }
 
-/// What to do with a job in a kernel's queue.
-enum Next {
-    /// Send it.
-    Send,
-    /// Leave it: it runs after a job that has not ended.
-    Wait,
-    /// Take it out: it is gone, sent or ended.
-    Gone,
-}
-
-fn next(jobs: &IdMap<Job>, key: &str) -> Next {
-    match jobs.get(key) {
-        Some(j) if j.state == JobState::Queued && !j.sent => {
-            let dep = j.after.as_ref().and_then(|d| jobs.get(d));
-            if dep.is_some_and(|d| !d.state.is_finished()) {
-                Next::Wait
-            } else {
-                Next::Send
-            }
-        }
-        _ => Next::Gone,
-    }
-}
-
-/// Send job `key`'s `submit`; a thread job takes a slot.
-fn send(
-    jobs: &mut IdMap<Job>,
-    k: &mut Kernel,
-    kernel_id: &str,
-    key: String,
-    out: &mut Vec<Effect>,
-) {
-    let Some(job) = jobs.get_mut(&key) else {
+/// Send job `key`'s `submit`, if it still waits to be sent.
+fn send(jobs: &mut IdMap<Job>, k: &mut Kernel, kernel_id: &str, key: &str, out: &mut Vec<Effect>) {
+    // The kernel knows the job it runs after by the kernel's id.
+    let after = match jobs.get(key) {
+        Some(j) if j.state == JobState::Queued && !j.sent => j
+            .after
+            .as_ref()
+            .map(|d| jobs.get(d).map_or_else(|| d.clone(), |d| d.wire_id.clone())),
+        _ => return,
+    };
+    let Some(job) = jobs.get_mut(key) else {
         return;
     };
     job.sent = true;
@@ -221,9 +197,21 @@ fn send(
             notebook: job.notebook.clone().unwrap_or_default(),
             code: job.code.take().unwrap_or_default(),
             target: job.target,
+            after,
+            source_hash: job.source_hash.clone(),
         },
     });
-    if job.target == Target::Thread {
-        k.active.insert(key);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_hash;
+
+    #[test]
+    fn fnv1a_64_test_vectors() {
+        assert_eq!(source_hash(""), "cbf29ce484222325");
+        assert_eq!(source_hash("a"), "af63dc4c8601ec8c");
+        assert_eq!(source_hash("foobar"), "85944171f73967e8");
+        assert_eq!(source_hash("é").len(), 16);
     }
 }

@@ -42,8 +42,12 @@ pub const IDS: [&str; 8] = [
     "f",
 ];
 pub const KERNELS: [&str; 2] = ["kernel-1", "kernel-2"];
-pub const TAGS: [&str; 13] = [
+pub const TAGS: [&str; 17] = [
     "hello",
+    "queued",
+    "cleared",
+    "log_trimmed",
+    "clear",
     "started",
     "placed",
     "output",
@@ -164,6 +168,14 @@ pub fn message_text(rng: &mut Rng, golden: &[Value]) -> String {
             let mut v = rng.pick(golden).clone();
             if let Some(id) = v.get_mut("job_id") {
                 *id = json!(rng.pick(&IDS));
+            }
+            if let Some(after) = v.get_mut("after").filter(|a| !a.is_null()) {
+                *after = json!(rng.pick(&IDS));
+            }
+            if let Some(ids) = v.get_mut("job_ids") {
+                *ids = json!((0..rng.below(4))
+                    .map(|_| *rng.pick(&IDS))
+                    .collect::<Vec<_>>());
             }
             for _ in 0..rng.below(3) {
                 mutate(rng, &mut v, 0);

@@ -7,7 +7,7 @@ pub const K: &str = "kernel-1";
 
 pub fn hello() -> KernelMsg {
     KernelMsg::Hello(Hello {
-        protocol: 1,
+        protocol: 2,
         runtime: "0.1.0".into(),
         python: "3.11.7".into(),
         ipykernel: "7.4.0".into(),
@@ -26,6 +26,22 @@ pub fn started(id: &str, num: u64) -> KernelMsg {
         target: Target::Thread,
         worker: None,
         dashboard: None,
+        after: None,
+        source_hash: None,
+    })
+}
+
+/// The kernel took job `id` in line as number `num`, after job `after` if any.
+pub fn queued(id: &str, num: u64, after: Option<&str>) -> KernelMsg {
+    KernelMsg::Queued(Queued {
+        job_id: id.into(),
+        num,
+        cell_id: Some(format!("cell-{id}")),
+        notebook: Some("nb.ipynb".into()),
+        origin: Origin::Frontend,
+        after: after.map(str::to_owned),
+        source_hash: None,
+        target: Target::Thread,
     })
 }
 
@@ -98,6 +114,7 @@ pub fn sent(effects: &[Effect]) -> Vec<(&'static str, String)> {
                 ClientMsg::List => ("list", String::new()),
                 ClientMsg::Replay { job_id, .. } => ("replay", job_id.clone()),
                 ClientMsg::Configure { .. } => ("configure", String::new()),
+                ClientMsg::Clear { job_ids } => ("clear", job_ids.join(",")),
             }),
             _ => None,
         })
@@ -142,6 +159,10 @@ pub fn info(id: &str, state: JobState, next_seq: u64, origin: Origin) -> JobInfo
         target: Target::Thread,
         worker: None,
         dashboard: None,
+        after: None,
+        source_hash: None,
+        superseded: false,
+        log_trimmed: None,
     }
 }
 
