@@ -29,7 +29,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn hello() -> KernelMsg {
     KernelMsg::Hello(Hello {
-        protocol: 1,
+        protocol: 2,
         runtime: "0.1.0".into(),
         python: "3.11".into(),
         ipykernel: "7.4.0".into(),
@@ -216,7 +216,7 @@ fn panel_with_10000_jobs() {
         let t = now();
         for e in s.receive(K, msg, 2000.0) {
             if let Effect::RowChanged { job_id } = e {
-                panel.upsert(s.job(&job_id).unwrap(), 2000.0).unwrap();
+                panel.upsert(s.job(&job_id).unwrap(), &s, 2000.0).unwrap();
             }
         }
         panel.flush(&s).unwrap();
@@ -249,7 +249,7 @@ fn panel_with_10000_jobs() {
     document.body().unwrap().append_child(&root_tick).unwrap();
     let mut ticking = Panel::new(&root_tick, Rc::new(|_| {})).unwrap();
     for job in running.jobs() {
-        ticking.upsert(job, 0.0).unwrap();
+        ticking.upsert(job, &running, 0.0).unwrap();
     }
     ticking.flush(&running).unwrap();
     assert!(ticking.is_ticking());
@@ -275,11 +275,10 @@ fn panel_with_10000_jobs() {
     let core = Core::new(
         root2.clone(),
         noop.as_ref().unchecked_ref::<js_sys::Function>().clone(),
-        JOBS as f64,
     )
     .unwrap();
     let parse = |text: &str| js_sys::JSON::parse(text).unwrap();
-    core.receive(K, parse(r#"{"type":"hello","protocol":1,"runtime":"0","python":"3","ipykernel":"7","implementation":"ipython"}"#));
+    core.receive(K, parse(r#"{"type":"hello","protocol":2,"runtime":"0","python":"3","ipykernel":"7","implementation":"ipython"}"#));
     for id in &ids {
         core.submit(id, K, "nb.ipynb", "cell", "x = 1", None, None)
             .unwrap();

@@ -18,6 +18,8 @@ mod kernel_text;
 mod pages;
 #[path = "web/panel.rs"]
 mod panel;
+#[path = "web/queue.rs"]
+mod queue;
 #[path = "web/surface.rs"]
 mod surface;
 #[path = "web/words.rs"]

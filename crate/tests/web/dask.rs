@@ -34,7 +34,7 @@ fn text_of(h: &Harness, id: &str, selector: &str) -> String {
 
 #[wasm_bindgen_test]
 fn a_row_says_where_its_job_runs_and_links_the_dashboard() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     h.submit("t", "x = 1");
     submit_dask(&h, "d");
@@ -108,7 +108,7 @@ fn a_row_says_where_its_job_runs_and_links_the_dashboard() {
 
 #[wasm_bindgen_test]
 fn a_dashboard_that_is_not_a_web_url_is_no_link() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     for (id, url) in [
         ("a", "javascript:alert(1)"),
@@ -137,7 +137,7 @@ fn a_dashboard_that_is_not_a_web_url_is_no_link() {
 
 #[wasm_bindgen_test]
 fn a_second_kill_on_a_worker_asks_javascript_then_restarts_it() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     submit_dask(&h, "d");
     h.receive(json!({"type": "placed", "job_id": "d", "worker": WORKER, "started_at": 1.0}));

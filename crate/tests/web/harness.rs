@@ -29,7 +29,7 @@ impl Harness {
             .collect()
     }
 
-    pub fn new(cap: f64) -> Harness {
+    pub fn new() -> Harness {
         let document = web_sys::window().unwrap().document().unwrap();
         let root: HtmlElement = document.create_element("div").unwrap().dyn_into().unwrap();
         document.body().unwrap().append_child(&root).unwrap();
@@ -45,7 +45,6 @@ impl Harness {
                 .as_ref()
                 .unchecked_ref::<js_sys::Function>()
                 .clone(),
-            cap,
         )
         .unwrap();
         Harness {
@@ -97,7 +96,7 @@ impl Drop for Harness {
 }
 
 pub fn hello() -> Value {
-    json!({"type": "hello", "protocol": 1, "runtime": "0.1.0", "python": "3.11.7",
+    json!({"type": "hello", "protocol": 2, "runtime": "0.1.0", "python": "3.11.7",
            "ipykernel": "7.4.0", "implementation": "ipython"})
 }
 

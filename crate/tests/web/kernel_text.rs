@@ -10,7 +10,7 @@ use super::harness::*;
 
 #[wasm_bindgen_test]
 fn traceback_is_text_with_colour_spans() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     h.submit("a", "1/0");
     h.receive(finished_error(
@@ -47,7 +47,7 @@ fn traceback_is_text_with_colour_spans() {
 
 #[wasm_bindgen_test]
 fn kernel_text_stays_inert() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     let evil = "<script>window.__pc_pwned = 1</script><img src=x onerror=\"window.__pc_pwned=1\">";
     h.submit("a", evil);

@@ -10,8 +10,8 @@ use super::harness::*;
 
 #[wasm_bindgen_test]
 fn big_panels_draw_a_page_at_a_time() {
-    let h = Harness::new(1.0);
-    h.receive(hello());
+    // No `hello`: the jobs stay unsent, so a kill ends one here at once.
+    let h = Harness::new();
     let n = PAGE + 50;
     for i in 0..n {
         h.submit(&format!("j{i}"), "1");
@@ -55,7 +55,7 @@ fn big_panels_draw_a_page_at_a_time() {
 
 #[wasm_bindgen_test]
 fn clearing_rows_draws_the_undrawn() {
-    let h = Harness::new(1.0);
+    let h = Harness::new();
     for i in 0..PAGE + 10 {
         h.submit(&format!("j{i}"), "1");
     }
@@ -75,7 +75,7 @@ fn clearing_rows_draws_the_undrawn() {
 fn a_reloads_jobs_get_their_rows_from_one_flush() {
     // A reload's `jobs` reply adopts every job at once; no RowChanged each: the flush
     // draws the first page, oldest first, in their states.
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     let jobs: Vec<serde_json::Value> = (0..PAGE + 5)
         .map(|i| {

@@ -12,7 +12,7 @@ use super::harness::*;
 
 #[wasm_bindgen_test]
 fn empty_panel_tells_how_to_start() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     let empty = h.root.query_selector(".pc-empty").unwrap().unwrap();
     assert!(!empty.has_attribute("hidden"));
     assert!(empty.text_content().unwrap().contains("Run in Background"));
@@ -23,7 +23,7 @@ fn empty_panel_tells_how_to_start() {
 
 #[wasm_bindgen_test]
 fn rows_follow_the_ui_contract() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.submit("a", "import time\ntime.sleep(1)");
     h.submit("b", "x = 1");
     assert_eq!(h.count("li[data-job-id]"), 2);
@@ -62,13 +62,14 @@ fn rows_follow_the_ui_contract() {
     assert_eq!(
         effects[1],
         json!({"kind": "send", "kernel_id": K, "message": {"type": "submit", "job_id": "a",
-               "cell_id": "cell-a", "notebook": "nb.ipynb", "code": "import time\ntime.sleep(1)"}})
+               "cell_id": "cell-a", "notebook": "nb.ipynb", "code": "import time\ntime.sleep(1)",
+               "source_hash": h.core.source_hash("import time\ntime.sleep(1)")}})
     );
 }
 
 #[wasm_bindgen_test]
 fn a_state_change_touches_only_its_row() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     h.submit("a", "1");
     h.submit("b", "2");
@@ -145,7 +146,7 @@ fn a_state_change_touches_only_its_row() {
 
 #[wasm_bindgen_test]
 fn kill_click_sends_kill() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     h.submit("a", "while True: pass");
     h.receive(started("a"));
@@ -185,10 +186,13 @@ fn kill_click_sends_kill() {
 
 #[wasm_bindgen_test]
 fn header_actions_and_goto() {
-    let h = Harness::new(1.0);
+    let h = Harness::new();
     h.receive(hello());
     h.submit("a", "1");
-    h.submit("b", "2");
+    // b's kernel has not said hello: b is not sent yet.
+    h.core
+        .submit("b", "kernel-2", "nb.ipynb", "cell-b", "2", None, None)
+        .unwrap();
     h.take();
     let title: HtmlElement = h.part("a", ".pc-job-title").dyn_into().unwrap();
     title.click();
@@ -215,7 +219,7 @@ fn header_actions_and_goto() {
     assert_eq!(
         h.core.job_state("b").as_deref(),
         Some("killed"),
-        "b was only queued"
+        "b was never sent"
     );
     assert!(!button("clear-finished").has_attribute("disabled"));
     button("clear-finished").click();
@@ -237,7 +241,7 @@ fn header_actions_and_goto() {
 
 #[wasm_bindgen_test]
 fn kernel_jobs_have_a_group_and_null_cells() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(
         json!({"type": "started", "job_id": "k2", "num": 2, "cell_id": null,
                      "notebook": null, "started_at": 1.0, "origin": "kernel"}),
@@ -289,7 +293,7 @@ fn the_timer_runs_only_while_jobs_run() {
     .unwrap();
     let draw = |panel: &mut Panel, s: &Scheduler| {
         for job in s.jobs() {
-            panel.upsert(job, 0.0).unwrap();
+            panel.upsert(job, s, 0.0).unwrap();
         }
         panel.flush(s).unwrap();
     };

@@ -1,5 +1,5 @@
 //! The JS surface in a real browser: bad input never throws (or throws a real `Error`),
-//! caps and dependencies, deep and odd values, mutated messages, dropping the core.
+//! submits and dependencies, deep and odd values, mutated messages, dropping the core.
 
 use parallel_cell_core::Core;
 
@@ -12,8 +12,12 @@ use web_sys::HtmlElement;
 use super::harness::*;
 use crate::common;
 
-const GOLDEN_KERNEL: [&str; 11] = [
+const GOLDEN_KERNEL: [&str; 15] = [
     include_str!("../../../tests/golden/kernel/cancelling.json"),
+    include_str!("../../../tests/golden/kernel/cleared.json"),
+    include_str!("../../../tests/golden/kernel/log_trimmed.json"),
+    include_str!("../../../tests/golden/kernel/queued.json"),
+    include_str!("../../../tests/golden/kernel/jobs_ended.json"),
     include_str!("../../../tests/golden/kernel/error.json"),
     include_str!("../../../tests/golden/kernel/finished_done.json"),
     include_str!("../../../tests/golden/kernel/finished_error.json"),
@@ -28,7 +32,7 @@ const GOLDEN_KERNEL: [&str; 11] = [
 
 #[wasm_bindgen_test]
 fn bad_input_is_a_problem_not_a_throw() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     let cases: Vec<JsValue> = vec![
         JsValue::UNDEFINED,
         JsValue::NULL,
@@ -61,7 +65,7 @@ fn bad_input_is_a_problem_not_a_throw() {
 
 #[wasm_bindgen_test]
 fn invalid_submit_throws_an_error() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     let err = JsValue::from(
         h.core
             .submit("bad id", K, "nb", "c", "1", None, None)
@@ -79,16 +83,12 @@ fn invalid_submit_throws_an_error() {
 }
 
 #[wasm_bindgen_test]
-fn kernel_lost_and_cap() {
-    let h = Harness::new(1.0);
+fn kernel_lost() {
+    let h = Harness::new();
     h.receive(hello());
     h.submit("a", "1");
     h.submit("b", "2");
     assert_eq!(h.core.job_state("b").as_deref(), Some("queued"));
-    h.take();
-    h.core.set_cap(2.0);
-    let effects = h.take();
-    assert_eq!(effects[0]["message"]["job_id"], "b");
     h.core.kernel_lost(K);
     assert_eq!(
         h.row("a").get_attribute("data-job-state").as_deref(),
@@ -102,8 +102,8 @@ fn kernel_lost_and_cap() {
 }
 
 #[wasm_bindgen_test]
-fn submit_after_waits_for_its_dependency() {
-    let h = Harness::new(4.0);
+fn submit_goes_at_once_with_after_and_source_hash() {
+    let h = Harness::new();
     h.receive(hello());
     h.submit("a", "x = 1");
     h.core
@@ -126,26 +126,27 @@ fn submit_after_waits_for_its_dependency() {
         .into_iter()
         .filter(|e| e["kind"] == "send")
         .collect();
-    assert_eq!(sent.len(), 2, "list and a's submit only: {sent:?}");
+    assert_eq!(
+        sent.iter()
+            .map(|e| e["message"]["type"].clone())
+            .collect::<Vec<_>>(),
+        ["list", "submit", "submit"]
+    );
+    assert_eq!(
+        sent[2]["message"],
+        json!({"type": "submit", "job_id": "b", "cell_id": "cell-b", "notebook": "nb.ipynb",
+               "code": "y = x", "after": "a", "source_hash": h.core.source_hash("y = x")})
+    );
+    assert_eq!(h.core.source_hash(""), "cbf29ce484222325");
     assert_eq!(
         h.row("b").get_attribute("data-job-state").as_deref(),
         Some("queued")
     );
-    h.receive(
-        json!({"type": "finished", "job_id": "a", "state": "done", "ended_at": 2.0,
-                     "error": null, "assigned": ["x"]}),
-    );
-    let sent: Vec<Value> = h
-        .take()
-        .into_iter()
-        .filter(|e| e["kind"] == "send")
-        .collect();
-    assert_eq!(sent[0]["message"]["job_id"], "b");
 }
 
 #[wasm_bindgen_test]
 fn deep_or_odd_values_are_problems_not_crashes() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     h.submit("a", "display(JSON(deep))");
     h.take();
@@ -196,7 +197,6 @@ fn dropping_the_core_removes_the_panel() {
     let core = Core::new(
         root.clone(),
         noop.as_ref().unchecked_ref::<js_sys::Function>().clone(),
-        4.0,
     )
     .unwrap();
     core.receive(K, js_sys::JSON::parse(&hello().to_string()).unwrap());
@@ -220,7 +220,7 @@ fn mutated_messages_through_the_js_surface() {
         .iter()
         .map(|t| serde_json::from_str(t).unwrap())
         .collect();
-    let h = Harness::new(2.0);
+    let h = Harness::new();
     let mut rng = common::Rng(0xB0A7);
     let (mut understood, mut refused) = (0, 0);
     for i in 0..3000 {
@@ -256,7 +256,7 @@ fn mutated_messages_through_the_js_surface() {
 
 #[wasm_bindgen_test]
 fn a_reloaded_page_replays_what_its_cell_lacks() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     h.receive(json!({"type": "jobs", "jobs": [{
         "job_id": "r", "num": 1, "cell_id": "cell-r", "notebook": "nb.ipynb",
@@ -271,7 +271,8 @@ fn a_reloaded_page_replays_what_its_cell_lacks() {
         adopted,
         [
             json!({"kind": "adopted", "job_id": "r", "wire_id": "r", "kernel_id": K,
-                "notebook": "nb.ipynb", "cell_id": "cell-r", "next_seq": 3})
+                "notebook": "nb.ipynb", "cell_id": "cell-r", "next_seq": 3,
+                "state": "running", "superseded": false, "source_hash": null})
         ]
     );
     // The saved cell is up to seq 1: ask again from there.

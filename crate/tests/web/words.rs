@@ -13,7 +13,7 @@ fn finished_done(id: &str, assigned: &[String]) -> serde_json::Value {
 
 #[wasm_bindgen_test]
 fn the_panel_speaks_the_translator_s_words() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     let strings = h.strings();
     for s in [
         "Kill job",
@@ -87,7 +87,7 @@ fn the_panel_speaks_the_translator_s_words() {
 
 #[wasm_bindgen_test]
 fn a_finished_row_lists_the_names_it_assigned() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     h.receive(hello());
     h.submit("a", "a = b = 1; df = 2");
     h.receive(started("a"));
@@ -126,7 +126,7 @@ fn a_finished_row_lists_the_names_it_assigned() {
 
 #[wasm_bindgen_test]
 fn the_core_s_own_words_are_translated_too() {
-    let h = Harness::new(4.0);
+    let h = Harness::new();
     let strings = h.strings();
     let own = [
         "(empty cell)",
