@@ -149,6 +149,7 @@ fn reconcile_adopts_queued_jobs_with_what_they_wait_for() {
         cell_id: Some("c".into()),
         next_seq: 0,
         state: JobState::Queued,
+        origin: Origin::Frontend,
         superseded: false,
         source_hash: Some("f3a9c1d27b4e8a06".into()),
     }));
@@ -187,6 +188,7 @@ fn adopted_carries_state_superseded_source_hash_and_trimmed_logs() {
         serde_json::to_value(fx.iter().find(|e| matches!(e, Effect::Adopted { .. }))).unwrap();
     assert_eq!(json["state"], "done");
     assert_eq!(json["superseded"], true);
+    assert_eq!(json["origin"], "frontend");
     let d = s.job("d").unwrap();
     assert!(d.superseded);
     assert_eq!(

@@ -53,6 +53,7 @@ fn adopted_at(next: u64) -> Scheduler {
             cell_id: Some("c".into()),
             next_seq: next,
             state: JobState::Running,
+            origin: Origin::Frontend,
             superseded: false,
             source_hash: None,
         }),

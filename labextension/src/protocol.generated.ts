@@ -518,6 +518,11 @@ next_seq: number,
  */
 state: JobState, 
 /**
+ * Who started it: a `kernel` job (`%job`, `map`) came from a foreground run of
+ * its cell, whose own outputs stay.
+ */
+origin: Origin, 
+/**
  * Its cell was run again since: its outputs no longer belong there.
  */
 superseded: boolean, 

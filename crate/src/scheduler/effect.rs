@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::protocol::{ClientMsg, JobState, Output};
+use crate::protocol::{ClientMsg, JobState, Origin, Output};
 
 /// One effect. Serialized (tagged by `kind`) for the variants JavaScript receives; the
 /// `Row*` variants stay inside the crate and drive the panel.
@@ -56,6 +56,9 @@ pub enum Effect {
         next_seq: u64,
         /// Its state in the kernel.
         state: JobState,
+        /// Who started it: a `kernel` job (`%job`, `map`) came from a foreground run of
+        /// its cell, whose own outputs stay.
+        origin: Origin,
         /// Its cell was run again since: its outputs no longer belong there.
         superseded: bool,
         /// The hash of its code (`Core.source_hash`), to find its cell when the notebook's

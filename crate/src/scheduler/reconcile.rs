@@ -63,6 +63,7 @@ impl Scheduler {
                         cell_id: job.cell_id.clone(),
                         next_seq: info.next_seq,
                         state: job.state,
+                        origin: job.origin,
                         superseded: job.superseded,
                         source_hash: job.source_hash.clone(),
                     });
