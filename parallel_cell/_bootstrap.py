@@ -29,6 +29,7 @@ MODULES = (
     "config",
     "protocol",
     "threads",
+    "outbox",
     "capture",
     "executor",
     "job",

@@ -9,6 +9,7 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - config: tunables, the logger, which frames are the runtime's own
 - protocol: decoding client messages, building kernel messages (docs/protocol.md)
 - threads: which job a thread works for; interruptible sleeps and waits, children
+- outbox: the one thread every comm message leaves from
 - capture: stdout/stderr routing and the display hook per job thread
 - executor: compiling and running a cell with IPython semantics, without run_cell
 - job: one ``Job`` per background run, with its output buffer and replay log

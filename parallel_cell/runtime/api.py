@@ -130,11 +130,15 @@ class JobManager:
         return len(_runtime().records.forget())
 
     def configure(self, **settings):
-        """Change tunables of ``Config`` (e.g. ``log_limit_outputs=100``)."""
+        """Change tunables of ``Config`` (e.g. ``log_limit_outputs=100``, ``cap=8``)."""
         for key, value in settings.items():
             if not hasattr(Config, key) or key.startswith("_"):
                 raise AttributeError(f"unknown setting {key!r}")
             setattr(Config, key, value)
+        rt = _kernel._RUNTIME
+        if rt is not None:  # a larger cap, a smaller budget: they hold at once
+            rt.records.enforce_budget()
+            rt.queue.pump()
 
     def __repr__(self):
         return str(self.status())

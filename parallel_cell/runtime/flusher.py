@@ -36,6 +36,11 @@ class Flusher:
             self._urgent = self._urgent or urgent
             self._cv.notify()
 
+    def discard(self, job):
+        """``job`` takes no more output and its last was sent: let it go."""
+        with self._cv:
+            self._dirty.pop(job, None)
+
     def _loop(self):
         while True:
             with self._cv:

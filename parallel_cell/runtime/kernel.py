@@ -2,6 +2,7 @@
 
 import itertools
 import threading
+import types
 
 from . import kill as _kill
 from .capture import install_streams
@@ -10,6 +11,7 @@ from .config import Config, log, now_ms
 from .executor import NO_RESULT, compile_cell, format_error
 from .flusher import Flusher
 from .job import Job, output_size
+from .outbox import Outbox
 from .protocol import (
     PROTOCOL,
     ProtocolError,
@@ -21,7 +23,6 @@ from .protocol import (
     msg_jobs,
     msg_output,
     msg_started,
-    without_surrogates,
 )
 from .queue import JobQueue
 from .records import Records
@@ -47,6 +48,7 @@ class Runtime:
         self._nums = itertools.count(1)
         self.queue = JobQueue(self)
         self.records = Records(self)
+        self.outbox = Outbox(self._open_comms)  # every message leaves from one thread
         self.flusher = Flusher(self.broadcast, self.records.enforce_budget)
         self.cluster = ClusterJobs(self)
 
@@ -63,10 +65,7 @@ class Runtime:
                     f"unsupported protocol {clip(repr(version))}; this kernel speaks {PROTOCOL}"
                 ),
             )
-            try:
-                comm.close()
-            except Exception:
-                log.exception("parallel-cell: closing an incompatible comm failed")
+            self.outbox.close(comm)
             return
         with self.lock:
             self.comms[comm.comm_id] = comm
@@ -117,21 +116,15 @@ class Runtime:
             )
 
     def _send(self, comm, msg):
-        try:
-            comm.send(data=msg)
-        except UnicodeEncodeError:
-            try:
-                comm.send(data=without_surrogates(msg))
-            except Exception:
-                log.exception("parallel-cell: comm.send failed")
-        except Exception:
-            log.exception("parallel-cell: comm.send failed")
+        self.outbox.put(comm, msg)
 
     def broadcast(self, msg):
+        """Send ``msg`` to every open comm (those open when it leaves the outbox)."""
+        self.outbox.put(None, msg)
+
+    def _open_comms(self):
         with self.lock:
-            comms = list(self.comms.values())
-        for comm in comms:
-            self._send(comm, msg)
+            return list(self.comms.values())
 
     # -- handlers (never block) ---------------------------------------------------
     def _handle_submit(self, comm, req):
@@ -290,6 +283,14 @@ class Runtime:
                 error = format_error(self.shell, type(err), err, err.__traceback__)
                 self.finish_job(job, "error", error, NO_RESULT, [])
                 return
+            # A function or class the cell defines may outlive the job's record: its
+            # traceback lines need the cell's source (kept in linecache) for good.
+            job.keeps_source = any(
+                isinstance(const, types.CodeType)
+                for code in (cell.body, cell.expr)
+                if code is not None
+                for const in code.co_consts
+            )
             body = (run_cell, cell)
         else:
             body = (func, None)
@@ -309,6 +310,7 @@ class Runtime:
         with job.lock:
             job.closed = True
         self.flusher.flush_job(job)
+        self.flusher.discard(job)
         with job.send_lock:
             with job.lock:
                 job.state, job.error, job.result = state, error, result
@@ -321,6 +323,7 @@ class Runtime:
 
     # -- output and kills -----------------------------------------------------------
     def ensure_flusher(self):
+        self.outbox.ensure_running()
         self.flusher.ensure_running()
 
     def mark_dirty(self, job, urgent=False):

@@ -8,6 +8,8 @@ And which jobs' cells ran again since (``superseded``): a newer job of the same 
 or the cell run in the foreground.
 """
 
+import linecache
+
 from .config import Config
 from .executor import NO_RESULT
 from .job import LOG_TOTAL, TERMINAL
@@ -115,6 +117,8 @@ class Records:
             with job.lock:
                 job.forget_log()
                 job.result = NO_RESULT
+            if not job.keeps_source:
+                linecache.cache.pop(job.label, None)  # the lines of its cell
         ids = [job.job_id for job in gone]
         if ids or announce_none:
             runtime.broadcast(msg_cleared(ids))

@@ -4,6 +4,7 @@ import time
 import uuid
 
 import pytest
+from helpers import plain
 
 RT = "__import__('_parallel_cell_runtime')"
 SETTINGS = {"type": "configure", "log_limit": 5000, "kill_grace_ms": 500}
@@ -206,6 +207,13 @@ def test_clear_forgets_ended_jobs_and_tells_every_page(kernel, qcomm):
     qcomm.wait_type("finished", held)
     newer = qcomm.run("1")["job_id"]
     assert qcomm.wait_type("started", newer)["num"] > num
+
+
+def test_functions_of_a_cleared_job_keep_their_source(kernel, qcomm):
+    job = qcomm.run("def q_boom():\n    raise ValueError('from a cleared job')")["job_id"]
+    qcomm.request({"type": "clear", "job_ids": [job]}, "cleared")
+    traceback = kernel.execute("q_boom()").reply["traceback"]
+    assert "raise ValueError('from a cleared job')" in plain(traceback)
 
 
 def test_jobs_flush_in_the_kernel_tells_every_page(kernel, qcomm):
