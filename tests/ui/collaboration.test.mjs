@@ -35,6 +35,8 @@ const printed = async (page, i, tag) =>
 
 let lab;
 let browser;
+let pages = 0;
+const open = () => openNotebook(browser, lab, 'shared.ipynb', `lab/workspaces/rtc-${++pages}/tree`);
 
 before(async () => {
   lab = await startLab({ 'shared.ipynb': notebook(CELLS) }, 'lab', {
@@ -50,8 +52,8 @@ after(async () => {
 });
 
 test('two pages on a shared notebook: one writes, each line lands once, the other takes over', async () => {
-  const a = await openNotebook(browser, lab, 'shared.ipynb');
-  const b = await openNotebook(browser, lab, 'shared.ipynb');
+  const a = await open();
+  const b = await open();
   await openPanel(a.page);
   await openPanel(b.page);
   // Side by side from page A.
@@ -83,7 +85,7 @@ test('two pages on a shared notebook: one writes, each line lands once, the othe
   assert.deepEqual(await printed(b.page, 1, 'b'), lines('b', 12));
   assert.deepEqual(await printed(b.page, 2, 'c'), lines('c', 4));
   // A third page opened afterwards sees the shared document: each line once.
-  const c = await openNotebook(browser, lab, 'shared.ipynb');
+  const c = await open();
   await openPanel(c.page);
   await rowOf(c.page, jc).waitFor({ state: 'attached', timeout: 30_000 });
   await new Promise(r => setTimeout(r, 2_000)); // room for a wrong replay to show

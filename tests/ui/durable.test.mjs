@@ -40,6 +40,11 @@ const QUEUED = Array.from({ length: 7 }, (_, i) => `import time\ntime.sleep(1)\n
 let lab;
 let browser;
 let chain; // one page on chain.ipynb for the chain tests, opened once
+let pages = 0;
+
+/** Open `name` in a page of its own, in a workspace of its own (JupyterLab would
+ * otherwise restore the notebooks earlier tests opened, each with its kernel). */
+const open = name => openNotebook(browser, lab, name, `lab/workspaces/durable-${++pages}/tree`);
 
 before(async () => {
   lab = await startLab(
@@ -67,7 +72,7 @@ before(async () => {
 
 const chainPage = async () => {
   if (!chain) {
-    chain = await openNotebook(browser, lab, 'chain.ipynb');
+    chain = await open('chain.ipynb');
     await openPanel(chain.page);
   }
   return chain.page;
@@ -101,7 +106,7 @@ const printed = async (page, i, tag) =>
   (await outputText(page, i)).match(new RegExp(`\\b${tag}\\d+\\b`, 'g')) ?? [];
 
 async function closeTabAndComeBack(name) {
-  const first = await openNotebook(browser, lab, name);
+  const first = await open(name);
   await openPanel(first.page);
   const [a, b, c] = await sideBySide(first.page, 0, 2);
   await waitForState(first.page, a, 'running');
@@ -112,7 +117,7 @@ async function closeTabAndComeBack(name) {
   await first.context.close();
   // Everything ends while no page is open: B alone takes 6 s.
   await new Promise(r => setTimeout(r, 8_000));
-  const again = await openNotebook(browser, lab, name);
+  const again = await open(name);
   await openPanel(again.page);
   for (const id of [a, b, c]) {
     await rowOf(again.page, id).waitFor({ state: 'attached', timeout: 30_000 });
@@ -139,7 +144,7 @@ test('the same with a notebook whose cells have no stored ids', async () => {
 });
 
 test('a reload with jobs queued past the cap: all of them run, each into its cell', async () => {
-  const { page, context } = await openNotebook(browser, lab, 'queued.ipynb');
+  const { page, context } = await open('queued.ipynb');
   await openPanel(page);
   const ids = await sideBySide(page, 0, QUEUED.length - 1);
   await waitForState(page, ids.at(-1), 'queued');
