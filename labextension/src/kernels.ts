@@ -77,6 +77,7 @@ export class KernelWatch {
       }
       kernel = change.newValue;
       if (kernel) {
+        this._listen(kernel);
         void this._reattach(kernel);
       }
     });
@@ -85,6 +86,7 @@ export class KernelWatch {
       this.onChanged();
       const current = session.session?.kernel;
       if (current) {
+        this._listen(current);
         void this._reattach(current);
       }
     });
@@ -119,6 +121,30 @@ export class KernelWatch {
     } catch (error) {
       console.debug('parallel-cell: no reattach to kernel', kernel.id, error);
     }
+  }
+
+  /**
+   * A page that opened a notebook before its kernel ran any job (a second tab, a
+   * colleague on a shared notebook) is not linked to the runtime. The kernel's job
+   * messages to other pages reach every page on iopub: when one shows up, link too, so
+   * this page's panel and cells follow the jobs as well.
+   */
+  private _listen(kernel: Kernel.IKernelConnection): void {
+    if (this._listening.has(kernel)) {
+      return;
+    }
+    this._listening.add(kernel);
+    let linking = false;
+    kernel.iopubMessage.connect((_, msg) => {
+      if (linking || msg.header.msg_type !== 'comm_msg' || this.links.get(kernel.id)?.connected) {
+        return;
+      }
+      const data = (msg.content as { data?: { type?: unknown; job_id?: unknown } }).data;
+      if (typeof data?.type === 'string' && typeof data.job_id === 'string') {
+        linking = true;
+        void this._reattach(kernel).finally(() => (linking = false));
+      }
+    });
   }
 
   /** Mark the kernel's jobs lost as soon as the server says the kernel is gone. */
@@ -161,6 +187,8 @@ export class KernelWatch {
     this.onLost(kernelId);
   }
 
+  /** Kernels whose iopub is watched for other pages' jobs. */
+  private readonly _listening = new WeakSet<Kernel.IKernelConnection>();
   /** Kernels whose existence is being checked while their connection is down. */
   private readonly _checking = new WeakSet<Kernel.IKernelConnection>();
   private readonly _support = new WeakMap<Kernel.IKernelConnection, string | null>();
