@@ -129,6 +129,9 @@ export async function startLab(
   let log = '';
   const launch = async () => {
     proc = spawn(join(ROOT, venv, 'bin', 'jupyter'), args, {
+      // Files a server writes where it runs (jupyter-collaboration's store) stay in the
+      // test's temporary folder.
+      cwd: dir,
       env: {
         ...process.env,
         JUPYTER_CONFIG_DIR: config,
