@@ -40,41 +40,23 @@ setup_rust() {
   fi
 }
 
-setup_python() {
-  if [ ! -x .venv/bin/python ]; then
-    say "python3 -m venv .venv"
-    python3 -m venv .venv
+# A virtualenv made from a requirements file, reinstalled when that file changes.
+setup_venv() { # folder, requirements file, stamp name, what it is for
+  local dir="$1" reqs="$2" stamp="$3" what="$4"
+  if [ ! -x "$dir/bin/python" ]; then
+    say "python3 -m venv $dir ($what)"
+    python3 -m venv "$dir"
   fi
-  if ! fresh venv requirements-dev.txt; then
-    say "pip install -r requirements-dev.txt"
-    .venv/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
-    mark venv requirements-dev.txt
-  fi
-}
-
-setup_ipk6() {
-  if [ ! -x .venv-ipk6/bin/python ]; then
-    say "python3 -m venv .venv-ipk6 (ipykernel 6)"
-    python3 -m venv .venv-ipk6
-  fi
-  if ! fresh venv-ipk6 requirements-ipk6.txt; then
-    say "pip install -r requirements-ipk6.txt"
-    .venv-ipk6/bin/pip install --disable-pip-version-check -q -r requirements-ipk6.txt
-    mark venv-ipk6 requirements-ipk6.txt
+  if ! fresh "$stamp" "$reqs"; then
+    say "pip install -r $reqs"
+    "$dir/bin/pip" install --disable-pip-version-check -q -r "$reqs"
+    mark "$stamp" "$reqs"
   fi
 }
 
-setup_rtc() {
-  if [ ! -x .venv-rtc/bin/python ]; then
-    say "python3 -m venv .venv-rtc (jupyter-collaboration)"
-    python3 -m venv .venv-rtc
-  fi
-  if ! fresh venv-rtc requirements-rtc.txt; then
-    say "pip install -r requirements-rtc.txt"
-    .venv-rtc/bin/pip install --disable-pip-version-check -q -r requirements-rtc.txt
-    mark venv-rtc requirements-rtc.txt
-  fi
-}
+setup_python() { setup_venv .venv requirements-dev.txt venv "the project"; }
+setup_ipk6() { setup_venv .venv-ipk6 requirements-ipk6.txt venv-ipk6 "ipykernel 6"; }
+setup_rtc() { setup_venv .venv-rtc requirements-rtc.txt venv-rtc "jupyter-collaboration"; }
 
 setup_node() {
   command -v npm >/dev/null || { echo "npm not found: install Node.js 20+" >&2; exit 1; }

@@ -97,15 +97,10 @@ export class JobCells {
    * reaches past these outputs, is left alone (another page wrote them, or ran the cell).
    */
   outputs(effect: Extract<Effect, { kind: 'outputs' }>): void {
-    const cell = this.cell(effect.notebook, effect.cell_id);
-    const panel = this.panel(effect.notebook);
-    if (!cell || !panel || cell.model.type !== 'code' || !this._owns(effect.job_id, cell)) {
+    const model = this._writable(effect, this.cell(effect.notebook, effect.cell_id));
+    if (!model) {
       return;
     }
-    if (!this.writers.isWriter(panel)) {
-      return; // another page writes this shared notebook's outputs
-    }
-    const model = cell.model as ICodeCellModel;
     const job = this._wireIds.get(effect.job_id) ?? effect.job_id;
     const mark = this.writer.markOf(model);
     const start = effect.next_seq - effect.outputs.length;
@@ -149,15 +144,10 @@ export class JobCells {
     if (effect.superseded) {
       return;
     }
-    const cell = this._cellOf(effect);
-    const panel = this.panel(effect.notebook);
-    if (!cell || !panel || cell.model.type !== 'code' || !this._owns(effect.job_id, cell)) {
+    const model = this._writable(effect, this._cellOf(effect));
+    if (!model) {
       return;
     }
-    if (!this.writers.isWriter(panel)) {
-      return; // another page writes this shared notebook's outputs
-    }
-    const model = cell.model as ICodeCellModel;
     const mark = readMark(model);
     if (mark?.job === effect.wire_id) {
       if (mark.seq < effect.next_seq) {
@@ -180,6 +170,22 @@ export class JobCells {
     if (effect.next_seq > 0) {
       this.jobs.replay(effect.job_id, 0);
     }
+  }
+
+  /**
+   * The model of job `job_id`'s `cell` when this page is to write into it: a code cell
+   * the job owns, in a notebook whose outputs this page writes (one page writes a shared
+   * notebook's).
+   */
+  private _writable(
+    effect: { job_id: string; notebook: string | null },
+    cell: Cell | null
+  ): ICodeCellModel | null {
+    const panel = this.panel(effect.notebook);
+    if (!cell || !panel || cell.model.type !== 'code' || !this._owns(effect.job_id, cell)) {
+      return null;
+    }
+    return this.writers.isWriter(panel) ? (cell.model as ICodeCellModel) : null;
   }
 
   /**
