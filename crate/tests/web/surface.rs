@@ -272,7 +272,7 @@ fn a_reloaded_page_replays_what_its_cell_lacks() {
         [
             json!({"kind": "adopted", "job_id": "r", "wire_id": "r", "kernel_id": K,
                 "notebook": "nb.ipynb", "cell_id": "cell-r", "next_seq": 3,
-                "state": "running", "superseded": false, "source_hash": null})
+                "state": "running", "origin": "frontend", "superseded": false, "source_hash": null})
         ]
     );
     // The saved cell is up to seq 1: ask again from there.
