@@ -78,8 +78,12 @@ export class JobCells {
   /** Which page writes each shared notebook's job outputs (collaboration). */
   readonly writers = new NotebookWriters(panel => this._catchUp(panel));
 
-  /** Writes outputs into the cells. */
-  readonly writer = new OutputWriter();
+  /** Writes outputs into the cells (while this page writes their notebook). */
+  readonly writer = new OutputWriter(cell => {
+    const notebook = (cell.sharedModel as { notebook?: unknown }).notebook;
+    const panel = this.tracker.find(p => p.model?.sharedModel === notebook);
+    return !panel || this.writers.isWriter(panel);
+  });
 
   /** A new background run of `model` as job `jobId`: the cell starts empty, like a run. */
   claim(model: ICodeCellModel, jobId: string): void {

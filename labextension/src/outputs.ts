@@ -46,6 +46,12 @@ export function readMark(cell: ICodeCellModel): IReplayMark | null {
 
 /** Applies wire outputs to code cell models, one display-id index per cell. */
 export class OutputWriter {
+  /**
+   * @param mayWrite whether this page still writes `cell`'s notebook when the queued
+   * outputs are due (another page may have taken over a shared notebook meanwhile).
+   */
+  constructor(private readonly mayWrite: (cell: ICodeCellModel) => boolean = () => true) {}
+
   /** Forget per-cell state and pending writes (a new run of the cell starts empty). */
   reset(cell: ICodeCellModel): void {
     this._displays.delete(cell.id);
@@ -95,6 +101,11 @@ export class OutputWriter {
     for (const { cell, outputs, mark } of pending) {
       if (cell.isDisposed) {
         continue; // the cell was deleted: the panel keeps the job's last line
+      }
+      // Another page took over, or already wrote these outputs into the shared cell.
+      const current = readMark(cell);
+      if (!this.mayWrite(cell) || (mark && current?.job === mark.job && current.seq >= mark.seq)) {
+        continue;
       }
       for (const output of outputs) {
         this._applyOne(cell, output);

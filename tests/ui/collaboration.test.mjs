@@ -56,6 +56,20 @@ test('two pages on a shared notebook: one writes, each line lands once, the othe
   const b = await open();
   await openPanel(a.page);
   await openPanel(b.page);
+  // A page takes part in the election once its extension has loaded: wait until each
+  // page knows the other can write.
+  for (const page of [a.page, b.page]) {
+    await page.waitForFunction(
+      () =>
+        [
+          ...window.jupyterapp.shell.currentWidget.context.model.sharedModel.awareness
+            .getStates()
+            .values()
+        ].filter(state => state?.parallelCellWriter === true).length === 2,
+      null,
+      { timeout: 30_000 }
+    );
+  }
   // Side by side from page A.
   await cell(a.page, 0).locator('.jp-InputPrompt').click();
   await cell(a.page, 2)
