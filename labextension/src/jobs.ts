@@ -41,7 +41,7 @@ export class BackgroundJobs {
         replay: (jobId, since) => this._core.replay(jobId, since),
         sourceHash: source => this._core.source_hash(source),
         rebindCell: (jobId, cellId) => this._core.rebind_cell(jobId, cellId),
-        cellNote: (jobId, note) => this._core.set_cell_note(jobId, note ?? undefined)
+        cellNote: (jobId, note) => this._core.set_cell_note(jobId, note)
       },
       options.activate
     );
@@ -68,7 +68,7 @@ export class BackgroundJobs {
   }
 
   /**
-   * Submit the given code cells of `panel` as background jobs, in notebook order: in
+   * Submit the given code cells of `panel` (in notebook order) as background jobs: in
    * threads of the kernel, or on the kernel's Dask cluster (`target` "dask"). As a chain
    * (each runs once the one before ended `done`; the kernel ends the rest unrun when one
    * fails), or side by side (`chain` false: independent jobs).
@@ -89,10 +89,7 @@ export class BackgroundJobs {
     }
     await this._links.connect(kernel);
     const ids: string[] = [];
-    // Notebook order, whatever order the selection was made in.
-    const order = panel.content.widgets;
-    const sorted = [...cells].sort((a, b) => order.indexOf(a) - order.indexOf(b));
-    for (const cell of sorted) {
+    for (const cell of cells) {
       if (cell.model.type !== 'code') {
         continue;
       }

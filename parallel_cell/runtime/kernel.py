@@ -1,6 +1,7 @@
 """The kernel side's centre: the comm endpoint, the job registry, running jobs."""
 
 import itertools
+import re
 import threading
 import types
 
@@ -198,14 +199,19 @@ class Runtime:
             first_line=_first_line(code),
         )
         if target == "thread":
-            install_streams()
-            install_input_guard(self.shell)
-            self.ensure_flusher()
+            self._prepare_thread_jobs()
             self.queue.add(job, lambda: self._launch(job, code, None, False))
         else:
             self.ensure_flusher()
             self.queue.add(job, lambda: self.cluster.start(job, code, None))
         return job
+
+    def _prepare_thread_jobs(self):
+        """What a thread job needs before it runs: stream routing, the input guard and
+        the threads that send its outputs."""
+        install_streams()
+        install_input_guard(self.shell)
+        self.ensure_flusher()
 
     def start_job(
         self, code, origin, cell_id=None, notebook=None, job_id=None, func=None, wait=True
@@ -216,9 +222,7 @@ class Runtime:
         caller (a comm handler) returns at once; a SyntaxError still comes before any
         thread of the job's starts.
         """
-        install_streams()
-        install_input_guard(self.shell)
-        self.ensure_flusher()
+        self._prepare_thread_jobs()
         first = _first_line(code) if func is None else None
         job = self._new_job(origin, cell_id, notebook, job_id, "thread", first_line=first)
         self.queue.hold(job)  # from code: starts at once, but takes a slot
@@ -341,13 +345,17 @@ class Runtime:
         return _kill.kill(job, self.broadcast)
 
 
+# The first non-blank line of a cell: found without splitting a whole (maybe huge) cell
+# on the comm handler's thread. Line ends as ``str.splitlines`` has them.
+_FIRST_LINE = re.compile("\\s*([^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*)")
+
+
 def _first_line(code):
     """A cell's first line of code, short: it names the job in messages."""
-    for line in (code or "").splitlines():
-        line = line.strip()
-        if line:
-            return line if len(line) <= 60 else line[:57] + "..."
-    return None
+    line = _FIRST_LINE.match(code or "").group(1).strip()
+    if not line:
+        return None
+    return line if len(line) <= 60 else line[:57] + "..."
 
 
 _RUNTIME = None  # the registered Runtime (see ``register`` in __init__)

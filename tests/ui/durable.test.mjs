@@ -4,27 +4,25 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  cell,
-  jobIds,
   launchBrowser,
+  lines,
   notebook,
   openNotebook,
   openPanel,
   outputText,
+  printed,
+  printing,
   rowOf,
   runInForeground,
   runRangeInBackground,
+  runSideBySide,
   startLab,
   waitForOutput,
   waitForState
 } from './lab.mjs';
 
-const printing = (tag, n, pause) =>
-  `import time\nfor i in range(${n}):\n    print(f"${tag}{i}", flush=True)\n    time.sleep(${pause})`;
-
 // A ends soon after the tab closes, B runs on for seconds, C waits behind the cap of 2.
 const AWAY = [printing('a', 4, 0.5), printing('b', 12, 0.5), printing('c', 4, 0.3)];
-const lines = (tag, n) => Array.from({ length: n }, (_, i) => `${tag}${i}`);
 
 /** The same cells without stored ids (nbformat 4.4): JupyterLab makes new ids per load. */
 function withoutIds(nb) {
@@ -83,32 +81,10 @@ after(async () => {
   await lab?.stop();
 });
 
-/** Select cells `first`..`last` and run a command on them; returns the new job ids. */
-async function runRange(page, first, last, command) {
-  await cell(page, first).locator('.jp-InputPrompt').click();
-  await cell(page, last)
-    .locator('.jp-InputPrompt')
-    .click({ modifiers: ['Shift'] });
-  const before = new Set(await jobIds(page));
-  await page.evaluate(c => window.jupyterapp.commands.execute(c), command);
-  await page.waitForFunction(
-    n => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length === n,
-    before.size + last - first + 1
-  );
-  return (await jobIds(page)).filter(id => !before.has(id));
-}
-
-const sideBySide = (page, first, last) =>
-  runRange(page, first, last, 'parallel-cell:run-side-by-side');
-
-/** Every line the job printed into the cell, in order. */
-const printed = async (page, i, tag) =>
-  (await outputText(page, i)).match(new RegExp(`\\b${tag}\\d+\\b`, 'g')) ?? [];
-
 async function closeTabAndComeBack(name) {
   const first = await open(name);
   await openPanel(first.page);
-  const [a, b, c] = await sideBySide(first.page, 0, 2);
+  const [a, b, c] = await runSideBySide(first.page, 0, 2);
   await waitForState(first.page, a, 'running');
   await waitForState(first.page, b, 'running');
   // C waits behind the kernel's cap of 2 while A is about to end.
@@ -146,7 +122,7 @@ test('the same with a notebook whose cells have no stored ids', async () => {
 test('a reload with jobs queued past the cap: all of them run, each into its cell', async () => {
   const { page, context } = await open('queued.ipynb');
   await openPanel(page);
-  const ids = await sideBySide(page, 0, QUEUED.length - 1);
+  const ids = await runSideBySide(page, 0, QUEUED.length - 1);
   await waitForState(page, ids.at(-1), 'queued');
   await page.reload();
   await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 60_000 });
@@ -194,7 +170,7 @@ test('a failing cell in a chain stops the rest, and each row says why', async ()
 
 test('Side by Side starts the selected cells together', async () => {
   const page = await chainPage();
-  const [s0, s1] = await sideBySide(page, 6, 7);
+  const [s0, s1] = await runSideBySide(page, 6, 7);
   await waitForState(page, s0, 'running');
   await waitForState(page, s1, 'running');
   assert.equal(await rowOf(page, s1).locator('[data-role="waits-for"]').count(), 0);

@@ -324,20 +324,45 @@ export async function newJob(page, action) {
   }
 }
 
-/** Select cells `first`..`last`, press the shortcut, and return the new jobs' ids. */
-export async function runRangeInBackground(page, first, last) {
+/**
+ * Select cells `first`..`last`, run `command` on them (by default press the shortcut of
+ * Run in Background), and return the new jobs' ids.
+ */
+export async function runRange(page, first, last, command = null) {
   await cell(page, first).locator('.jp-InputPrompt').click();
   await cell(page, last)
     .locator('.jp-InputPrompt')
     .click({ modifiers: ['Shift'] });
   const before = new Set(await jobIds(page));
-  await page.keyboard.press('Control+Shift+Enter');
+  if (command) {
+    await page.evaluate(c => window.jupyterapp.commands.execute(c), command);
+  } else {
+    await page.keyboard.press('Control+Shift+Enter');
+  }
   await page.waitForFunction(
     n => document.querySelectorAll('#parallel-cell-jobs [data-job-id]').length === n,
     before.size + last - first + 1
   );
   return (await jobIds(page)).filter(id => !before.has(id));
 }
+
+/** Select cells `first`..`last`, press the shortcut, and return the new jobs' ids. */
+export const runRangeInBackground = (page, first, last) => runRange(page, first, last);
+
+/** The same, side by side (`parallel-cell:run-side-by-side`). */
+export const runSideBySide = (page, first, last) =>
+  runRange(page, first, last, 'parallel-cell:run-side-by-side');
+
+/** A cell printing `tag0`, `tag1`, … (`n` lines, `pause` s apart). */
+export const printing = (tag, n, pause) =>
+  `import time\nfor i in range(${n}):\n    print(f"${tag}{i}", flush=True)\n    time.sleep(${pause})`;
+
+/** The lines `printing` prints. */
+export const lines = (tag, n) => Array.from({ length: n }, (_, i) => `${tag}${i}`);
+
+/** Every `tag<number>` line in cell `i`'s output, in order. */
+export const printed = async (page, i, tag) =>
+  (await outputText(page, i)).match(new RegExp(`\\b${tag}\\d+\\b`, 'g')) ?? [];
 
 export async function waitForState(page, jobId, state, timeout = 30_000) {
   await page.waitForSelector(

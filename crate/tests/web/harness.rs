@@ -70,6 +70,21 @@ impl Harness {
             .unwrap();
     }
 
+    /// Submit job `id` to run after job `after` (a chain).
+    pub fn submit_after(&self, id: &str, code: &str, after: &str) {
+        self.core
+            .submit(
+                id,
+                K,
+                "nb.ipynb",
+                &format!("cell-{id}"),
+                code,
+                Some(after.into()),
+                None,
+            )
+            .unwrap();
+    }
+
     pub fn row(&self, id: &str) -> Element {
         self.root
             .query_selector(&format!("[data-job-id=\"{id}\"]"))

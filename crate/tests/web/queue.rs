@@ -24,17 +24,7 @@ fn a_queued_row_says_what_it_waits_for() {
     let h = Harness::new();
     h.receive(hello());
     h.submit("a", "train(<b>model</b>)");
-    h.core
-        .submit(
-            "b",
-            K,
-            "nb.ipynb",
-            "cell-b",
-            "plot()",
-            Some("a".into()),
-            None,
-        )
-        .unwrap();
+    h.submit_after("b", "plot()", "a");
     assert_eq!(
         waits_for(&h, "a").as_deref(),
         Some("waits for a free slot in the kernel")
@@ -86,17 +76,7 @@ fn waits_for_is_translated() {
     let h = Harness::new();
     h.receive(hello());
     h.submit("a", "train()");
-    h.core
-        .submit(
-            "b",
-            K,
-            "nb.ipynb",
-            "cell-b",
-            "plot()",
-            Some("a".into()),
-            None,
-        )
-        .unwrap();
+    h.submit_after("b", "plot()", "a");
     h.receive(queued("a", 1, None));
     for s in [
         "waits for job {n}: {title}",

@@ -106,17 +106,7 @@ fn submit_goes_at_once_with_after_and_source_hash() {
     let h = Harness::new();
     h.receive(hello());
     h.submit("a", "x = 1");
-    h.core
-        .submit(
-            "b",
-            K,
-            "nb.ipynb",
-            "cell-b",
-            "y = x",
-            Some("a".into()),
-            None,
-        )
-        .unwrap();
+    h.submit_after("b", "y = x", "a");
     assert!(h
         .core
         .submit("c", K, "nb.ipynb", "cell-c", "1", Some("nope".into()), None)
