@@ -20,7 +20,7 @@ echo "== ruff"
 
 # The ipykernel 6 venv (scripts/setup.sh makes it too, from requirements-ipk6.txt):
 # created if missing, completed if something is missing, never deleted.
-if ! "$VENV6/bin/python" -c 'import ipykernel, jupyter_client, pytest, matplotlib, distributed, sys; sys.exit(ipykernel.__version__.split(".")[0] != "6")' 2>/dev/null; then
+if ! "$VENV6/bin/python" -c 'import ipykernel, jupyter_client, pytest, matplotlib, distributed, websocket, nbformat, sys; sys.exit(ipykernel.__version__.split(".")[0] != "6")' 2>/dev/null; then
     if [[ ! -x "$VENV6/bin/python" ]]; then
         echo "== creating $VENV6 (ipykernel 6)"
         python3 -m venv "$VENV6"

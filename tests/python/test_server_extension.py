@@ -44,10 +44,10 @@ def patched(monkeypatch):
         return "opened"
 
     monkeypatch.setattr(handler_cls, "open", original_open)
-    from parallel_cell import server
+    from parallel_cell.server.nodelay import set_nodelay
 
-    server._load_jupyter_server_extension(_App())
-    server._load_jupyter_server_extension(_App())  # idempotent: wrapped once
+    set_nodelay(_App())
+    set_nodelay(_App())  # idempotent: wrapped once
     return handler_cls.open
 
 

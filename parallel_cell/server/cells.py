@@ -1,0 +1,199 @@
+"""A job's outputs into its notebook cell, as a page writes them (pure: dicts in and out).
+
+The server writes a job's outputs while no page holds its notebook, so that the file reads
+exactly as if a page had written them: stream text of one name merged into one output
+with carriage returns and backspaces applied, ``clear_output`` (also ``wait=True``),
+``update_display_data`` by display id, and the replay mark in the cell's metadata
+(``parallel_cell: {job, seq}``: the job's wire id and the seq of its next output), which
+tells the next writer — a page, or this server again — where to go on from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MARK_KEY = "parallel_cell"
+
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MASK = (1 << 64) - 1
+
+
+def source_hash(code: str) -> str:
+    """The fingerprint of a cell's source that the page sends with a job (FNV-1a, 64 bits,
+    over UTF-8): the same function as the wasm core's ``source_hash``."""
+    h = _FNV_OFFSET
+    for b in code.encode("utf-8"):
+        h = ((h ^ b) * _FNV_PRIME) & _MASK
+    return f"{h:016x}"
+
+
+def cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def read_mark(cell: dict) -> tuple[str, int] | None:
+    """The cell's replay mark ``(job, seq)``, or ``None`` when it has none that is valid."""
+    mark = (cell.get("metadata") or {}).get(MARK_KEY)
+    if not isinstance(mark, dict):
+        return None
+    job, seq = mark.get("job"), mark.get("seq")
+    if isinstance(job, str) and isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0:
+        return job, seq
+    return None
+
+
+def set_mark(cell: dict, job: str, seq: int) -> None:
+    cell.setdefault("metadata", {})[MARK_KEY] = {"job": job, "seq": seq}
+
+
+def find_cell(cells: list[dict], cell_id: str | None, hash_: str | None) -> tuple[int | None, str]:
+    """The index of a job's code cell: by id, else the one code cell whose source has the
+    job's fingerprint (cells without stored ids get new ids on every load). Returns
+    ``(index, "")`` or ``(None, why)``."""
+    if cell_id is not None:
+        for i, cell in enumerate(cells):
+            if cell.get("id") == cell_id:
+                if cell.get("cell_type") != "code":
+                    return None, "its cell is not a code cell any more"
+                return i, ""
+    if not hash_:
+        return None, "its cell is not in the notebook any more"
+    matches = [
+        i
+        for i, cell in enumerate(cells)
+        if cell.get("cell_type") == "code" and source_hash(cell_source(cell)) == hash_
+    ]
+    if len(matches) == 1:
+        return matches[0], ""
+    if matches:
+        return None, f"{len(matches)} cells have the code it ran and none is known to be its own"
+    return None, "its cell is not in the notebook any more (deleted, or its code changed)"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do for one job's cell when this server starts writing it.
+
+    ``since``: the first seq the cell lacks (``None``: leave the cell alone); ``clear``:
+    empty the cell first (the cell shows an earlier run; a job is a new run)."""
+
+    since: int | None
+    clear: bool = False
+
+
+def plan(cell: dict, wire_id: str, origin: str, superseded: bool) -> Plan:
+    """The same decision as a page adopting a job (``cells.ts``, ``adopted``)."""
+    if superseded:
+        return Plan(None)
+    mark = read_mark(cell)
+    if mark is not None and mark[0] == wire_id:
+        return Plan(mark[1])
+    if origin == "kernel":
+        # The cell ran `%job` in the foreground: its own outputs stay; the job's follow.
+        return Plan(0)
+    return Plan(0, clear=True)
+
+
+def claim(cell: dict, wire_id: str) -> None:
+    """The cell starts empty, as when the job was started from a page."""
+    cell["outputs"] = []
+    cell["execution_count"] = None
+    metadata = cell.setdefault("metadata", {})
+    metadata.pop("execution", None)
+    set_mark(cell, wire_id, 0)
+
+
+# JavaScript's `.`, `^` and `$` (multiline) in Python: a line ends at \n, \r, U+2028, U+2029.
+_LT = "\n\r\u2028\u2029"
+_DOT = f"[^{_LT}]"
+_BOL = f"(?:(?<=[{_LT}])|\\A)"
+_EOL = f"(?=[{_LT}]|\\Z)"
+_CR_LF = re.compile(r"\r+\n")
+_CR_THEN = re.compile(r"\r[^$]", re.S)
+_BASE = re.compile(f"{_BOL}({_DOT}*)\r+")
+_INSERT = re.compile(f"\r+({_DOT}*){_EOL}")
+_CR_TAIL = re.compile(f"\r+{_DOT}*{_EOL}")
+_HEAD_CR = re.compile(f"{_BOL}{_DOT}*\r")
+_BACKSPACE = re.compile(r"[^\n]\x08")
+
+
+def _fix_overwrites(text: str) -> str:
+    """Apply backspaces and carriage returns exactly as JupyterLab's output model does
+    when it adds stream text (``removeOverwrittenChars``), so that a file the server
+    wrote reads as one a page wrote. A trailing ``\\r`` stays: the next text overwrites."""
+    while True:
+        shorter = _BACKSPACE.sub("", text)
+        if len(shorter) >= len(text):
+            break
+        text = shorter
+    text = _CR_LF.sub("\n", text)
+    while _CR_THEN.search(text):
+        base = _BASE.search(text)
+        insert = _INSERT.search(text)
+        if base is None or insert is None:  # cannot happen while \r is followed by text
+            break
+        line = insert.group(1) + base.group(1)[len(insert.group(1)) :]
+        text = _CR_TAIL.sub("\r", text, count=1)
+        text = _HEAD_CR.sub(line.replace("\\", "\\\\"), text, count=1)
+    return text
+
+
+@dataclass
+class CellOutputs:
+    """What a writer must remember about one cell between writes: where each display id
+    is shown, and whether a ``clear_output(wait=True)`` waits for the next output."""
+
+    displays: dict[str, list[int]] = field(default_factory=dict)
+    clear_pending: bool = False
+
+    def apply(self, cell: dict, outputs: list[dict]) -> None:
+        area = cell.setdefault("outputs", [])
+        for output in outputs:
+            if not isinstance(output, dict):
+                continue
+            kind = output.get("output_type")
+            if kind == "clear_output":
+                if output.get("wait"):
+                    self.clear_pending = True
+                else:
+                    area.clear()
+                    self.displays.clear()
+                    self.clear_pending = False
+                continue
+            if kind == "update_display_data":
+                display_id = (output.get("transient") or {}).get("display_id")
+                for index in self.displays.get(display_id, []) if display_id else []:
+                    if index < len(area):
+                        area[index] = {
+                            "output_type": "display_data",
+                            "data": output.get("data") or {},
+                            "metadata": output.get("metadata") or {},
+                        }
+                continue
+            if self.clear_pending:
+                area.clear()
+                self.displays.clear()
+                self.clear_pending = False
+            clean = {k: v for k, v in output.items() if k != "transient"}
+            last = area[-1] if area else None
+            if (
+                kind == "stream"
+                and isinstance(last, dict)
+                and last.get("output_type") == "stream"
+                and last.get("name") == clean.get("name")
+            ):
+                last["text"] = _fix_overwrites(_text(last.get("text")) + _text(clean.get("text")))
+                continue
+            if kind == "stream":
+                clean["text"] = _fix_overwrites(_text(clean.get("text")))
+            area.append(clean)
+            display_id = (output.get("transient") or {}).get("display_id")
+            if display_id:
+                self.displays.setdefault(display_id, []).append(len(area) - 1)
+
+
+def _text(text) -> str:
+    return "".join(text) if isinstance(text, list) else str(text or "")
