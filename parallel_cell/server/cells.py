@@ -10,7 +10,6 @@ tells the next writer — a page, or this server again — where to go on from.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 MARK_KEY = "parallel_cell"
@@ -106,39 +105,37 @@ def claim(cell: dict, wire_id: str) -> None:
     set_mark(cell, wire_id, 0)
 
 
-# JavaScript's `.`, `^` and `$` (multiline) in Python: a line ends at \n, \r, U+2028, U+2029.
-_LT = "\n\r\u2028\u2029"
-_DOT = f"[^{_LT}]"
-_BOL = f"(?:(?<=[{_LT}])|\\A)"
-_EOL = f"(?=[{_LT}]|\\Z)"
-_CR_LF = re.compile(r"\r+\n")
-_CR_THEN = re.compile(r"\r[^$]", re.S)
-_BASE = re.compile(f"{_BOL}({_DOT}*)\r+")
-_INSERT = re.compile(f"\r+({_DOT}*){_EOL}")
-_CR_TAIL = re.compile(f"\r+{_DOT}*{_EOL}")
-_HEAD_CR = re.compile(f"{_BOL}{_DOT}*\r")
-_BACKSPACE = re.compile(r"[^\n]\x08")
-
-
-def _fix_overwrites(text: str) -> str:
-    """Apply backspaces and carriage returns exactly as JupyterLab's output model does
-    when it adds stream text (``removeOverwrittenChars``), so that a file the server
-    wrote reads as one a page wrote. A trailing ``\\r`` stays: the next text overwrites."""
+def process_text(index: int, new: str, text: str = "") -> tuple[str, int]:
+    """Add stream text ``new`` to ``text`` at cursor ``index`` the way JupyterLab's output
+    model does (``processText`` in ``@jupyterlab/outputarea``, 4.6): ``\\b`` deletes, ``\\r``
+    goes back to the start of the line and later text overwrites, ``\\n`` starts a new
+    line at the end. Returns the new text and cursor, so that a file the server wrote
+    reads as one a page wrote."""
+    if not any(c in new for c in "\b\r\n"):
+        return text[:index] + new + text[index + len(new) :], index + len(new)
+    at = index
+    last = 0
     while True:
-        shorter = _BACKSPACE.sub("", text)
-        if len(shorter) >= len(text):
+        found = [k for k in (new.find(c, last) for c in "\n\b\r") if k >= 0]
+        stop = min(found) if found else -1
+        prefix = new[last : len(new) if stop == -1 else stop]
+        text = text[:at] + prefix + text[at + len(prefix) :]
+        last = stop + 1
+        at += len(prefix)
+        if stop == -1:
             break
-        text = shorter
-    text = _CR_LF.sub("\n", text)
-    while _CR_THEN.search(text):
-        base = _BASE.search(text)
-        insert = _INSERT.search(text)
-        if base is None or insert is None:  # cannot happen while \r is followed by text
-            break
-        line = insert.group(1) + base.group(1)[len(insert.group(1)) :]
-        text = _CR_TAIL.sub("\r", text, count=1)
-        text = _HEAD_CR.sub(line.replace("\\", "\\\\"), text, count=1)
-    return text
+        char = new[stop]
+        if char == "\b":
+            if at > 0 and text[at - 1] != "\n":
+                text = text[: at - 1] + text[at + 1 :]
+                at -= 1
+        elif char == "\r":
+            while at > 0 and text[at - 1] != "\n":
+                at -= 1
+        else:
+            text += "\n"
+            at = len(text)
+    return text, at
 
 
 @dataclass
@@ -148,6 +145,7 @@ class CellOutputs:
 
     displays: dict[str, list[int]] = field(default_factory=dict)
     clear_pending: bool = False
+    cursor: int | None = None  # where the last stream output's next text goes
 
     def apply(self, cell: dict, outputs: list[dict]) -> None:
         area = cell.setdefault("outputs", [])
@@ -162,6 +160,7 @@ class CellOutputs:
                     area.clear()
                     self.displays.clear()
                     self.clear_pending = False
+                    self.cursor = None
                 continue
             if kind == "update_display_data":
                 display_id = (output.get("transient") or {}).get("display_id")
@@ -177,18 +176,23 @@ class CellOutputs:
                 area.clear()
                 self.displays.clear()
                 self.clear_pending = False
+                self.cursor = None
             clean = {k: v for k, v in output.items() if k != "transient"}
             last = area[-1] if area else None
-            if (
-                kind == "stream"
-                and isinstance(last, dict)
-                and last.get("output_type") == "stream"
-                and last.get("name") == clean.get("name")
-            ):
-                last["text"] = _fix_overwrites(_text(last.get("text")) + _text(clean.get("text")))
-                continue
             if kind == "stream":
-                clean["text"] = _fix_overwrites(_text(clean.get("text")))
+                new = _text(clean.get("text"))
+                if (
+                    isinstance(last, dict)
+                    and last.get("output_type") == "stream"
+                    and last.get("name") == clean.get("name")
+                ):
+                    old = _text(last.get("text"))
+                    at = len(old) if self.cursor is None else min(self.cursor, len(old))
+                    last["text"], self.cursor = process_text(at, new, old)
+                    continue
+                clean["text"], self.cursor = process_text(0, new)
+            else:
+                self.cursor = None
             area.append(clean)
             display_id = (output.get("transient") or {}).get("display_id")
             if display_id:
