@@ -29,9 +29,10 @@ from jupyter_server.utils import ensure_async
 
 from .documents import FileNotebook, Gone, SharedNotebook
 from .jobs import JobOutputs
-from .link import KernelLink, job_fields
+from .link import TARGET, KernelLink, job_fields
 
 _PATCHED = "_parallel_cell_away"
+TARGET_BYTES = TARGET.encode()
 
 
 class AwayWriter:
@@ -46,6 +47,7 @@ class AwayWriter:
         self._holds: dict[str, float] = {}  # notebook path → loop time the hold ends
         self._locks: dict[str, asyncio.Lock] = {}
         self._cm_get = serverapp.contents_manager.get
+        self._runtime_kernels: set[str] = set()  # kernels a page opened a runtime comm on
 
     # -- watching ---------------------------------------------------------------------
     def start(self) -> None:
@@ -84,7 +86,32 @@ class AwayWriter:
             )
 
         cm.get = watched_get
+        self._watch_comm_opens()
         self.log.info("parallel-cell: job outputs reach notebooks no page holds")
+
+    def _watch_comm_opens(self) -> None:
+        """Note the kernels a page opened a runtime comm on. The server opens its own comm
+        only there: the runtime is known to be in them (a page closes its comm when it
+        leaves, so the kernel's list of open comms cannot say it)."""
+        from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
+
+        seen = self._runtime_kernels
+        original = KernelWebsocketHandler.on_message
+        if getattr(original, _PATCHED, False):
+            KernelWebsocketHandler._parallel_cell_seen = seen
+            return
+
+        @functools.wraps(original)
+        def on_message(handler, message):
+            # A cheap look at what a page sends (no parsing): a comm_open on our target.
+            probe = message if isinstance(message, bytes) else str(message).encode()
+            if TARGET_BYTES in probe and b"comm_open" in probe:
+                handler._parallel_cell_seen.add(handler.kernel_id)
+            return original(handler, message)
+
+        setattr(on_message, _PATCHED, True)
+        KernelWebsocketHandler._parallel_cell_seen = seen
+        KernelWebsocketHandler.on_message = on_message
 
     def _connections(self, kernel_id: str) -> int:
         km = self.serverapp.kernel_manager
@@ -107,6 +134,8 @@ class AwayWriter:
 
     async def _takeover(self, kernel_id: str) -> None:
         self._pending.pop(kernel_id, None)
+        if kernel_id not in self._runtime_kernels:
+            return
         if self._connections(kernel_id) != 0 or kernel_id in self._away:
             return
         away = Away(self, kernel_id)

@@ -2,8 +2,8 @@
 
 While no page holds a notebook, the server speaks the protocol a page speaks (version 2,
 ``docs/protocol.md``): it opens a comm on the runtime's target, asks for the jobs, asks
-for replays, and hears outputs and ends. It opens one only when the runtime is already
-in the kernel (a page bootstrapped it): the server never runs code in a kernel.
+for replays, and hears outputs and ends. It opens one only on a kernel a page opened a
+runtime comm on: the server never runs code in a kernel.
 
 Everything a kernel sends is untrusted: messages are checked for shape here, and a
 message that is not understood is dropped with a debug line, never raised.
@@ -59,25 +59,16 @@ class KernelLink:
         self._reader: asyncio.Task | None = None
         self.comm_id: str | None = None
 
-    async def open(self, timeout: float = 10.0) -> bool:
-        """Open the comm if the runtime is in the kernel; ``False`` when it is not (or the
-        kernel does not answer within ``timeout`` s)."""
+    async def open(self) -> bool:
+        """Open the comm (the caller knows the runtime is in the kernel: a page opened one
+        on it). Should the runtime be gone (a kernel restarted), the kernel closes the
+        comm and the link ends (``comm_closed``)."""
         from jupyter_client.asynchronous import AsyncKernelClient
 
         client = AsyncKernelClient()
         client.load_connection_info(self._km.get_connection_info())
         client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         self._client = client
-        try:
-            reply = await client.comm_info(target_name=TARGET, reply=True, timeout=timeout)
-        except (TimeoutError, asyncio.TimeoutError, RuntimeError) as err:
-            self._log.debug("parallel-cell: no comm_info answer (%s)", err)
-            await self.close()
-            return False
-        comms = (reply.get("content") or {}).get("comms") or {}
-        if not any(isinstance(c, dict) and c.get("target_name") == TARGET for c in comms.values()):
-            await self.close()
-            return False
         self.comm_id = uuid.uuid4().hex
         self._reader = asyncio.ensure_future(self._read())
         self._send(

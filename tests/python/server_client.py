@@ -43,7 +43,9 @@ def notebook(sources, nbformat_minor=5):
             }
             for i, source in enumerate(sources)
         ],
-        "metadata": {"kernelspec": {"name": "pc-test", "display_name": "test", "language": "python"}},
+        "metadata": {
+            "kernelspec": {"name": "pc-test", "display_name": "test", "language": "python"}
+        },
         "nbformat": 4,
         "nbformat_minor": nbformat_minor,
     }
@@ -150,6 +152,13 @@ class Server:
     def connections(self, kernel_id) -> int:
         return self.api("GET", f"/api/kernels/{kernel_id}")["connections"]
 
+    def session_id(self, kernel_id) -> str:
+        """The id of the session whose kernel is ``kernel_id``."""
+        (found,) = [
+            s["id"] for s in self.api("GET", "/api/sessions") if s["kernel"]["id"] == kernel_id
+        ]
+        return found
+
     def stop(self):
         try:
             self.api("POST", "/api/shutdown")
@@ -182,10 +191,12 @@ class Page:
         if bootstrap:
             reply = self.request("execute_request", {"code": bootstrap_code(), "silent": True})
             assert reply["content"]["status"] == "ok", reply["content"]
-        self._send("comm_open", {"comm_id": self.comm_id, "target_name": TARGET, "data": {"protocol": 2}})
+        self._send(
+            "comm_open", {"comm_id": self.comm_id, "target_name": TARGET, "data": {"protocol": 2}}
+        )
         self.wait_type("hello", timeout=30)
 
-    def _send(self, msg_type, content, channel="shell"):
+    def _send(self, msg_type, content, channel="shell", metadata=None):
         msg_id = uuid.uuid4().hex
         self.ws.send(
             json.dumps(
@@ -199,7 +210,7 @@ class Page:
                         "date": "",
                     },
                     "parent_header": {},
-                    "metadata": {},
+                    "metadata": metadata or {},
                     "content": content,
                     "channel": channel,
                     "buffers": [],
@@ -225,8 +236,8 @@ class Page:
                     self.replies[msg["parent_header"].get("msg_id")] = msg
                 self._cv.notify_all()
 
-    def request(self, msg_type, content, timeout=30):
-        msg_id = self._send(msg_type, content)
+    def request(self, msg_type, content, timeout=30, metadata=None):
+        msg_id = self._send(msg_type, content, metadata=metadata)
         with self._cv:
             if not self._cv.wait_for(lambda: msg_id in self.replies, timeout):
                 raise AssertionError(f"no reply to {msg_type} within {timeout}s")
@@ -234,6 +245,22 @@ class Page:
 
     def send(self, data):
         self._send("comm_msg", {"comm_id": self.comm_id, "data": data})
+
+    def execute(self, code, cell_id=None, timeout=30):
+        """Run ``code`` in the foreground as JupyterLab runs a cell (its id in the
+        request's metadata); the ``execute_reply``."""
+        metadata = {"cellId": cell_id} if cell_id else None
+        return self.request("execute_request", {"code": code, "silent": False}, timeout, metadata)
+
+    def outputs(self, job_id) -> dict:
+        """The job's outputs this page heard, by seq."""
+        with self._cv:
+            found = {}
+            for m in self.messages:
+                if m.get("type") == "output" and m.get("job_id") == job_id:
+                    for k, output in enumerate(m["outputs"]):
+                        found[m["seq"] + k] = output
+            return found
 
     def wait_for(self, predicate, timeout=30, start=0):
         with self._cv:
@@ -273,8 +300,11 @@ class Page:
         answer = self.wait_type("jobs", start=start)
         return {info["job_id"]: info for info in answer["jobs"]}
 
-    def close(self):
-        """The tab closes: the websocket goes, with no word to the kernel."""
+    def close(self, close_comm=True):
+        """The tab closes: like JupyterLab's page, it closes its comm as it goes (when the
+        page can), then the websocket goes."""
+        if close_comm:
+            self._send("comm_close", {"comm_id": self.comm_id, "data": {}})
         self._closed = True
         self.ws.close()
         self._reader.join(timeout=5)
