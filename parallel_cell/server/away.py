@@ -343,6 +343,15 @@ class Away:
             self._flush_soon(0.1)
             return
         self._flushing = asyncio.ensure_future(self.flush())
+        self._flushing.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error(
+                "parallel-cell: writing kernel %s's job outputs failed",
+                self.kernel_id,
+                exc_info=task.exception(),
+            )
 
     async def flush(self, final: bool = False) -> None:
         """Write what is pending, one read and one save per notebook."""

@@ -39,6 +39,8 @@ def read_mark(cell: dict) -> tuple[str, int] | None:
     if not isinstance(mark, dict):
         return None
     job, seq = mark.get("job"), mark.get("seq")
+    if isinstance(seq, float) and seq.is_integer():
+        seq = int(seq)  # a shared document keeps numbers as floats (JavaScript's numbers)
     if isinstance(job, str) and isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0:
         return job, seq
     return None

@@ -3,25 +3,25 @@
 // when a page comes. Every line once, on disk and in the page, and never a "File Changed"
 // question for the person.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
+  fileLines,
   launchBrowser,
   lines,
   notebook,
+  notebookOnDisk,
   openNotebook,
   openPanel,
   printed,
   printing,
   runSideBySide,
   startLab,
+  untilTrue,
   waitForOutput,
   waitForState
 } from './lab.mjs';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
 
 const JOBS = [printing('a', 8, 0.4), printing('b', 5, 0.3), 'untouched = 1'];
 
@@ -45,44 +45,8 @@ after(async () => {
   await lab?.stop();
 });
 
-/** The notebook as it is on disk, checked by nbformat. */
-function onDisk(name) {
-  const path = join(lab.root, name);
-  const check = spawnSync(
-    join(ROOT, '.venv', 'bin', 'python'),
-    ['-c', 'import nbformat, sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))', path],
-    { encoding: 'utf8' }
-  );
-  assert.equal(check.status, 0, `not valid nbformat: ${check.stderr}`);
-  return JSON.parse(readFileSync(path, 'utf8'));
-}
-
-const text = t => (Array.isArray(t) ? t.join('') : (t ?? ''));
-
-/** The stdout lines of cell `i` of a notebook read from disk that start with `tag`. */
-function fileLines(nb, i, tag) {
-  return nb.cells[i].outputs
-    .filter(o => o.output_type === 'stream' && o.name === 'stdout')
-    .map(o => text(o.text))
-    .join('')
-    .split('\n')
-    .filter(l => l.startsWith(tag));
-}
-
-async function until(check, what, timeout = 60_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = check();
-    if (value) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not within ${timeout / 1000} s\n${lab.log().slice(-3000)}`);
-    }
-    await new Promise(r => setTimeout(r, 200));
-  }
-}
-
+const onDisk = name => notebookOnDisk(lab, name);
+const until = (check, what, timeout) => untilTrue(lab, check, what, timeout);
 const hasLine = (name, i, line) => () => fileLines(onDisk(name), i, line[0]).includes(line);
 
 /** A "File Changed" (or any) dialog open on the page. */
@@ -106,8 +70,8 @@ test('close the tab while two jobs run: the file gets every line once; reopened,
   assert.equal(nb.cells[1].metadata.parallel_cell.job, b);
   // The cell without a job is as it was.
   assert.deepEqual(
-    { ...nb.cells[2], source: text(nb.cells[2].source) },
-    { ...before.cells[2], source: text(before.cells[2].source) }
+    { ...nb.cells[2], source: [nb.cells[2].source].flat().join('') },
+    { ...before.cells[2], source: [before.cells[2].source].flat().join('') }
   );
   assert.match(lab.log(), /no page holds kernel/);
 

@@ -8,9 +8,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
+  fileLines,
   launchBrowser,
   lines,
   notebook,
+  notebookOnDisk,
   openNotebook,
   openPanel,
   printed,
@@ -18,6 +20,7 @@ import {
   rowOf,
   runSideBySide,
   startLab,
+  untilTrue,
   waitForOutput,
   waitForState
 } from './lab.mjs';
@@ -33,13 +36,18 @@ const CELLS = [printing('a', 4, 0.5), printing('b', 12, 0.5), printing('c', 4, 0
 let lab;
 let browser;
 let pages = 0;
-const open = () => openNotebook(browser, lab, 'shared.ipynb', `lab/workspaces/rtc-${++pages}/tree`);
+const open = (name = 'shared.ipynb') =>
+  openNotebook(browser, lab, name, `lab/workspaces/rtc-${++pages}/tree`);
 
 before(async () => {
-  lab = await startLab({ 'shared.ipynb': notebook(CELLS) }, 'lab', {
-    venv: '.venv-rtc',
-    settings: { 'parallel-cell:plugin': { concurrency: 2, notifications: false } }
-  });
+  lab = await startLab(
+    { 'shared.ipynb': notebook(CELLS), 'alone.ipynb': notebook([printing('z', 16, 0.4)]) },
+    'lab',
+    {
+      venv: '.venv-rtc',
+      settings: { 'parallel-cell:plugin': { concurrency: 2, notifications: false } }
+    }
+  );
   browser = await launchBrowser();
 });
 
@@ -103,4 +111,33 @@ test('two pages on a shared notebook: one writes, each line lands once', async (
   assert.deepEqual(writer.errors, []);
   await writer.context.close();
   await c.context.close();
+});
+
+test('no page on a shared notebook: the shared document, then the file, get the output; two pages back: once each', async () => {
+  const first = await open('alone.ipynb');
+  const [z] = await runSideBySide(first.page, 0, 0);
+  await waitForOutput(first.page, 0, /z1/);
+  await first.context.close();
+  // The server writes into the shared document, which saves itself to the file.
+  await untilTrue(
+    lab,
+    () => fileLines(notebookOnDisk(lab, 'alone.ipynb'), 0, 'z').includes('z15'),
+    'z15 in the file'
+  );
+  assert.deepEqual(fileLines(notebookOnDisk(lab, 'alone.ipynb'), 0, 'z'), lines('z', 16));
+  assert.match(lab.log(), /no page holds kernel/);
+  const back = [await open('alone.ipynb'), await open('alone.ipynb')];
+  for (const { page } of back) {
+    await openPanel(page);
+    await waitForState(page, z, 'done');
+  }
+  await new Promise(r => setTimeout(r, 2_000)); // room for a wrong replay to show
+  for (const { page, errors } of back) {
+    assert.deepEqual(await printed(page, 0, 'z'), lines('z', 16));
+    assert.deepEqual(errors, []);
+  }
+  assert.deepEqual(fileLines(notebookOnDisk(lab, 'alone.ipynb'), 0, 'z'), lines('z', 16));
+  for (const { context } of back) {
+    await context.close();
+  }
 });

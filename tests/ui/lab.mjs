@@ -1,7 +1,7 @@
 // A real JupyterLab server (from .venv, with the extension installed by `make build`)
 // and a real Chromium driven by playwright-core, for the UI tests.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -416,4 +416,47 @@ export function useNotebook(
     await state.lab?.stop();
   });
   return state;
+}
+
+/** A notebook as it is on disk in `lab`'s root, after nbformat validated it. */
+export function notebookOnDisk(lab, name) {
+  const path = join(lab.root, name);
+  const check = spawnSync(
+    join(ROOT, '.venv', 'bin', 'python'),
+    [
+      '-c',
+      'import nbformat, sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))',
+      path
+    ],
+    { encoding: 'utf8' }
+  );
+  if (check.status !== 0) {
+    throw new Error(`${name} is not valid nbformat: ${check.stderr}`);
+  }
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+/** The stdout lines starting with `tag` of cell `i` of a notebook read from disk. */
+export function fileLines(nb, i, tag) {
+  return nb.cells[i].outputs
+    .filter(o => o.output_type === 'stream' && o.name === 'stdout')
+    .map(o => [o.text].flat().join(''))
+    .join('')
+    .split('\n')
+    .filter(l => l.startsWith(tag));
+}
+
+/** Poll `check` until it returns something true; the server's log tail in the error. */
+export async function untilTrue(lab, check, what, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = check();
+    if (value) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: not within ${timeout / 1000} s\n${lab.log().slice(-3000)}`);
+    }
+    await new Promise(r => setTimeout(r, 200));
+  }
 }
