@@ -49,8 +49,8 @@ const onDisk = name => notebookOnDisk(lab, name);
 const until = (check, what, timeout) => untilTrue(lab, check, what, timeout);
 const hasLine = (name, i, line) => () => fileLines(onDisk(name), i, line[0]).includes(line);
 
-/** A "File Changed" (or any) dialog open on the page. */
-const dialogs = page => page.locator('.jp-Dialog').count();
+/** The text of the dialogs open on the page ("File Changed", …): none expected. */
+const dialogs = page => page.locator('.jp-Dialog').allInnerTexts();
 
 test('close the tab while two jobs run: the file gets every line once; reopened, nothing twice', async () => {
   const before = JSON.parse(readFileSync(join(lab.root, 'closed.ipynb'), 'utf8'));
@@ -87,7 +87,7 @@ test('close the tab while two jobs run: the file gets every line once; reopened,
   // Saving changes nothing of it, and asks nothing.
   await page.keyboard.press('Control+s');
   await new Promise(r => setTimeout(r, 1_500));
-  assert.equal(await dialogs(page), 0);
+  assert.deepEqual(await dialogs(page), []);
   const saved = onDisk('closed.ipynb');
   assert.deepEqual(fileLines(saved, 0, 'a'), lines('a', 8));
   assert.deepEqual(fileLines(saved, 1, 'b'), lines('b', 5));
@@ -115,7 +115,7 @@ test('a job still streaming when the page comes back: the page takes over, each 
   assert.equal(statSync(join(lab.root, 'streaming.ipynb')).mtimeMs, written);
   await page.keyboard.press('Control+s');
   await new Promise(r => setTimeout(r, 1_500));
-  assert.equal(await dialogs(page), 0);
+  assert.deepEqual(await dialogs(page), []);
   assert.deepEqual(fileLines(onDisk('streaming.ipynb'), 0, 's'), lines('s', 40));
   assert.deepEqual(again.errors, []);
   await again.context.close();
