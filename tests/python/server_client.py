@@ -51,6 +51,16 @@ def notebook(sources, nbformat_minor=5):
     }
 
 
+# Quick settings for tests; an argument naming the same setting replaces its default
+# (traitlets refuses a setting given twice on the command line).
+DEFAULTS = ("--ParallelCellServer.takeover_delay=0.5", "--ParallelCellServer.save_interval=0.5")
+
+
+def _defaults_unless_given(args):
+    given = {a.split("=", 1)[0] for a in args}
+    return [d for d in DEFAULTS if d.split("=", 1)[0] not in given]
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,8 +106,7 @@ class Server:
                 f"--ServerApp.root_dir={self.root}",
                 f"--IdentityProvider.token={TOKEN}",
                 "--allow-root",
-                "--ParallelCellServer.takeover_delay=0.5",
-                "--ParallelCellServer.save_interval=0.5",
+                *_defaults_unless_given(args),
                 *args,
             ],
             cwd=self.dir,
