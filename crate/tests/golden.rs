@@ -62,7 +62,15 @@ fn client_messages_round_trip() {
     types.dedup();
     assert_eq!(
         types,
-        ["clear", "configure", "kill", "list", "replay", "submit"]
+        [
+            "clear",
+            "configure",
+            "kill",
+            "list",
+            "replay",
+            "saved",
+            "submit"
+        ]
     );
 }
 

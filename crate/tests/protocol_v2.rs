@@ -50,6 +50,12 @@ fn submit_chain_and_configure_queue() {
             job_ids: vec!["3f2c9a7e-1b2d-4c5e-8f90-a1b2c3d4e5f6".into(), "k2".into()]
         }
     );
+    assert_eq!(
+        ClientMsg::from_json(&golden("client", "saved.json")).unwrap(),
+        ClientMsg::Saved {
+            job_ids: vec!["3f2c9a7e-1b2d-4c5e-8f90-a1b2c3d4e5f6".into(), "k2".into()]
+        }
+    );
 }
 
 #[test]
@@ -85,6 +91,8 @@ fn bad_client_messages_are_refused() {
     ));
     assert!(refused(json!({"type": "clear", "job_ids": ["ok", ""]})));
     assert!(refused(json!({"type": "clear"})));
+    assert!(refused(json!({"type": "saved", "job_ids": ["no spaces"]})));
+    assert!(refused(json!({"type": "saved", "job_ids": "k1"})));
 }
 
 #[test]

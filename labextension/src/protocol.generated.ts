@@ -181,6 +181,10 @@ log_budget?: number | null, } | { "type": "clear",
 /**
  * The jobs.
  */
+job_ids: Array<string>, } | { "type": "saved", 
+/**
+ * The jobs (at most [`MAX_CLEAR`] ids).
+ */
 job_ids: Array<string>, };
 
 export type JobInfo = { 

@@ -184,6 +184,9 @@ class Runtime:
     def _handle_clear(self, comm, req):
         self.records.forget(req["job_ids"], announce_none=True)
 
+    def _handle_saved(self, comm, req):
+        self.records.saved(req["job_ids"])
+
     # -- jobs ---------------------------------------------------------------------
     def submit(self, req):
         """A frontend job: taken in line at once (``queue.py`` starts it in its turn)."""

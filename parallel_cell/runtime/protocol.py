@@ -4,7 +4,7 @@ import json
 import platform
 import re
 
-VERSION = "0.3.0"
+VERSION = "0.3.1"
 PROTOCOL = 2
 COMM_TARGET = "parallel_cell.v2"
 
@@ -31,6 +31,7 @@ _CLIENT_FIELDS = {
         ("interruptible_sleep", "bool"),
     ),
     "clear": (("job_ids", "ids"),),
+    "saved": (("job_ids", "ids"),),
 }
 
 # Fields a message may leave out (kept out of the decoded message when absent).

@@ -1,7 +1,8 @@
 """What the kernel keeps of its jobs once they end, and for how long.
 
 Replay logs: those of the last ``Config.logged_jobs`` ended jobs, within
-``Config.log_budget_bytes`` for all logs together (the oldest ended jobs' go first);
+``Config.log_budget_bytes`` for all logs together (the logs of jobs whose outputs the
+server saved into their notebook go first, then the oldest ended jobs');
 each freed log leaves a marker and is announced with ``log_trimmed``. Records:
 ``clear`` and ``jobs.flush()`` forget ended jobs entirely (announced with ``cleared``).
 And which jobs' cells ran again since (``superseded``): a newer job of the same cell,
@@ -29,6 +30,7 @@ class Records:
         self.lock = runtime.lock
         self._logged = {}  # job_id -> ended job whose log is kept, oldest first
         self._by_cell = {}  # cell_id -> jobs of that cell not superseded yet
+        self._saved = set()  # ended jobs whose outputs are all in their notebook
 
     # -- superseded ---------------------------------------------------------------------
     def note(self, job):
@@ -64,22 +66,39 @@ class Records:
         )
         self.enforce_budget()
 
+    def saved(self, job_ids):
+        """The server wrote all of these ended jobs' outputs into their notebook: their
+        logs are the first to go when the logs exceed their budget."""
+        with self.lock:
+            self._saved.update(j for j in job_ids if j in self._logged)
+        self.enforce_budget()
+
     def enforce_budget(self):
-        """Free the logs of the oldest ended jobs while all logs exceed the budget."""
+        """Free logs while all logs exceed the budget: those of jobs already saved into
+        their notebook first, then the oldest ended jobs'."""
         budget = Config.log_budget_bytes
         if LOG_TOTAL.value <= budget:
             return
-        victims, excess = [], LOG_TOTAL.value - budget
+        saved, oldest, excess = [], [], LOG_TOTAL.value - budget
         with self.lock:
-            while excess > 0 and self._logged:
-                job = self._logged.pop(next(iter(self._logged)))
-                victims.append(job)
+            first = [j for j in self._logged if j in self._saved]
+            for job_id in first + [j for j in self._logged if j not in self._saved]:
+                if excess <= 0:
+                    break
+                job = self._logged.pop(job_id)
+                (saved if job_id in self._saved else oldest).append(job)
+                self._saved.discard(job_id)
                 excess -= job.log_bytes
+        self._free(
+            saved,
+            f"its outputs are in its notebook (the server saved them while no page was open); "
+            f"the kernel keeps at most {_size(budget)} of job output for replay",
+        )
         why = (
             f"the kernel keeps at most {_size(budget)} of job output for replay; "
             "this job's was freed, oldest first"
         )
-        self._free(victims, why)
+        self._free(oldest, why)
 
     def _free(self, jobs, why):
         for job in jobs:
@@ -107,6 +126,7 @@ class Records:
                 del runtime.jobs[job_id]
                 runtime.forgotten(job)
                 self._logged.pop(job_id, None)
+                self._saved.discard(job_id)
                 jobs = self._by_cell.get(job.cell_id)
                 if jobs is not None and job in jobs:
                     jobs.remove(job)

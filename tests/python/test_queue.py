@@ -251,6 +251,22 @@ def test_the_log_budget_frees_the_oldest_ended_logs(kernel, qcomm):
     assert "dropped from the kernel's replay log" in marker["text"]
 
 
+def test_logs_of_jobs_saved_into_their_notebook_go_first(kernel, qcomm):
+    configure(qcomm, log_budget=4000)
+    older = qcomm.run("print('a' * 1500)")["job_id"]
+    saved = qcomm.run("print('b' * 1500)")["job_id"]
+    # The server wrote the newer job's outputs into its notebook: its log goes first.
+    qcomm.send({"type": "saved", "job_ids": [saved, "unknown-job"]})
+    start = len(qcomm.messages)
+    qcomm.run("print('c' * 1500)")
+    trimmed = qcomm.wait_type("log_trimmed", saved, start=start)
+    assert trimmed["reason"].startswith("its outputs are in its notebook")
+    listed = qcomm.list_jobs()
+    assert listed[saved]["log_trimmed"] == trimmed["reason"]
+    assert listed[older]["log_trimmed"] is None
+    assert not [m for m in qcomm.messages[start:] if m["type"] == "error"]
+
+
 def test_retired_logs_are_announced(kernel, qcomm):
     kernel.ok(f"{RT}.jobs.configure(logged_jobs=1)")
     first = qcomm.run("print('one')")["job_id"]

@@ -102,6 +102,13 @@ pub enum ClientMsg {
         /// The jobs.
         job_ids: Vec<String>,
     },
+    /// These ended jobs' outputs are all in their notebook (sent by the server extension
+    /// after it wrote them while no page held the notebook): the kernel frees their
+    /// replay logs first when its logs exceed their budget. Never answered.
+    Saved {
+        /// The jobs (at most [`MAX_CLEAR`] ids).
+        job_ids: Vec<String>,
+    },
 }
 
 /// The most ids one `clear` may carry.

@@ -169,7 +169,7 @@ impl ClientMsg {
                 }
                 Ok(())
             }
-            ClientMsg::Clear { job_ids } => check_ids(job_ids),
+            ClientMsg::Clear { job_ids } | ClientMsg::Saved { job_ids } => check_ids(job_ids),
             ClientMsg::List => Ok(()),
         }
     }
