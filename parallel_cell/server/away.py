@@ -33,6 +33,7 @@ from .link import TARGET, KernelLink, job_fields
 
 _PATCHED = "_parallel_cell_away"
 TARGET_BYTES = TARGET.encode()
+GONE = "its notebook is not at its path any more"
 
 
 class AwayWriter:
@@ -77,9 +78,10 @@ class AwayWriter:
 
         @functools.wraps(get)
         async def watched_get(path, content=True, type=None, format=None, **kwargs):
-            if content and type in (None, "notebook") and self._writes(path):
-                self._holds[path] = self._now() + self.settings.hold_after_read
-                async with self._lock(path):  # a save under way ends before the read
+            key = path.strip("/")  # the contents API's paths may start with "/"
+            if content and type in (None, "notebook") and self._writes(key):
+                self._holds[key] = self._now() + self.settings.hold_after_read
+                async with self._lock(key):  # a save under way ends before the read
                     pass
             return await ensure_async(
                 get(path, content=content, type=type, format=format, **kwargs)
@@ -218,7 +220,7 @@ class AwayWriter:
     async def session_paths(self, kernel_id: str) -> list[str]:
         sessions = await ensure_async(self.serverapp.session_manager.list_sessions())
         return [
-            s["path"]
+            s["path"].strip("/")
             for s in sessions
             if (s.get("kernel") or {}).get("id") == kernel_id
             and s.get("type", "notebook") == "notebook"
@@ -355,22 +357,46 @@ class Away:
 
     async def flush(self, final: bool = False) -> None:
         """Write what is pending, one read and one save per notebook."""
-        tried: set[str] = set()
+        looked: set[str] = set()  # unresolved jobs looked for in a notebook
+        deferred: set[str] = set()  # unresolved jobs whose notebook was not read this time
         for path in sorted(self.paths - self._gone):
             jobs = [j for j in self.jobs.values() if j.has_work and self._may_go(j, path)]
-            if jobs:
-                tried.update(j.job_id for j in jobs if j.next is None)
-                await self._write(path, jobs, final)
+            if not jobs:
+                continue
+            unresolved = {j.job_id for j in jobs if j.next is None}
+            read = await self._write(path, jobs, final)
+            (looked if read else deferred).update(unresolved)
         for job in self.jobs.values():
-            if job.next is None and job.dropped is None and job.job_id in tried:
+            if job.next is None and job.dropped is None and job.job_id in looked - deferred:
                 # Not found in any notebook of the kernel: say so once, leave it.
-                job.dropped = "its cell is not in the notebook any more"
+                job.dropped = job.why or "its cell is not in the notebook any more"
                 self.log.warning(
                     "parallel-cell: job %s's output is not written: %s", job.job_id, job.dropped
                 )
             since = job.missing()
             if since is not None:
                 self._replay(job, since)
+        if self._gone and not self.stopped:
+            await self._follow_sessions()
+
+    async def _follow_sessions(self) -> None:
+        """A notebook was not at its path: if its session moved on (a rename the page
+        made), write at the new path from its cells' marks."""
+        paths = set(await self.writer.session_paths(self.kernel_id))
+        moved = paths - self.paths
+        if not moved:
+            return
+        self.paths = paths
+        self._gone &= paths
+        for job in self.jobs.values():
+            if job.dropped == GONE:
+                job.restart()
+        self.log.info(
+            "parallel-cell: kernel %s's notebook is now %s: the server writes there",
+            self.kernel_id,
+            ", ".join(sorted(moved)),
+        )
+        self._flush_soon(0)
 
     def _may_go(self, job: JobOutputs, path: str) -> bool:
         if job.path is not None:
@@ -378,22 +404,29 @@ class Away:
         # The page's path for the job is a hint among the kernel's sessions, nothing more.
         return job.notebook not in self.paths or job.notebook == path
 
-    async def _write(self, path: str, jobs: list[JobOutputs], final: bool) -> None:
+    async def _write(self, path: str, jobs: list[JobOutputs], final: bool) -> bool:
+        """Write ``jobs`` into the notebook at ``path``; whether it was read (``False``:
+        not due yet, or held)."""
         writer = self.writer
         loop = asyncio.get_event_loop()
         due = self._last_save.get(path, -1e9) + writer.settings.save_interval - loop.time()
         wait = max(writer.held(path), 0.0 if any(j.ended for j in jobs) else due)
         if wait > 0 and not final:
             self._flush_soon(wait)
-            return
+            return False
         async with writer._lock(path):
             if self.stopped and not final:
-                return
+                return False
             try:
                 doc = await writer.document(path)
             except Gone:
                 self._lost(path, jobs)
-                return
+                return True
+            if not isinstance(doc, SharedNotebook) and writer.held(path) and not final:
+                # A page is opening the file: it must not change under it (checked before
+                # any job takes its outputs as written).
+                self._flush_soon(writer.held(path))
+                return False
             cells = doc.cells()
             changed: dict[int, dict] = {}
             for job in jobs:
@@ -406,20 +439,25 @@ class Away:
                     index = self._index(cells, job)
                 if index is not None and job.write(cells[index]):
                     changed[index] = cells[index]
-            if not changed or (self.stopped and not final):
-                return
-            if isinstance(doc, SharedNotebook):
+            if self.stopped and not final:
+                return True
+            if changed and isinstance(doc, SharedNotebook):
                 doc.write(changed)
-            else:
-                if writer.held(path) and not final:
-                    self._flush_soon(writer.held(path))
-                    return
+            elif changed:
                 try:
                     await doc.save()
                 except Gone:
                     self._lost(path, jobs)
-                    return
-            self._last_save[path] = loop.time()
+                    return True
+            if changed:
+                self._last_save[path] = loop.time()
+        # Their logs may go first in the kernel now: the notebook has their outputs.
+        saved = [j for j in jobs if j.complete and not j.saved]
+        if saved and self.link is not None:
+            for job in saved:
+                job.saved = True
+            self.link.send({"type": "saved", "job_ids": [j.job_id for j in saved]})
+        return True
 
     @staticmethod
     def _index(cells: list[dict], job: JobOutputs) -> int | None:
@@ -431,7 +469,7 @@ class Away:
     def _lost(self, path: str, jobs: list[JobOutputs]) -> None:
         self._gone.add(path)
         for job in jobs:
-            job.dropped = "its notebook is gone"
+            job.dropped = GONE
             job.pending = []
         self.log.warning(
             "parallel-cell: %s is not there any more (renamed, moved or deleted): the outputs "

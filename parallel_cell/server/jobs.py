@@ -33,12 +33,20 @@ class JobOutputs:
     early: list = field(default_factory=list)  # (seq, outputs) heard before resolving
     asked: int | None = None  # the `since` of the replay asked for and not yet answered
     dropped: str | None = None  # why this job is not written any more
+    saved: bool = False  # the kernel was told all its outputs are in the notebook
+    why: str = ""  # why its cell was not found, when it was not
     cell: CellOutputs = field(default_factory=CellOutputs)
 
     @property
     def has_work(self) -> bool:
-        return self.dropped is None and (
-            self.next is None or bool(self.pending) or self.clear_first
+        """Something to write, to find, or to tell the kernel."""
+        if self.dropped is not None:
+            return False
+        return (
+            self.next is None
+            or bool(self.pending)
+            or self.clear_first
+            or (self.complete and not self.saved)
         )
 
     def resolve(self, cells: list[dict], path: str) -> tuple[int | None, str]:
@@ -47,6 +55,7 @@ class JobOutputs:
         output cannot go to any cell of this notebook."""
         index, why = find_cell(cells, self.cell_id, self.source_hash)
         if index is None:
+            self.why = why
             return None, why
         decided: Plan = plan(cells[index], self.job_id, self.origin, self.superseded)
         if decided.since is None:
@@ -58,7 +67,15 @@ class JobOutputs:
         early, self.early = self.early, []
         for seq, outputs in early:
             self.take(seq, outputs)
+        self.asked = None  # nothing asked yet: the caller asks for what `missing` says
         return index, ""
+
+    def restart(self) -> None:
+        """Find the cell again from scratch (its notebook moved to another path)."""
+        self.path = self.next = self.dropped = None
+        self.pending, self.early = [], []
+        self.written, self.clear_first, self.asked = 0, False, None
+        self.cell = CellOutputs()
 
     def take(self, seq: int, outputs: list) -> int | None:
         """Take a batch of outputs starting at ``seq``. Returns the seq to ask a replay from
@@ -82,6 +99,18 @@ class JobOutputs:
         if self.asked is not None and self.next >= self.known_next:
             self.asked = None
         return None
+
+    @property
+    def complete(self) -> bool:
+        """Ended, and every output the kernel has of it is written."""
+        return (
+            self.ended
+            and self.dropped is None
+            and self.next is not None
+            and self.next >= self.known_next
+            and not self.pending
+            and not self.clear_first
+        )
 
     def missing(self) -> int | None:
         """The seq to ask a replay from when the kernel has outputs this job lacks."""

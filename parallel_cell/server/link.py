@@ -57,18 +57,28 @@ class KernelLink:
         self._log = log
         self._client = None
         self._reader: asyncio.Task | None = None
+        self._subshell: str | None = None
         self.comm_id: str | None = None
 
-    async def open(self) -> bool:
+    async def open(self, timeout: float = 10.0) -> bool:
         """Open the comm (the caller knows the runtime is in the kernel: a page opened one
         on it). Should the runtime be gone (a kernel restarted), the kernel closes the
-        comm and the link ends (``comm_closed``)."""
+        comm and the link ends (``comm_closed``). ``False`` if the kernel does not answer
+        on its control channel within ``timeout`` s."""
         from jupyter_client.asynchronous import AsyncKernelClient
 
         client = AsyncKernelClient()
         client.load_connection_info(self._km.get_connection_info())
-        client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
         self._client = client
+        info = await self._ready(timeout)
+        if info is None:
+            await self.close()
+            return False
+        if "kernel subshells" in (info.get("supported_features") or []):
+            # A subshell answers at once even while a foreground cell runs (ipykernel 7).
+            self._subshell = await self._control("create_subshell_request", timeout)
+            self._subshell = (self._subshell or {}).get("subshell_id")
         self.comm_id = uuid.uuid4().hex
         self._reader = asyncio.ensure_future(self._read())
         self._send(
@@ -76,6 +86,51 @@ class KernelLink:
             {"comm_id": self.comm_id, "target_name": TARGET, "data": {"protocol": PROTOCOL}},
         )
         return True
+
+    async def _ready(self, timeout: float) -> dict | None:
+        """The kernel's ``kernel_info``, once this client's iopub subscription is live (a
+        new subscriber misses what is published before it connects): asked on the control
+        channel, which a busy foreground does not hold up."""
+        client = self._client
+        loop = asyncio.get_event_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            msg = client.session.msg("kernel_info_request", {})
+            client.control_channel.send(msg)
+            heard = loop.time() + 0.5
+            reply = None
+            while loop.time() < heard:
+                try:
+                    got = await client.get_iopub_msg(timeout=max(0.01, heard - loop.time()))
+                except Exception:  # noqa: BLE001 - nothing yet (queue.Empty)
+                    continue
+                if got.get("parent_header", {}).get("msg_id") == msg["header"]["msg_id"]:
+                    reply = await self._control_reply(msg["header"]["msg_id"], deadline)
+                    return (reply or {}).get("content") or {}
+        return None
+
+    async def _control(self, msg_type: str, timeout: float) -> dict | None:
+        client = self._client
+        msg = client.session.msg(msg_type, {})
+        client.control_channel.send(msg)
+        reply = await self._control_reply(
+            msg["header"]["msg_id"], asyncio.get_event_loop().time() + timeout
+        )
+        content = (reply or {}).get("content") or {}
+        return content if content.get("status") == "ok" else None
+
+    async def _control_reply(self, msg_id: str, deadline: float) -> dict | None:
+        loop = asyncio.get_event_loop()
+        while loop.time() < deadline:
+            try:
+                reply = await self._client.get_control_msg(
+                    timeout=max(0.01, deadline - loop.time())
+                )
+            except Exception:  # noqa: BLE001 - no reply in time
+                return None
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return reply
+        return None
 
     def send(self, data: dict) -> None:
         """Send one protocol message to the runtime."""
@@ -86,7 +141,10 @@ class KernelLink:
         client = self._client
         if client is None:
             return
-        client.shell_channel.send(client.session.msg(msg_type, content))
+        msg = client.session.msg(msg_type, content)
+        if self._subshell is not None:
+            msg["header"]["subshell_id"] = self._subshell
+        client.shell_channel.send(msg)
 
     async def _read(self) -> None:
         client = self._client
@@ -122,8 +180,14 @@ class KernelLink:
             with contextlib.suppress(BaseException):
                 await self._reader
             self._reader = None
+        if self._subshell is not None and self._client is not None:
+            msg = self._client.session.msg(
+                "delete_subshell_request", {"subshell_id": self._subshell}
+            )
+            self._client.control_channel.send(msg)
+            self._subshell = None
         client, self._client = self._client, None
         if client is not None:
-            # Give the comm_close a moment to leave before the socket goes.
+            # Give the last messages a moment to leave before the sockets go.
             await asyncio.sleep(0.05)
             client.stop_channels()
