@@ -11,6 +11,10 @@ echo "== P2 kernel overhead (ipykernel 7, in the kernel)" >&2
 echo "== P7 CPU-bound work: threads vs Dask (ipykernel 7, embedded LocalCluster)" >&2
 .venv/bin/python bench/cluster.py | tee -a "$out" >&2
 
+echo "== P10 outputs into the notebook file with no page open (server extension)" >&2
+.venv/bin/python bench/away.py 2>&1 >>"$out" | grep -v 'WARNING' >&2 || true
+tail -n 2 "$out" >&2
+
 echo "== P4 panel at scale (wasm, headless Chromium)" >&2
 cargo test --release -p parallel-cell-core --target wasm32-unknown-unknown --test bench \
   -- --nocapture 2>&1 | grep -E '^bench:' | .venv/bin/python bench/rust_lines.py | tee -a "$out" >&2
