@@ -92,7 +92,8 @@ def main():
         json.dumps(
             {
                 "id": "P10",
-                "what": f"job end → its last line in the notebook file, no page open (median of {RUNS})",
+                "what": f"job end → its last line in the notebook file, no page open "
+                f"(median of {RUNS})",
                 "ours": median,
                 "baseline": SAVE_INTERVAL * 1000,
                 "unit": "ms",
@@ -115,8 +116,9 @@ def main():
         )
     )
     print(
-        f"P10: job end → file: median {median:.0f} ms, min {min(delays):.0f}, max {max(delays):.0f} "
-        f"({', '.join(f'{d:.0f}' for d in delays)}); {rate:.2f} saves/s while printing",
+        f"P10: job end → file: median {median:.0f} ms, min {min(delays):.0f}, "
+        f"max {max(delays):.0f} ({', '.join(f'{d:.0f}' for d in delays)}); "
+        f"{rate:.2f} saves/s while printing",
         file=sys.stderr,
     )
 
