@@ -1,6 +1,6 @@
-"""The server extension turns on TCP_NODELAY for kernel websockets and nothing else.
-
-Unit level (a stand-in handler); the latency it buys is measured by `make bench` (P1).
+"""The server extension's TCP_NODELAY on kernel websockets, at unit level (a stand-in
+handler; the latency it buys is measured by `make bench`, P1). What it writes with no
+page open is tested against a real server in test_away.py.
 """
 
 import asyncio
@@ -63,7 +63,11 @@ def test_a_failing_nodelay_never_stops_the_kernel_websocket(patched):
     assert handler.calls == [("set_nodelay", True), ("open", "k2")]
 
 
-def test_extension_point_names_the_module():
+def test_extension_point_names_the_module_and_its_app():
     from parallel_cell import server
+    from parallel_cell.server.app import ParallelCellServer
 
-    assert server._jupyter_server_extension_points() == [{"module": "parallel_cell.server"}]
+    assert server._jupyter_server_extension_points() == [
+        {"module": "parallel_cell.server", "app": ParallelCellServer}
+    ]
+    assert ParallelCellServer.name == "parallel_cell"
