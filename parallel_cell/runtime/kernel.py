@@ -35,6 +35,21 @@ from .threads import install_input_guard, internal_thread
 _COMPILE_INLINE_CHARS = 32 * 1024
 
 
+def _keep_header_subshell(_data, subshell_id):
+    return subshell_id
+
+
+def _route_by_header(comm):
+    """Let the kernel route what a page sends on ``comm`` to the subshell the page sent it
+    on. ipykernel 7.4 routes a comm's incoming messages to the subshell of the message that
+    was the parent when the comm last *sent*; the runtime sends every page's comm the same
+    messages, whichever page's request is the parent, so a page's comm would be routed to
+    another page's subshell — and dropped ("Unknown subshell_id") once that page left and
+    deleted it. Each page sends on its own subshell, so the header is always right."""
+    if hasattr(comm, "_reply_subshell_for"):
+        comm._reply_subshell_for = _keep_header_subshell
+
+
 class Runtime:
     """The kernel side of parallel-cell: comms, the job registry, flushing, kills."""
 
@@ -85,6 +100,7 @@ class Runtime:
                 log.exception("parallel-cell: closing a replaced comm failed")
         comm.on_msg(self._on_comm_msg)
         comm.on_close(self._on_comm_close)
+        _route_by_header(comm)
         try:
             import ipykernel
 

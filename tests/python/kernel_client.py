@@ -164,6 +164,13 @@ class Kernel:
         assert reply["content"]["status"] == "ok", reply["content"]
         return reply["content"]["subshell_id"]
 
+    def delete_subshell(self, subshell_id, timeout=10):
+        msg = self.kc.session.msg("delete_subshell_request", {"subshell_id": subshell_id})
+        self.kc.control_channel.send(msg)
+        reply = self.kc.get_control_msg(timeout=timeout)
+        assert reply["parent_header"]["msg_id"] == msg["header"]["msg_id"]
+        assert reply["content"]["status"] == "ok", reply["content"]
+
     def shutdown(self):
         self._stop = True
         # The reader must be out of its poll before the channels close: a zmq socket

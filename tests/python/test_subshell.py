@@ -51,3 +51,29 @@ def test_ipykernel6_kill_waits_for_the_foreground(kernel, comm):
     assert finished["state"] == "killed"
     assert took > 1.0  # queued behind the busy shell
     kernel.wait_execute(fg)
+
+
+@pytest.mark.skipif(IPYKERNEL_MAJOR < 7, reason="kernel subshells need ipykernel >= 7")
+def test_a_page_leaving_does_not_take_the_other_pages_comm_with_it(kernel):
+    """Two pages, each with its comm on its own subshell (JupyterLab ≥ 4.4). ipykernel 7.4
+    routes a comm's incoming messages to the subshell of the last message it *sent*; the
+    runtime sends every page's comm the same messages, so without care page B's comm
+    would be routed to page A's subshell — and after A left (its subshell deleted), B's
+    kill or replay would be dropped ("Unknown subshell_id")."""
+    a_shell, b_shell = kernel.create_subshell(), kernel.create_subshell()
+    a = kernel.open_comm(subshell_id=a_shell)
+    a.wait_type("hello")
+    b = kernel.open_comm(subshell_id=b_shell)
+    b.wait_type("hello")
+    # A asks for something every comm hears (a job's messages), while it is the parent.
+    job = a.submit("print('from a')")
+    a.wait_type("finished", job)
+    b.wait_type("finished", job)
+    # A's tab closes: its comm and its subshell go.
+    a.close()
+    kernel.delete_subshell(a_shell)
+    # B still talks to the runtime.
+    answer = b.request({"type": "list"}, "jobs", timeout=5)
+    assert job in {info["job_id"] for info in answer["jobs"]}
+    other = b.submit("print('from b')")
+    assert b.wait_type("finished", other, timeout=5)["state"] == "done"

@@ -50,6 +50,9 @@ before(async () => {
       'away.ipynb': notebook(AWAY),
       'away-noids.ipynb': withoutIds(notebook(AWAY)),
       'queued.ipynb': notebook(QUEUED),
+      'two-tabs.ipynb': notebook([
+        'import time\nwhile True:\n    print("tick", flush=True)\n    time.sleep(0.3)'
+      ]),
       'chain.ipynb': notebook([
         'import time\ntime.sleep(1.5)\nchain_x = 1',
         'chain_y = chain_x + 1\nprint("y is", chain_y)',
@@ -190,4 +193,27 @@ test('Clear finished frees the jobs in the kernel too', async () => {
   await runInForeground(page, 8);
   await waitForOutput(page, 8, /kernel jobs \d+/);
   assert.match(await outputText(page, 8), /kernel jobs 0\b/);
+});
+
+test('two tabs on one notebook: after one closes, the other still reaches the kernel', async () => {
+  const a = await open('two-tabs.ipynb');
+  const b = await open('two-tabs.ipynb');
+  await openPanel(a.page);
+  await openPanel(b.page);
+  const [job] = await runSideBySide(a.page, 0, 0);
+  await waitForState(a.page, job, 'running');
+  await rowOf(b.page, job).waitFor({ state: 'attached', timeout: 30_000 });
+  // The first tab goes away the way a closing tab does: on 'pagehide' it closes its comm,
+  // and JupyterLab deletes the comm's kernel subshell with it.
+  await a.page.goto('about:blank');
+  await new Promise(r => setTimeout(r, 1_000));
+  await a.context.close();
+  // The tab that stays kills the job. (The kernel-level fault once seen here — a comm
+  // routed to the other tab's deleted subshell, "Unknown subshell_id" — is reproduced
+  // deterministically in tests/python/test_subshell.py.)
+  await rowOf(b.page, job).locator('button[aria-label="Kill job"]').click();
+  await waitForState(b.page, job, 'killed', 15_000);
+  assert.doesNotMatch(lab.log(), /Unknown subshell_id/);
+  assert.deepEqual(b.errors, []);
+  await b.context.close();
 });
