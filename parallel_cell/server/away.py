@@ -48,6 +48,7 @@ class AwayWriter:
         self._locks: dict[str, asyncio.Lock] = {}
         self._cm_get = serverapp.contents_manager.get
         self._runtime_kernels: set[str] = set()  # kernels a page opened a runtime comm on
+        self._sweeper: asyncio.Task | None = None
 
     # -- watching ---------------------------------------------------------------------
     def start(self) -> None:
@@ -137,6 +138,8 @@ class AwayWriter:
         self._pending.pop(kernel_id, None)
         if kernel_id not in self._runtime_kernels:
             return
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.ensure_future(self._sweep())
         if self._connections(kernel_id) != 0 or kernel_id in self._away:
             return
         away = KernelWriter(self, kernel_id)
@@ -154,6 +157,26 @@ class AwayWriter:
         if self._connections(kernel_id) != 0:  # a page came while the comm opened
             self._page_came(kernel_id)
 
+    async def _sweep(self, every: float = 5.0) -> None:
+        """Let go of kernels that were shut down while the server wrote for them (a culler,
+        the API): what is pending is written, the link closed."""
+        while self._away or self._runtime_kernels:
+            await asyncio.sleep(every)
+            alive = set(self.serverapp.kernel_manager.list_kernel_ids())
+            self._runtime_kernels &= alive
+            for kernel_id in [k for k in self._away if k not in alive]:
+                writer = self._away.pop(kernel_id)
+                try:
+                    await writer.flush(final=True)
+                except Exception:  # noqa: BLE001 - the file may be gone too
+                    self.log.exception("parallel-cell: last write for kernel %s failed", kernel_id)
+                writer.stop()
+                await writer.close()
+                self.log.info(
+                    "parallel-cell: kernel %s was shut down; the server stopped writing for it",
+                    kernel_id,
+                )
+
     def _page_came(self, kernel_id: str) -> None:
         """A page connected to the kernel: it writes from now on (synchronous, so nothing
         of ours is written after the page can ask the kernel anything)."""
@@ -170,6 +193,8 @@ class AwayWriter:
 
     async def stop(self) -> None:
         """The server stops: write what is pending, then let go of every kernel."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for timer in self._pending.values():
             timer.cancel()
         self._pending.clear()

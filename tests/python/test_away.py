@@ -449,6 +449,24 @@ def test_the_kernel_restarted_while_away(servers):
     again.close()
 
 
+def test_a_kernel_shut_down_while_away_is_let_go(servers):
+    server = servers([printing("k", 80, 0.1)])
+    kid, page, job = start(server, "nb.ipynb", 0)
+    leave(server, kid, page)
+    wait_until(has_lines(server, "nb.ipynb", 0, 3), what="3 lines written")
+    server.api("DELETE", f"/api/kernels/{kid}")  # a culler, or the person, shut it down
+    wait_until(
+        lambda: f"kernel {kid} was shut down; the server stopped writing" in server.log(),
+        timeout=20,
+        what="the server letting go of the kernel",
+    )
+    nb = valid(server, "nb.ipynb")
+    lines = lines_of(nb["cells"][0])
+    assert len(lines) >= 3 and lines == [f"k{i}" for i in range(len(lines))]
+    assert read_mark(nb["cells"][0])[0] == job
+    assert "Traceback" not in server.log()
+
+
 def test_edits_saved_before_leaving_stay(servers):
     server = servers([printing("v", 12, 0.15), "y = 1", "z = 2"])
     kid, page, job = start(server, "nb.ipynb", 0)
