@@ -115,6 +115,7 @@ pub fn sent(effects: &[Effect]) -> Vec<(&'static str, String)> {
                 ClientMsg::Replay { job_id, .. } => ("replay", job_id.clone()),
                 ClientMsg::Configure { .. } => ("configure", String::new()),
                 ClientMsg::Clear { job_ids } => ("clear", job_ids.join(",")),
+                ClientMsg::Saved { job_ids } => ("saved", job_ids.join(",")),
             }),
             _ => None,
         })
