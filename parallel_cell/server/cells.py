@@ -140,6 +140,49 @@ def process_text(index: int, new: str, text: str = "") -> tuple[str, int]:
     return text, at
 
 
+def _bundle(value) -> bool:
+    """A mime bundle as nbformat allows it: mime type → text, lines, or JSON."""
+    return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def well_formed(output) -> bool:
+    """Whether ``output`` (from the kernel: untrusted) is an nbformat 4 output, or one of
+    the instructions `clear_output`/`update_display_data`, that can go into a notebook
+    file without making it invalid. Anything else is left out."""
+    if not isinstance(output, dict):
+        return False
+    kind = output.get("output_type")
+    if kind == "stream":
+        return output.get("name") in ("stdout", "stderr") and (
+            isinstance(output.get("text"), str) or _strings(output.get("text"))
+        )
+    if kind in ("display_data", "update_display_data", "execute_result"):
+        ok = _bundle(output.get("data")) and isinstance(output.get("metadata", {}), dict)
+        if kind == "execute_result":
+            count = output.get("execution_count")
+            ok = ok and (count is None or (isinstance(count, int) and not isinstance(count, bool)))
+        return ok
+    if kind == "error":
+        return (
+            isinstance(output.get("ename"), str)
+            and isinstance(output.get("evalue"), str)
+            and _strings(output.get("traceback"))
+        )
+    return kind == "clear_output"
+
+
+_FIELDS = {
+    "stream": ("output_type", "name", "text"),
+    "display_data": ("output_type", "data", "metadata"),
+    "execute_result": ("output_type", "data", "metadata", "execution_count"),
+    "error": ("output_type", "ename", "evalue", "traceback"),
+}
+
+
 @dataclass
 class CellOutputs:
     """What a writer must remember about one cell between writes: where each display id
@@ -152,7 +195,7 @@ class CellOutputs:
     def apply(self, cell: dict, outputs: list[dict]) -> None:
         area = cell.setdefault("outputs", [])
         for output in outputs:
-            if not isinstance(output, dict):
+            if not well_formed(output):
                 continue
             kind = output.get("output_type")
             if kind == "clear_output":
@@ -179,7 +222,12 @@ class CellOutputs:
                 self.displays.clear()
                 self.clear_pending = False
                 self.cursor = None
-            clean = {k: v for k, v in output.items() if k != "transient"}
+            # Only the fields nbformat allows (`transient` and anything else stay out).
+            clean = {k: output[k] for k in _FIELDS[kind] if k in output}
+            if kind in ("display_data", "execute_result"):
+                clean.setdefault("metadata", {})
+            if kind == "execute_result":
+                clean.setdefault("execution_count", None)
             last = area[-1] if area else None
             if kind == "stream":
                 new = _text(clean.get("text"))

@@ -480,3 +480,64 @@ def test_write_kernel_origin_keeps_the_cells_own_outputs():
     assert cell["outputs"] == [out("[parallel-cell] started job 1\n"), out("x\n", "stderr")]
     assert cell["execution_count"] == 3
     assert read_mark(cell) == ("k1", 1)
+
+
+# -- untrusted outputs --------------------------------------------------------------------
+
+MALFORMED = [
+    "not an output",
+    None,
+    {"output_type": "stream", "name": "stdin", "text": "x"},
+    {"output_type": "stream", "name": "stdout", "text": 5},
+    {"output_type": "stream", "name": "stdout", "text": ["a", 1]},
+    {"output_type": "display_data", "data": "text/plain", "metadata": {}},
+    {"output_type": "display_data", "data": {}, "metadata": []},
+    {"output_type": "execute_result", "data": {}, "metadata": {}, "execution_count": "1"},
+    {"output_type": "execute_result", "data": {}, "metadata": {}, "execution_count": True},
+    {"output_type": "error", "ename": "E", "evalue": "v", "traceback": "tb"},
+    {"output_type": "error", "ename": 1, "evalue": "v", "traceback": []},
+    {"output_type": "something_else", "data": {}},
+    {"output_type": None},
+]
+
+
+@pytest.mark.parametrize("output", MALFORMED, ids=range(len(MALFORMED)))
+def test_an_output_nbformat_would_refuse_is_left_out(output):
+    cell = {"cell_type": "code", "id": "c", "metadata": {}, "source": "", "outputs": []}
+    cell["execution_count"] = None
+    CellOutputs().apply(cell, [output])
+    assert cell["outputs"] == []
+
+
+def test_outputs_written_make_a_valid_notebook():
+    nbformat = pytest.importorskip("nbformat")
+    cell = {
+        "cell_type": "code",
+        "id": "c",
+        "metadata": {},
+        "source": "",
+        "outputs": [],
+        "execution_count": None,
+    }
+    CellOutputs().apply(
+        cell,
+        [
+            *MALFORMED,
+            {"output_type": "stream", "name": "stdout", "text": ["a\n", "b\n"], "extra": 1},
+            {
+                "output_type": "display_data",
+                "data": {"text/plain": "d"},
+                "transient": {"display_id": "x"},
+            },
+            {"output_type": "execute_result", "data": {"text/plain": "1"}, "metadata": {}},
+            {"output_type": "error", "ename": "E", "evalue": "v", "traceback": ["t"]},
+        ],
+    )
+    assert [o["output_type"] for o in cell["outputs"]] == [
+        "stream",
+        "display_data",
+        "execute_result",
+        "error",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.from_dict(cell)])
+    nbformat.validate(nb)
