@@ -22,7 +22,6 @@ One writer at a time, never a duplicate:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 
 from jupyter_server.utils import ensure_async
@@ -165,13 +164,7 @@ class AwayWriter:
             alive = set(self.serverapp.kernel_manager.list_kernel_ids())
             self._runtime_kernels &= alive
             for kernel_id in [k for k in self._away if k not in alive]:
-                writer = self._away.pop(kernel_id)
-                try:
-                    await writer.flush(final=True)
-                except Exception:  # noqa: BLE001 - the file may be gone too
-                    self.log.exception("parallel-cell: last write for kernel %s failed", kernel_id)
-                writer.stop()
-                await writer.close()
+                await self._away.pop(kernel_id).finish()
                 self.log.info(
                     "parallel-cell: kernel %s was shut down; the server stopped writing for it",
                     kernel_id,
@@ -201,10 +194,7 @@ class AwayWriter:
         aways = list(self._away.values())
         self._away.clear()
         for away in aways:
-            with contextlib.suppress(Exception):
-                await away.flush(final=True)
-            away.stop()
-            await away.close()
+            await away.finish()
 
     # -- notebooks ----------------------------------------------------------------------
     def _writes(self, path: str) -> bool:

@@ -60,6 +60,15 @@ class KernelWriter:
         if self.link is not None:
             await self.link.close()
 
+    async def finish(self) -> None:
+        """Write what is pending (the kernel or the server is going), then let go."""
+        try:
+            await self.flush(final=True)
+        except Exception:  # noqa: BLE001 - the notebook may be gone too
+            self.log.exception("parallel-cell: last write for kernel %s failed", self.kernel_id)
+        self.stop()
+        await self.close()
+
     # -- what the kernel says -------------------------------------------------------------
     def _heard(self, msg: dict) -> None:
         if self.stopped:
@@ -81,7 +90,8 @@ class KernelWriter:
                 self._flush_soon(0)
         elif kind == "cleared" and isinstance(msg.get("job_ids"), list):
             for job_id in msg["job_ids"]:
-                self.jobs.pop(job_id, None) if isinstance(job_id, str) else None
+                if isinstance(job_id, str):
+                    self.jobs.pop(job_id, None)
         elif kind == "comm_closed":
             self.log.info("parallel-cell: kernel %s closed the server's comm", self.kernel_id)
             self.stopped = True
@@ -221,10 +231,7 @@ class KernelWriter:
             changed: dict[int, dict] = {}
             for job in jobs:
                 if job.next is None:
-                    index, _ = job.resolve(cells, path)
-                    since = job.missing()
-                    if since is not None:
-                        self._replay(job, since)
+                    index, _ = job.resolve(cells, path)  # its replay: asked by `flush`
                 else:
                     index = self._index(cells, job)
                 if index is not None and job.write(cells[index]):

@@ -22,6 +22,15 @@ from parallel_cell._bootstrap import bootstrap_code
 TARGET = "parallel_cell.v2"
 
 
+def submit_message(job_id, cell_id, notebook, code, target=None, after=None, source_hash=None):
+    """A `submit`, with its optional fields only when given (as the page sends it)."""
+    msg = {"type": "submit", "job_id": job_id, "cell_id": cell_id, "notebook": notebook}
+    msg["code"] = code
+    optional = {"target": target, "after": after, "source_hash": source_hash}
+    msg.update({k: v for k, v in optional.items() if v is not None})
+    return msg
+
+
 class KernelError(AssertionError):
     pass
 
@@ -271,20 +280,7 @@ class CommClient:
         source_hash=None,
     ):
         job_id = job_id or uuid.uuid4().hex
-        msg = {
-            "type": "submit",
-            "job_id": job_id,
-            "cell_id": cell_id,
-            "notebook": notebook,
-            "code": code,
-        }
-        if target is not None:
-            msg["target"] = target
-        if after is not None:
-            msg["after"] = after
-        if source_hash is not None:
-            msg["source_hash"] = source_hash
-        self.send(msg)
+        self.send(submit_message(job_id, cell_id, notebook, code, target, after, source_hash))
         return job_id
 
     def close(self):

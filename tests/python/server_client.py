@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import websocket
+from kernel_client import submit_message
 
 from parallel_cell._bootstrap import bootstrap_code
 from parallel_cell.server.cells import source_hash
@@ -290,17 +291,9 @@ class Page:
 
     def submit(self, path, cell_id, code, job_id=None, after=None):
         job_id = job_id or uuid.uuid4().hex
-        msg = {
-            "type": "submit",
-            "job_id": job_id,
-            "cell_id": cell_id,
-            "notebook": path,
-            "code": code,
-            "source_hash": source_hash(code),
-        }
-        if after:
-            msg["after"] = after
-        self.send(msg)
+        self.send(
+            submit_message(job_id, cell_id, path, code, after=after, source_hash=source_hash(code))
+        )
         return job_id
 
     def jobs(self) -> dict:
