@@ -61,6 +61,16 @@ def end_to_disk(server) -> list[float]:
     return delays
 
 
+def _settled(path, mtime) -> bool:
+    """Whether the save that gave the file ``mtime`` is over: jupyter_server writes a
+    notebook in place, so a look in the middle of one save sees it changed twice."""
+    try:
+        json.loads(path.read_text())
+    except ValueError:
+        return False
+    return path.stat().st_mtime_ns == mtime
+
+
 def save_gaps(server) -> list[float]:
     """Seconds between consecutive saves while a job prints 10 lines/s, no page open."""
     name = "rate.ipynb"
@@ -74,7 +84,7 @@ def save_gaps(server) -> list[float]:
     saves, start = [path.stat().st_mtime_ns], time.monotonic()
     while time.monotonic() - start < 15:
         mtime = path.stat().st_mtime_ns
-        if mtime != saves[-1]:
+        if mtime != saves[-1] and _settled(path, mtime):
             saves.append(mtime)
         time.sleep(0.01)
     return [(b - a) / 1e9 for a, b in zip(saves, saves[1:])]
