@@ -30,6 +30,7 @@ MODULES = (
     "protocol",
     "threads",
     "outbox",
+    "routing",
     "capture",
     "executor",
     "job",

@@ -10,7 +10,9 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - protocol: decoding client messages, building kernel messages (docs/protocol.md)
 - threads: which job a thread works for; interruptible sleeps and waits, children
 - outbox: the one thread every comm message leaves from
-- capture: stdout/stderr routing and the display hook per job thread
+- routing: where stdout/stderr writes go, whatever the foreground does to the streams
+  (standard library only: Dask workers build it too)
+- capture: the runtime's routing installed, and the display hook per job thread
 - executor: compiling and running a cell with IPython semantics, without run_cell
 - job: one ``Job`` per background run, with its output buffer and replay log
 - flusher: batched, paced sending of outputs

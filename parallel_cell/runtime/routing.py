@@ -1,0 +1,226 @@
+"""Where a thread's writes to stdout/stderr go: to the job the thread works for,
+whatever the foreground has done to ``sys.stdout``/``sys.stderr`` meanwhile.
+
+A stand-in stream alone is not enough: it only routes while it *is* ``sys.stdout``.
+``%%capture`` and ``contextlib.redirect_stdout`` in the foreground replace it, and a
+logging handler made before the runtime loaded holds the kernel's own stream. So:
+
+- ``sys``'s module class gets a ``__setattr__`` (a ``ModuleType`` subclass: ``sys`` is
+  a module, so ``__class__`` assignment is allowed): every stream set on ``sys`` is
+  wrapped in a ``RoutedStream`` that knows, per owner, where writes go. The owner is
+  whoever set it: the foreground (no job) or a job (a job redirecting its own output).
+  A foreground capture then sees only foreground writes; a job's redirect sees only
+  that job's; everyone else's go to their job.
+- The kernel's own stream class (ipykernel's ``OutStream``) routes job threads' writes
+  too, for handlers and objects that held it before the runtime came.
+
+Writes to ``sys.__stdout__`` (the process's file descriptors) are left alone.
+
+Standard library only and no imports of the runtime: a Dask worker builds this file too
+(see ``worker.py``). What a "job" is comes from the lookup given to ``install``: any
+object with ``emit_stream(name, text) -> bool`` (False: it takes no more output) and a
+``closed`` attribute.
+"""
+
+import sys
+import threading
+import types
+
+_STREAMS = ("stdout", "stderr")
+_lookup = [lambda: None]  # the job the calling thread works for, or None
+_TEE_ACTIVE = threading.local()
+
+
+def current_sink():
+    """The job whose output the calling thread's writes are."""
+    return _lookup[0]()
+
+
+def _is_routed(stream):
+    # Also an older runtime version's stand-in (the marker is on its class).
+    return getattr(type(stream), "_parallel_cell_proxy", False)
+
+
+class RoutedStream:
+    """Stands in for ``sys.stdout``/``sys.stderr``.
+
+    ``_pc_target`` takes the foreground's writes; ``_pc_redirects`` maps a job to the
+    stream that job itself set (its own capture). Other job threads' writes become
+    their job's output.
+    """
+
+    _parallel_cell_proxy = True
+
+    def __init__(self, name, target, redirects=()):
+        self.__dict__["_pc_name"] = name
+        self.__dict__["_pc_target"] = target
+        self.__dict__["_pc_redirects"] = tuple(redirects)  # ((job, stream), ...)
+
+    def _pc_redirect(self, job):
+        for owner, stream in self._pc_redirects:
+            if owner is job:
+                return stream
+        return None
+
+    def _pc_stream_for(self, job):
+        """Where a write of ``job`` (None: the foreground) would go if not to the job."""
+        if job is not None:
+            own = self._pc_redirect(job)
+            if own is not None:
+                return own
+        return self._pc_target
+
+    def write(self, text):
+        job = current_sink()
+        if job is not None:
+            own = self._pc_redirect(job)
+            if own is not None:
+                return own.write(text)
+            if not isinstance(text, str):
+                raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+            if job.emit_stream(self._pc_name, text):
+                return len(text)
+        tee = self.__dict__.get("_pc_tee")
+        if tee is not None and not getattr(_TEE_ACTIVE, "on", False):
+            _TEE_ACTIVE.on = True
+            try:
+                return tee(text)
+            finally:
+                _TEE_ACTIVE.on = False
+        return self._pc_target.write(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        job = current_sink()
+        stream = self._pc_stream_for(job)
+        if job is None or stream is not self._pc_target:
+            return stream.flush()
+        return None
+
+    def __getattr__(self, name):
+        return getattr(self._pc_stream_for(current_sink()), name)
+
+    def __setattr__(self, name, value):
+        if name == "write":
+            # IPython 9 tees ``write`` during run_cell (``stream.write = tee`` and back):
+            # keep our routing in front, so job output never enters the foreground's tee.
+            own = value == RoutedStream.write.__get__(self)
+            self.__dict__["_pc_tee"] = None if own else value
+            return
+        setattr(self._pc_target, name, value)
+
+    def __repr__(self):
+        return f"<parallel-cell routed {self._pc_name} over {self._pc_target!r}>"
+
+
+def _alive(job):
+    return not getattr(job, "closed", False)
+
+
+def routed(name, current, value, owner):
+    """What ``sys.<name> = value`` set by ``owner`` (a job, or None) becomes."""
+    if value is None or not hasattr(value, "write"):
+        return value
+    if isinstance(current, RoutedStream):
+        target, redirects = current._pc_target, current._pc_redirects
+    elif _is_routed(current):
+        target, redirects = current._pc_target, ()
+    else:
+        target, redirects = current, ()
+    if isinstance(value, RoutedStream):  # putting back a stream read earlier
+        new = value._pc_stream_for(owner)
+        if owner is not None and new is value._pc_target:
+            new = None  # that job had no redirect then
+    elif _is_routed(value):
+        new = value._pc_target if owner is None else None
+    else:
+        new = value
+    redirects = [(job, s) for job, s in redirects if job is not owner and _alive(job)]
+    if owner is None:
+        target = new
+    elif new is not None:
+        redirects.append((owner, new))
+    if (
+        isinstance(value, RoutedStream)
+        and value._pc_target is target
+        and len(value._pc_redirects) == len(redirects)
+        and all(a[0] is b[0] and a[1] is b[1] for a, b in zip(value._pc_redirects, redirects))
+    ):
+        return value  # the very stream put back: keep it (and its tee)
+    return RoutedStream(name, target, redirects)
+
+
+class RoutedSys(types.ModuleType):
+    """``sys``'s class once the runtime is installed: streams set on it are routed."""
+
+    _parallel_cell_sys = True
+
+    def __setattr__(self, name, value):
+        if name in _STREAMS:
+            value = routed(name, self.__dict__.get(name), value, current_sink())
+        super().__setattr__(name, value)
+
+
+class _RoutedWrite:
+    """``write`` of ipykernel's ``OutStream`` class, as a data descriptor: writes from
+    job threads become job output, also through references taken before the runtime
+    (a logging handler's stream). A descriptor, not a method, because IPython 9 sets
+    ``write`` on the instance around every cell (its tee) and leaves it there; an
+    instance's own ``write`` is kept aside and called for everyone else."""
+
+    _parallel_cell_routed_write = True
+
+    def __init__(self, original):
+        self.original = original
+
+    def __get__(self, stream, cls=None):
+        if stream is None:
+            return self
+        inner = stream.__dict__.get("write") or self.original.__get__(stream, cls)
+
+        def write(string):
+            job = current_sink()
+            if job is not None and isinstance(string, str):
+                name = getattr(stream, "name", None)
+                if name in _STREAMS and job.emit_stream(name, string):
+                    return len(string)
+            return inner(string)
+
+        return write
+
+    def __set__(self, stream, value):
+        stream.__dict__["write"] = value
+
+    def __delete__(self, stream):
+        stream.__dict__.pop("write", None)
+
+
+def _route_kernel_stream_class(stream):
+    cls = type(stream)
+    if not cls.__module__.startswith("ipykernel."):
+        return
+    current = cls.__dict__.get("write")
+    if current is None:
+        return
+    original = current.original if hasattr(current, "_parallel_cell_routed_write") else current
+    cls.write = _RoutedWrite(original)
+
+
+def install(lookup):
+    """Route stdout/stderr writes of job threads to their job (idempotent; a newer
+    runtime's install replaces an older one's)."""
+    _lookup[0] = lookup
+    cls = type(sys)
+    if cls is types.ModuleType or getattr(cls, "_parallel_cell_sys", False):
+        sys.__class__ = RoutedSys
+    for name in _STREAMS:
+        current = sys.__dict__.get(name)
+        base = current._pc_target if _is_routed(current) else current
+        if base is not None:
+            _route_kernel_stream_class(base)
+        if not isinstance(current, RoutedStream):
+            # ``routed`` directly: the installing thread may be anything.
+            sys.__dict__[name] = routed(name, current, current, None)
