@@ -29,6 +29,7 @@ MODULES = (
     "config",
     "protocol",
     "threads",
+    "children",
     "outbox",
     "routing",
     "capture",

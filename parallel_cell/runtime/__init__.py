@@ -9,6 +9,7 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - config: tunables, the logger, which frames are the runtime's own
 - protocol: decoding client messages, building kernel messages (docs/protocol.md)
 - threads: which job a thread works for; interruptible sleeps and waits, children
+- children: child processes a job starts: their output is the job's
 - outbox: the one thread every comm message leaves from
 - routing: where stdout/stderr writes go, whatever the foreground does to the streams
   (standard library only: Dask workers build it too)
@@ -29,6 +30,7 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - api: ``jobs``, ``map``, ``%job`` / ``%%job``
 """
 
+from . import children as _children
 from . import kernel as _kernel
 from .api import JobManager, MapResult, jobs, map, register_magics
 from .capture import install_streams
@@ -74,6 +76,7 @@ def register(shell):
     if runtime is None or runtime.shell is not shell:
         runtime = _kernel._RUNTIME = Runtime(shell)
     install_patches()
+    _children.install()
     install_streams()
     install_input_guard(shell)
     kernel = getattr(shell, "kernel", None)

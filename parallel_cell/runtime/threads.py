@@ -3,11 +3,11 @@
 Patches are installed once per process; each replaced callable remembers the original
 under ``_parallel_cell_original`` so a newer runtime version re-patches cleanly. Sleeps
 and waits in a job thread end at once on a kill (unless ``Config.interruptible_sleep``
-is off); threads, child processes and sockets a job creates are remembered as its own.
+is off); threads and sockets a job creates are remembered as its own (child processes: see
+``children.py``).
 """
 
 import socket
-import subprocess
 import threading
 import time
 import weakref
@@ -46,14 +46,7 @@ def _original(fn):
 
 orig_sleep = _original(time.sleep)
 _orig_cond_wait = _original(threading.Condition.wait)
-_orig_popen_init = _original(subprocess.Popen.__init__)
 _orig_socket_init = _original(socket.socket.__init__)
-try:  # IPython's `!cmd` runs through pexpect, whose children live on a pty
-    import ptyprocess
-
-    _orig_pty_init = _original(ptyprocess.PtyProcess.__init__)
-except ImportError:
-    ptyprocess = None
 _orig_thread_start = _original(threading.Thread.start)
 _orig_thread_join = _original(threading.Thread.join)
 _orig_thread_bootstrap = _original(getattr(threading.Thread, "_bootstrap_inner", None))
@@ -114,20 +107,6 @@ def _track(job, refs, obj):
         if len(refs) >= 256:
             refs[:] = [r for r in refs if r() is not None]
         refs.append(weakref.ref(obj))
-
-
-def _popen_init(self, *args, **kwargs):
-    _orig_popen_init(self, *args, **kwargs)
-    job = current_job()
-    if job is not None:
-        _track(job, job.children, self)
-
-
-def _pty_init(self, *args, **kwargs):
-    _orig_pty_init(self, *args, **kwargs)
-    job = current_job()
-    if job is not None:
-        _track(job, job.children, self)
 
 
 def _socket_init(self, *args, **kwargs):
@@ -208,13 +187,10 @@ def install_patches():
     patches = [
         (time, "sleep", _sleep, orig_sleep),
         (threading.Condition, "wait", _cond_wait, _orig_cond_wait),
-        (subprocess.Popen, "__init__", _popen_init, _orig_popen_init),
         (socket.socket, "__init__", _socket_init, _orig_socket_init),
         (threading.Thread, "start", _thread_start, _orig_thread_start),
         (threading.Thread, "join", _thread_join, _orig_thread_join),
     ]
-    if ptyprocess is not None:
-        patches.append((ptyprocess.PtyProcess, "__init__", _pty_init, _orig_pty_init))
     if _orig_thread_bootstrap is not None:
         patches.append(
             (threading.Thread, "_bootstrap_inner", _thread_bootstrap, _orig_thread_bootstrap)
