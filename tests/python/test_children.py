@@ -58,9 +58,11 @@ def test_what_a_job_captures_itself_stays_captured(kernel, comm):
 def test_stdout_given_as_sys_stdout_and_popen_stderr(kernel, comm):
     job = _run(
         comm,
-        "import subprocess, sys, os\nsubprocess.run(['echo', 'via sys.stdout'], stdout=sys.stdout)\n"
+        "import subprocess, sys, os\n"
+        "subprocess.run(['echo', 'via sys.stdout'], stdout=sys.stdout)\n"
         "subprocess.run(['sh', '-c', 'echo merged >&2'], stderr=subprocess.STDOUT)\n"
-        "with os.popen('echo piped; echo popen err >&2') as p:\n    print('read', p.read().strip())",
+        "with os.popen('echo piped; echo popen err >&2') as p:\n"
+        "    print('read', p.read().strip())",
     )
     assert comm.text(job) == "via sys.stdout\nmerged\nread piped\n"
     assert comm.text(job, "stderr") == "popen err\n"
