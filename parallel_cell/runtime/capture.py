@@ -11,8 +11,77 @@ def _thread_job():
 
 
 def install_streams():
-    """Job threads' stdout/stderr writes go to their job (see ``routing.py``)."""
+    """Job threads' stdout/stderr writes go to their job (see ``routing.py``), and so
+    do their displays while the foreground captures (``%%capture``)."""
     routing.install(_thread_job)
+    _route_captured_displays()
+
+
+def _route_captured_displays():
+    """``%%capture`` swaps the shell's display publisher for one that keeps what it is
+    given; the job threads' display hooks are on the kernel's own publisher, so a job's
+    ``display()`` would land in the foreground's capture. Its methods are made to send a
+    job thread's displays to the job instead (once per process)."""
+    try:
+        from IPython.core.displaypub import CapturingDisplayPublisher as cls
+    except ImportError:
+        return
+    routes = (
+        ("__init__", _remember_owner),
+        ("publish", _publish_for_job),
+        ("clear_output", _clear_for_job),
+    )
+    for name, route in routes:
+        current = getattr(cls, name)  # ``__init__``: inherited
+        original = getattr(current, "_parallel_cell_original", current)
+        setattr(cls, name, route(original))
+
+
+def _others_job(publisher):
+    """The calling thread's job, unless that job made ``publisher`` (its own capture)."""
+    job = _thread_job()
+    if job is None or publisher.__dict__.get("_parallel_cell_owner") is job:
+        return None
+    return job
+
+
+def _remember_owner(original):
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.__dict__["_parallel_cell_owner"] = _thread_job()
+
+    __init__._parallel_cell_original = original
+    return __init__
+
+
+def _publish_for_job(original):
+    def publish(self, data, metadata=None, source=None, *, transient=None, update=False):
+        job = _others_job(self)
+        if job is not None:
+            out = {
+                "output_type": "update_display_data" if update else "display_data",
+                "data": data,
+                "metadata": metadata or {},
+            }
+            if transient:
+                out["transient"] = transient
+            if job.emit(out):
+                return None
+        return original(self, data, metadata, source, transient=transient, update=update)
+
+    publish._parallel_cell_original = original
+    return publish
+
+
+def _clear_for_job(original):
+    def clear_output(self, wait=False):
+        job = _others_job(self)
+        if job is not None and job.emit({"output_type": "clear_output", "wait": bool(wait)}):
+            return None
+        return original(self, wait)
+
+    clear_output._parallel_cell_original = original
+    return clear_output
 
 
 def display_hook(job):

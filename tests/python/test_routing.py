@@ -122,3 +122,28 @@ def test_logging_configured_after_the_runtime_reaches_the_job(kernel, comm):
     job = comm.submit("late.info('late handler line')")
     comm.wait_type("finished", job, timeout=20)
     assert comm.text(job) == "late handler line\n"
+
+
+def test_a_foreground_capture_takes_none_of_a_jobs_displays(kernel, comm):
+    job = comm.submit(
+        "import time\nfrom IPython.display import display, HTML\nfor i in range(10):\n"
+        "    display(HTML(f'<b>{i}</b>'))\n    time.sleep(0.05)"
+    )
+    comm.wait_type("started", job)
+    kernel.ok("%%capture fg_cap\nimport time\ntime.sleep(0.6)\ndisplay('fg display')")
+    comm.wait_type("finished", job, timeout=10)
+    shown = [
+        o["data"]["text/html"] for o in comm.outputs(job) if o["output_type"] == "display_data"
+    ]
+    assert shown == [f"<b>{i}</b>" for i in range(10)]
+    assert kernel.evaluate("[o.data['text/plain'] for o in fg_cap.outputs]") == "[\"'fg display'\"]"
+
+
+def test_a_job_capturing_its_own_displays_keeps_them(kernel, comm):
+    job = comm.submit(
+        "from IPython.utils.capture import capture_output\nfrom IPython.display import display\n"
+        "with capture_output() as mine:\n    display('kept')\n    print('kept too')\n"
+        "print(len(mine.outputs), repr(mine.stdout))"
+    )
+    assert comm.wait_type("finished", job, timeout=10)["state"] == "done"
+    assert comm.text(job) == "1 'kept too\\n'\n"
