@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 /// Every English string the core shows, indexed by the `T_*` constants.
-pub const SOURCES: [&str; 41] = [
+pub const SOURCES: [&str; 42] = [
     "Background jobs",
     "Kill all",
     "Clear finished",
@@ -60,6 +60,8 @@ pub const SOURCES: [&str; 41] = [
     "waits for {title}",
     "waits for another job",
     "waits for a free slot in the kernel",
+    // A job whose code ended while threads it started still run (and write to its cell).
+    "threads it started still running: {n}",
 ];
 
 /// The header toolbar's label.
@@ -120,6 +122,8 @@ pub const T_DASHBOARD: usize = 36;
 /// A queued job waits for job `{n}`, `{title}`; then: for `{title}` (no number), for a job
 /// this page does not show, for a free slot.
 pub const T_WAITS_JOB: usize = 37;
+/// Threads a job started still run after its code ended (`{n}`).
+pub const T_THREADS_RUNNING: usize = 41;
 
 /// The strings in use: English until translations are set.
 #[derive(Clone, Debug, Default)]

@@ -109,7 +109,8 @@ fn kernel_messages_round_trip() {
             "output",
             "placed",
             "queued",
-            "started"
+            "started",
+            "threads"
         ]
     );
 }

@@ -31,8 +31,14 @@ fn submit_chain_and_configure_queue() {
     }
     match ClientMsg::from_json(&golden("client", "configure_queue.json")).unwrap() {
         ClientMsg::Configure {
-            cap, log_budget, ..
-        } => assert_eq!((cap, log_budget), (Some(4), Some(67_108_864))),
+            cap,
+            log_budget,
+            cleanup_grace_ms,
+            ..
+        } => assert_eq!(
+            (cap, log_budget, cleanup_grace_ms),
+            (Some(4), Some(67_108_864), Some(2000))
+        ),
         other => panic!("{other:?}"),
     }
     // Without them, a submit and a configure are written as in version 1.
@@ -40,6 +46,7 @@ fn submit_chain_and_configure_queue() {
         serde_json::to_value(ClientMsg::from_json(&golden("client", "configure.json")).unwrap())
             .unwrap();
     assert!(back.get("cap").is_none() && back.get("log_budget").is_none());
+    assert!(back.get("cleanup_grace_ms").is_none());
     let back =
         serde_json::to_value(ClientMsg::from_json(&golden("client", "submit.json")).unwrap())
             .unwrap();

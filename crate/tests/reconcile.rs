@@ -213,3 +213,43 @@ fn adopted_carries_state_superseded_source_hash_and_trimmed_logs() {
     assert!(fx.contains(&Effect::RowChanged { job_id: "a".into() }));
     assert_eq!(s.job("a").unwrap().log_trimmed.as_deref(), Some("freed"));
 }
+
+#[test]
+fn threads_a_job_left_running_are_counted_until_the_last_ends() {
+    let mut s = Scheduler::new();
+    s.receive(K, hello(), 0.0);
+    submit(&mut s, "a");
+    s.receive(K, finished("a", JobState::Done), 1.0);
+    let threads = |n: u32| {
+        KernelMsg::Threads(Threads {
+            job_id: "a".into(),
+            running: n,
+        })
+    };
+    let fx = s.receive(K, threads(2), 2.0);
+    assert!(fx.contains(&Effect::RowChanged { job_id: "a".into() }));
+    assert_eq!(s.job("a").unwrap().threads, 2);
+    assert_eq!(
+        s.job("a").unwrap().state,
+        JobState::Done,
+        "the job itself ended"
+    );
+    // The same count again changes nothing; a message about an unknown job is dropped.
+    assert!(s.receive(K, threads(2), 3.0).is_empty());
+    let other = KernelMsg::Threads(Threads {
+        job_id: "nope".into(),
+        running: 1,
+    });
+    assert!(s.receive(K, other, 3.5).is_empty());
+    // A page that comes back learns the count from the list.
+    s.receive(K, hello(), 4.0);
+    let listed = JobInfo {
+        threads: 1,
+        ..info("a", JobState::Done, 1, Origin::Frontend)
+    };
+    let fx = s.receive(K, KernelMsg::Jobs(JobList { jobs: vec![listed] }), 5.0);
+    assert!(fx.contains(&Effect::RowChanged { job_id: "a".into() }));
+    assert_eq!(s.job("a").unwrap().threads, 1);
+    s.receive(K, threads(0), 6.0);
+    assert_eq!(s.job("a").unwrap().threads, 0);
+}

@@ -217,6 +217,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           jobs.configureRuntime({
             log_limit: loaded.get('logLimit').composite as number,
             kill_grace_ms: Math.round((loaded.get('killGraceSeconds').composite as number) * 1000),
+            cleanup_grace_ms: Math.round(
+              (loaded.get('cleanupGraceSeconds').composite as number) * 1000
+            ),
             interruptible_sleep: loaded.get('interruptibleSleep').composite as boolean,
             cluster: loaded.get('clusterAddress').composite as string,
             cap: loaded.get('concurrency').composite as number,

@@ -177,7 +177,12 @@ cap?: number | null,
 /**
  * Bytes of replay logs kept across all jobs (at least 1); missing: leave it.
  */
-log_budget?: number | null, } | { "type": "clear", 
+log_budget?: number | null, 
+/**
+ * How long a killed job's cleanup may run before the kill forces it out (ms);
+ * missing: leave it.
+ */
+cleanup_grace_ms?: number | null, } | { "type": "clear", 
 /**
  * The jobs.
  */
@@ -260,7 +265,12 @@ superseded: boolean,
 /**
  * Why its replay log was freed, if it was.
  */
-log_trimmed: string | null, };
+log_trimmed: string | null, 
+/**
+ * Threads it started that still run after its own code ended (their output still
+ * goes to its cell). 0 when missing.
+ */
+threads: number, };
 
 export type Hello = { 
 /**
@@ -456,7 +466,7 @@ message: string,
  */
 job_id: string | null, };
 
-export type KernelMsg = { "type": "hello" } & Hello | { "type": "queued" } & Queued | { "type": "started" } & Started | { "type": "placed" } & Placed | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "cleared" } & Cleared | { "type": "log_trimmed" } & LogTrimmed | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
+export type KernelMsg = { "type": "hello" } & Hello | { "type": "queued" } & Queued | { "type": "started" } & Started | { "type": "placed" } & Placed | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "cleared" } & Cleared | { "type": "log_trimmed" } & LogTrimmed | { "type": "threads" } & Threads | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
 
 export type Effect = { "kind": "send", 
 /**

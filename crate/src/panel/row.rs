@@ -6,12 +6,12 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::{Document, Element};
 
-use super::lines::{Lines, CELL_NOTE, LOG_NOTE, NOTE, WAITS_FOR};
+use super::lines::{Lines, CELL_NOTE, LOG_NOTE, NOTE, THREADS, WAITS_FOR};
 use super::{dom_err, format, traceback};
 use crate::error::Result;
 use crate::protocol::JobState;
 use crate::scheduler::Job;
-use crate::text::{Text, T_ASSIGNED, T_DASHBOARD, T_GOTO, T_KILL, T_STATE};
+use crate::text::{Text, T_ASSIGNED, T_DASHBOARD, T_GOTO, T_KILL, T_STATE, T_THREADS_RUNNING};
 
 /// The longest list of assigned names a row shows (characters); the rest is counted.
 pub const MAX_ASSIGNED: usize = 60;
@@ -291,9 +291,12 @@ impl Row {
         }
         self.set_dashboard(document, job.dashboard.as_deref(), text)?;
         let anchor = self.parts()?.last_line.clone();
+        let threads = (job.threads > 0)
+            .then(|| text.fill(T_THREADS_RUNNING, "{n}", &job.threads.to_string()));
         for (i, line) in [
             (WAITS_FOR, waits_for),
             (NOTE, job.cancel_reason.as_deref()),
+            (THREADS, threads.as_deref()),
             (CELL_NOTE, job.cell_note.as_deref()),
             (LOG_NOTE, job.log_trimmed.as_deref()),
         ] {

@@ -96,6 +96,11 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "ts", ts(type = "number | null"))]
         log_budget: Option<u64>,
+        /// How long a killed job's cleanup may run before the kill forces it out (ms);
+        /// missing: leave it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+        cleanup_grace_ms: Option<u64>,
     },
     /// Forget these ended jobs (at most [`MAX_CLEAR`] ids); answered by `cleared`.
     Clear {

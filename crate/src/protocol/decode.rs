@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{
     Cancelling, Cleared, ClientMsg, Finished, JobList, JobState, KernelError, KernelMsg,
-    LogTrimmed, Outputs, Placed, Queued, Started, Target, MAX_CLEAR, MAX_ID_LEN,
+    LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads, MAX_CLEAR, MAX_ID_LEN,
 };
 use crate::error::{Error, Result};
 
@@ -21,6 +21,7 @@ impl<'de> Deserialize<'de> for KernelMsg {
             "queued" => serde_json::from_value(value).map(KernelMsg::Queued),
             "cleared" => serde_json::from_value(value).map(KernelMsg::Cleared),
             "log_trimmed" => serde_json::from_value(value).map(KernelMsg::LogTrimmed),
+            "threads" => serde_json::from_value(value).map(KernelMsg::Threads),
             "started" => serde_json::from_value(value).map(KernelMsg::Started),
             "placed" => serde_json::from_value(value).map(KernelMsg::Placed),
             "output" => serde_json::from_value(value).map(KernelMsg::Output),
@@ -40,6 +41,7 @@ impl<'de> Deserialize<'de> for KernelMsg {
                     "finished",
                     "cleared",
                     "log_trimmed",
+                    "threads",
                     "jobs",
                     "error",
                 ],
@@ -59,6 +61,11 @@ pub(super) fn target_or_thread<'de, D: Deserializer<'de>>(
 /// A flag that is `false` when missing or `null` (the reader says the same).
 pub(super) fn flag<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A count that is 0 when missing or `null` (the reader says the same).
+pub(super) fn count<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
+    Ok(Option::<u32>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A field whose `null` differs from its absence (`configure`'s `cluster`): present, it is
@@ -210,7 +217,8 @@ impl KernelMsg {
                 check_time("started_at", *started_at)
             }
             KernelMsg::Output(Outputs { job_id, .. })
-            | KernelMsg::Cancelling(Cancelling { job_id, .. }) => check_id("job_id", job_id),
+            | KernelMsg::Cancelling(Cancelling { job_id, .. })
+            | KernelMsg::Threads(Threads { job_id, .. }) => check_id("job_id", job_id),
             KernelMsg::Finished(Finished {
                 job_id,
                 state,

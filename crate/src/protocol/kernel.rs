@@ -58,6 +58,10 @@ pub struct JobInfo {
     /// Why its replay log was freed, if it was.
     #[serde(default)]
     pub log_trimmed: Option<String>,
+    /// Threads it started that still run after its own code ended (their output still
+    /// goes to its cell). 0 when missing.
+    #[serde(default, deserialize_with = "decode::count")]
+    pub threads: u32,
 }
 
 /// The answer to the comm opening.
@@ -214,6 +218,17 @@ pub struct Finished {
     pub assigned: Vec<String>,
 }
 
+/// After a job's own code ended: how many threads it started still run. Their output
+/// still goes to its cell; 0: the last has ended, and the job takes no more output.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Threads {
+    /// The job.
+    pub job_id: String,
+    /// Threads still running.
+    pub running: u32,
+}
+
 /// The answer to `list`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -255,6 +270,8 @@ pub enum KernelMsg {
     Cleared(Cleared),
     /// `log_trimmed`.
     LogTrimmed(LogTrimmed),
+    /// `threads`.
+    Threads(Threads),
     /// `jobs`.
     Jobs(JobList),
     /// `error`.

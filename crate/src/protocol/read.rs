@@ -55,6 +55,24 @@ impl Fields {
             .ok_or_else(|| wrong(key, "an integer ≥ 0"))
     }
 
+    fn u32(&mut self, key: &str) -> Result<u32> {
+        self.req(key)?
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| wrong(key, "an integer from 0 to 4294967295"))
+    }
+
+    /// A count that is 0 when missing or `null`.
+    fn count(&mut self, key: &str) -> Result<u32> {
+        match self.opt(key) {
+            None => Ok(0),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| wrong(key, "an integer from 0 to 4294967295")),
+        }
+    }
+
     fn f64(&mut self, key: &str) -> Result<f64> {
         as_f64(self.req(key)?, key)
     }
@@ -195,6 +213,10 @@ impl KernelMsg {
                 job_id: f.string("job_id")?,
                 reason: f.string("reason")?,
             }),
+            "threads" => KernelMsg::Threads(Threads {
+                job_id: f.string("job_id")?,
+                running: f.u32("running")?,
+            }),
             "placed" => KernelMsg::Placed(Placed {
                 job_id: f.string("job_id")?,
                 worker: f.string("worker")?,
@@ -255,6 +277,7 @@ impl JobInfo {
             source_hash: f.opt_string("source_hash")?,
             superseded: f.flag("superseded")?,
             log_trimmed: f.opt_string("log_trimmed")?,
+            threads: f.count("threads")?,
         })
     }
 }

@@ -1,5 +1,5 @@
 //! What the kernel says: `hello`, `queued`, `started`, `placed`, `output`, `cancelling`,
-//! `finished`, `cleared`, `log_trimmed`, `error`.
+//! `finished`, `cleared`, `log_trimmed`, `threads`, `error`.
 //!
 //! Each handler is idempotent: a duplicate, late or out-of-order message changes nothing
 //! it should not, and a message about an unknown job is dropped (or, for `queued` and
@@ -8,7 +8,7 @@
 use super::{adopted, dedupe_rows, Effect, Scheduler};
 use crate::protocol::{
     Cancelling, Cleared, ClientMsg, ErrorInfo, Finished, Hello, JobList, JobState, KernelError,
-    KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, PROTOCOL_VERSION,
+    KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads, PROTOCOL_VERSION,
 };
 use crate::text::{T_KERNEL_ERROR, T_KERNEL_ERROR_JOB, T_PROTOCOL};
 
@@ -133,6 +133,19 @@ impl Scheduler {
                 {
                     if job.log_trimmed.as_ref() != Some(&reason) {
                         job.log_trimmed = Some(reason);
+                        out.push(Effect::RowChanged {
+                            job_id: job.id.clone(),
+                        });
+                    }
+                }
+            }
+            KernelMsg::Threads(Threads { job_id, running }) => {
+                if let Some(job) = self
+                    .key(kernel_id, &job_id)
+                    .and_then(|k| self.jobs.get_mut(&k))
+                {
+                    if job.threads != running {
+                        job.threads = running;
                         out.push(Effect::RowChanged {
                             job_id: job.id.clone(),
                         });

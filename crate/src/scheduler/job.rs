@@ -71,6 +71,8 @@ pub struct Job {
     pub superseded: bool,
     /// Why the kernel freed its replay log, if it did (kernel text).
     pub log_trimmed: Option<String>,
+    /// Threads it started that still run after its own code ended (the kernel says).
+    pub threads: u32,
     /// A note about its cell the frontend set (`Core.set_cell_note`).
     pub cell_note: Option<String>,
     /// How many submits to its kernel went out before its own (orders it against the

@@ -298,6 +298,7 @@ fn adopted(
         source_hash: None,
         superseded: false,
         log_trimmed: None,
+        threads: 0,
         cell_note: None,
         send_no: 0,
         serial: 0,

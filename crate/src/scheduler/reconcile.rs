@@ -55,6 +55,7 @@ impl Scheduler {
                     job.source_hash = info.source_hash;
                     job.superseded = info.superseded;
                     job.log_trimmed = info.log_trimmed;
+                    job.threads = info.threads;
                     out.push(Effect::Adopted {
                         job_id: key.clone(),
                         wire_id: info.job_id,
@@ -107,8 +108,12 @@ impl Scheduler {
         let first = job.num.is_none();
         job.num = Some(info.num);
         job.superseded = info.superseded;
-        if info.log_trimmed.is_some() && job.log_trimmed != info.log_trimmed {
-            job.log_trimmed.clone_from(&info.log_trimmed);
+        let threads_changed = job.threads != info.threads;
+        job.threads = info.threads;
+        if threads_changed || (info.log_trimmed.is_some() && job.log_trimmed != info.log_trimmed) {
+            if info.log_trimmed.is_some() {
+                job.log_trimmed.clone_from(&info.log_trimmed);
+            }
             out.push(Effect::RowChanged {
                 job_id: key.to_owned(),
             });

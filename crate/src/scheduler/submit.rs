@@ -108,6 +108,7 @@ impl Scheduler {
             source_hash: Some(source_hash(s.code)),
             superseded: false,
             log_trimmed: None,
+            threads: 0,
             cell_note: None,
             send_no: 0,
             serial: 0,

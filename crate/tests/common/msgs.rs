@@ -164,6 +164,7 @@ pub fn info(id: &str, state: JobState, next_seq: u64, origin: Origin) -> JobInfo
         source_hash: None,
         superseded: false,
         log_trimmed: None,
+        threads: 0,
     }
 }
 
