@@ -23,8 +23,10 @@ PACKAGE = "_parallel_cell_runtime"
 RUNTIME_DIR = Path(__file__).with_name("runtime")
 # File names in tracebacks: "<parallel_cell.runtime/kernel.py>".
 FILE_PREFIX = "<parallel_cell.runtime/"
-# The worker side of "Run on Cluster": not run in the kernel, sent on to Dask workers.
-WORKER_MODULES = ("worker_hooks", "worker")
+# The worker side of "Run on Cluster", sent on to Dask workers and built there in this
+# order: the two stdlib-only modules it shares with the kernel (also in MODULES), then
+# its own two (not run in the kernel).
+WORKER_MODULES = ("routing", "cellrun", "worker_hooks", "worker")
 MODULES = (
     "config",
     "protocol",
@@ -33,6 +35,7 @@ MODULES = (
     "outbox",
     "routing",
     "capture",
+    "cellrun",
     "executor",
     "job",
     "flusher",
@@ -40,6 +43,7 @@ MODULES = (
     "runner",
     "queue",
     "records",
+    "ending",
     "shipping",
     "cluster",
     "kernel",
@@ -88,8 +92,12 @@ def _build(name, version, prefix, modules):
 def _load(payload):
     spec = json.loads(zlib.decompress(base64.b64decode(payload)).decode("utf-8"))
     name, version = spec["name"], spec["version"]
-    # Not run in the kernel: sent to Dask workers as source (see runtime/shipping.py).
-    worker_sources = spec.get("worker")
+    # Sent on to Dask workers as source (see runtime/shipping.py); null: the module of
+    # the same name above (routing, cellrun: shared by the kernel and the workers).
+    worker_sources = {
+        stem: spec["modules"][stem] if source is None else source
+        for stem, source in (spec.get("worker") or {}).items()
+    }
     shell = _shell() if spec["register"] else None
     current = sys.modules.get(name)
     current_version = getattr(current, "VERSION", None)
@@ -142,7 +150,7 @@ def payload(register: bool = True) -> str:
         "register": bool(register),
         "modules": sources,
         "worker": {
-            stem: (RUNTIME_DIR / f"{stem}.py").read_text(encoding="utf-8")
+            stem: None if stem in sources else (RUNTIME_DIR / f"{stem}.py").read_text("utf-8")
             for stem in WORKER_MODULES
         },
     }

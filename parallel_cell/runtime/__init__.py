@@ -14,7 +14,10 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - routing: where stdout/stderr writes go, whatever the foreground does to the streams
   (standard library only: Dask workers build it too)
 - capture: the runtime's routing installed, and the display hook per job thread
-- executor: compiling and running a cell with IPython semantics, without run_cell
+- cellrun: running a compiled cell (its statements, its trailing expression, top-level
+  await in a loop of its own; standard library only: Dask workers build it too)
+- executor: compiling a cell with IPython semantics, without run_cell, and running it
+  (through cellrun); formatting its result and errors
 - job: one ``Job`` per background run, with its output buffer and replay log
 - flusher: batched, paced sending of outputs
 - kill: kill escalation and the reasons a kill is not taken
@@ -22,10 +25,12 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - queue: the kernel's line of jobs: the cap, arrival order, chains (``after``)
 - records: what is kept of ended jobs (replay logs within budget, forgetting them),
   and which jobs are superseded
+- ending: how a job ends (``finished``), and threads it started that outlive its code
 - shipping: what a cluster job sends to Dask (the checked cell, its pickled globals,
   the functions run on workers and the scheduler)
-- cluster: jobs on a Dask cluster (their worker side, ``worker.py``, is not run here:
-  it travels to the workers as source)
+- cluster: jobs on a Dask cluster (their worker side, ``worker_hooks.py`` and
+  ``worker.py``, is not run here: it travels to the workers as source, with routing
+  and cellrun)
 - kernel: the comm endpoint, the registry, running jobs
 - api: ``jobs``, ``map``, ``%job`` / ``%%job``
 """

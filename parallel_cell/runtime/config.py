@@ -18,6 +18,7 @@ class Config:
     log_budget_bytes = 64 * 1024 * 1024  # all replay logs together; oldest ended go first
     cap = 4  # thread jobs running at once; frontend jobs beyond it wait in the queue
     kill_grace_seconds = 0.5  # a kill not taken this long is examined for a reason
+    cleanup_grace_seconds = 2.0  # a killed job's finally/__exit__ may run this long
     interruptible_sleep = True  # sleeps and waits in job threads end at once on a kill
     cluster_address = ""  # Dask scheduler for "Run on Cluster"; "": an embedded LocalCluster
 

@@ -1,7 +1,6 @@
 """Running a cell with IPython semantics, without ``shell.run_cell``."""
 
 import ast
-import asyncio
 import io
 import linecache
 import re
@@ -10,6 +9,8 @@ import threading
 import tokenize
 import types
 
+from . import cellrun
+from .cellrun import NO_RESULT
 from .config import is_runtime_frame, log
 
 
@@ -250,39 +251,14 @@ def _compile(shell, source, filename, flags):
     return CompiledCell(body_code, expr_code, names, is_async)
 
 
-NO_RESULT = object()
-
-
 def run_compiled(cell, glob, loc, on_loop=None):
     """Run a compiled cell; returns the trailing expression's value or NO_RESULT.
 
-    A cell with top-level ``await`` runs in an event loop of its own (this thread's),
-    handed to ``on_loop`` so that a kill can cancel its tasks.
+    The running is ``cellrun.run``'s (shared with Dask workers): a cell with top-level
+    ``await`` runs in an event loop of its own (this thread's), handed to ``on_loop`` so
+    that a kill can cancel its tasks.
     """
-    if not cell.is_async:
-        exec(cell.body, glob, loc)
-        return NO_RESULT if cell.expr is None else eval(cell.expr, glob, loc)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    if on_loop is not None:
-        on_loop(loop)
-    try:
-
-        async def main():
-            coro = eval(cell.body, glob, loc)
-            if coro is not None:
-                await coro
-            if cell.expr is None:
-                return NO_RESULT
-            value = eval(cell.expr, glob, loc)
-            if cell.expr.co_flags & 0x80:
-                value = await value
-            return value
-
-        return loop.run_until_complete(main())
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    return cellrun.run(cell.body, cell.expr, glob, loc, on_loop)
 
 
 def figure_numbers():

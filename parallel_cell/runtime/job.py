@@ -5,13 +5,14 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from collections import deque
 
 from .capture import display_hook
 from .config import Config
 from .executor import NO_RESULT
 from .protocol import with_target
-from .threads import THREAD_JOBS, checkpoint, orig_sleep
+from .threads import THREAD_JOBS, _waiting, checkpoint, orig_sleep
 
 TERMINAL = ("done", "error", "killed")
 
@@ -70,7 +71,21 @@ class Job:
         self.loop = None  # the event loop of a cell with top-level await
         self.in_user_code = False
         self.closed = False  # set when the job takes no more output
+        self.threads = {}  # ident -> entries: threads it started (or serving it) that run
+        self.code_ended = False  # its own code has ended (its threads may still run)
+        self.finished_sent = False
+        self.threads_told = 0  # the running threads the last ``threads`` message said
         self.kills_delivered = 0
+        # A kill (kill.py) raises JobKilled once per thread, then lets cleanup run for
+        # Config.cleanup_grace_seconds before it forces the job out.
+        self.kill_at = None  # time.monotonic() of the first kill
+        self.forcing = False  # the grace is over: waits end, the reaper raises again
+        self.kill_taken = set()  # threads a JobKilled was raised in, or is on its way to
+        self.kill_doomed = set()  # its threads when the kill came (not cleanup's own)
+        self.kill_hits = {}  # thread ident -> JobKilled raised in it since the kill
+        self.kill_swallowed = 0  # kills its code caught and dropped (raised again after)
+        self.loop_cancels = 0  # kills that came as a cancel of its event loop's tasks
+        self.waiting = set()  # threads inside one of the runtime's waits
         self.cancel = threading.Event()
         self.children = []  # weakrefs to the Popen objects it started
         self.sockets = []  # weakrefs to the sockets it opened
@@ -79,6 +94,8 @@ class Job:
         self.done_event = threading.Event()
         self._wake = threading.Lock()  # held while running; released to end sleeps
         self._wake.acquire()
+        self._force = threading.Lock()  # held until the grace is over; then as _wake
+        self._force.acquire()
         self._pending = []  # [stream name or None, list of text parts or an output]
         self._pending_bytes = 0
         self.next_seq = 0
@@ -222,6 +239,9 @@ class Job:
         """Make the calling thread part of this job: its output and displays go here."""
         ident = threading.get_ident()
         THREAD_JOBS[ident] = self
+        if ident != self.ident:  # a thread it started, or a work item it submitted
+            with self.lock:
+                self.threads[ident] = self.threads.get(ident, 0) + 1
         hook = display_hook(self)
         display_pub = getattr(self.runtime.shell, "display_pub", None)
         if hasattr(display_pub, "register_hook"):
@@ -234,23 +254,66 @@ class Job:
             display_pub.unregister_hook(hook)
         if THREAD_JOBS.get(ident) is self:
             del THREAD_JOBS[ident]
+        if ident == self.ident:
+            return
+        with self.lock:
+            left = self.threads.get(ident, 0) - 1
+            if left > 0:
+                self.threads[ident] = left
+            else:
+                self.threads.pop(ident, None)
+            after_its_code = self.code_ended
+        if after_its_code:
+            self.runtime.threads_changed(self)
 
     # -- control ------------------------------------------------------------------
     def sleep(self, secs):
-        """time.sleep inside a job thread: ends early, with JobKilled, on kill."""
+        """time.sleep inside a job thread. A kill ends it at once, with JobKilled, in a
+        thread that is still to get its JobKilled (``first_kill_due``); in any other
+        (its cleanup runs) it sleeps on until the cleanup grace is over."""
         secs = float(secs)
         if secs < 0:
             raise ValueError("sleep length must be non-negative")
-        checkpoint()
-        if self._wake.acquire(timeout=min(secs, threading.TIMEOUT_MAX)):
-            self._wake.release()  # let any other sleeper of this job wake too
+        ident = threading.get_ident()
+        deadline = time.monotonic() + secs
+        try:
+            _waiting(self, ident, True)
             checkpoint()
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                first = not self.cancel.is_set() or self.first_kill_due(ident)
+                gate = self._wake if first else self._force
+                if ident in self.kill_taken and not self.kill_hits.get(ident):
+                    # The kill's async raise is on its way; it lands in Python code,
+                    # not inside a C wait: do not sleep through it.
+                    left = min(left, 0.01)
+                if gate.acquire(timeout=min(left, threading.TIMEOUT_MAX)):
+                    gate.release()  # let every other sleeper of this job wake too
+                    checkpoint()
+        finally:
+            _waiting(self, ident, False)
+        checkpoint()  # a kill that came as it left: it found the thread still sleeping
 
-    def request_cancel(self):
+    def first_kill_due(self, ident):
+        """Whether thread ``ident`` is still to get the kill's one JobKilled: the job's
+        own thread, or one of its threads when the kill came. Not a thread started
+        since: that is part of the cleanup, and sleeps until the grace is over."""
+        return ident not in self.kill_taken and (ident == self.ident or ident in self.kill_doomed)
+
+    def request_cancel(self, force=False):
+        """Wake the job's sleeps and waits: in threads that have not had their JobKilled
+        yet; with ``force`` (the cleanup grace is over) in all of them."""
+        gate = self._wake
+        if force:
+            with self.lock:
+                self.forcing = True
+            gate = self._force
         self.cancel.set()
         try:
-            self._wake.release()
-        except RuntimeError:
+            gate.release()
+        except RuntimeError:  # released already
             pass
 
     def shut_sockets(self):
@@ -300,5 +363,6 @@ class Job:
                 "source_hash": self.source_hash,
                 "superseded": self.superseded,
                 "log_trimmed": self.log_trimmed,
+                "threads": self.threads_told,
             },
         )

@@ -5,10 +5,11 @@ import re
 import threading
 import types
 
+from . import ending
 from . import kill as _kill
 from .capture import install_streams
 from .cluster import ClusterJobs
-from .config import Config, log, now_ms
+from .config import Config, log
 from .executor import NO_RESULT, compile_cell, format_error
 from .flusher import Flusher
 from .job import Job, output_size
@@ -19,7 +20,6 @@ from .protocol import (
     clip,
     decode_client_msg,
     msg_error,
-    msg_finished,
     msg_hello,
     msg_jobs,
     msg_output,
@@ -188,6 +188,8 @@ class Runtime:
             Config.cap = req["cap"]
         if req.get("log_budget") is not None:
             Config.log_budget_bytes = req["log_budget"]
+        if req.get("cleanup_grace_ms") is not None:
+            Config.cleanup_grace_seconds = req["cleanup_grace_ms"] / 1000.0
         # A lower limit holds for the logs already kept, not only for later outputs.
         with self.lock:
             jobs = list(self.jobs.values())
@@ -322,27 +324,12 @@ class Runtime:
         job.thread.start()
 
     def finish_job(self, job, state, error, result, names, show_error=True):
-        """End ``job``: its last outputs, then ``finished``, then its waiters.
+        """End ``job`` (see ``ending.finish``)."""
+        ending.finish(self, job, state, error, result, names, show_error)
 
-        ``show_error``: the error is also the cell's last output (not so for a job that
-        never ran).
-        """
-        if state == "error" and error is not None and show_error:
-            # As on iopub, the error is also an output of the cell (and of its replay log).
-            job.emit({"output_type": "error", **error}, block=False)
-        with job.lock:
-            job.closed = True
-        self.flusher.flush_job(job)
-        self.flusher.discard(job)
-        with job.send_lock:
-            with job.lock:
-                job.state, job.error, job.result = state, error, result
-                job.assigned = names
-                job.ended_at = now_ms()
-            self.broadcast(msg_finished(job))
-        job.done_event.set()
-        self.records.ended(job)
-        self.queue.ended(job)  # the next job may start: after the ``finished``
+    def threads_changed(self, job):
+        """A thread of ``job`` ended (see ``ending.threads_changed``)."""
+        ending.threads_changed(self, job)
 
     # -- output and kills -----------------------------------------------------------
     def ensure_flusher(self):

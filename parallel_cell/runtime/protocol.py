@@ -4,7 +4,7 @@ import json
 import platform
 import re
 
-VERSION = "0.3.1"
+VERSION = "0.3.2"
 PROTOCOL = 2
 COMM_TARGET = "parallel_cell.v2"
 
@@ -38,7 +38,12 @@ _CLIENT_FIELDS = {
 _OPTIONAL_FIELDS = {
     "submit": (("target", "target"), ("after", "id?"), ("source_hash", "id?")),
     "kill": (("restart_worker", "bool"),),
-    "configure": (("cluster", "str?"), ("cap", "count?"), ("log_budget", "count?")),
+    "configure": (
+        ("cluster", "str?"),
+        ("cap", "count?"),
+        ("log_budget", "count?"),
+        ("cleanup_grace_ms", "seq?"),
+    ),
 }
 
 CLEAR_LIMIT = 10_000  # ids in one ``clear``
@@ -52,6 +57,7 @@ _SHAPE_NAMES = {
     "str": "a string",
     "str?": "a string or null",
     "seq": "an integer >= 0",
+    "seq?": "an integer >= 0 or null",
     "count": "an integer >= 1",
     "bool": "true or false",
     "target": '"thread" or "dask"',
@@ -113,6 +119,7 @@ _SHAPES = {
     "str": lambda v: isinstance(v, str),
     "str?": lambda v: v is None or isinstance(v, str),
     "seq": lambda v: _is_int(v) and v >= 0,
+    "seq?": lambda v: v is None or (_is_int(v) and v >= 0),
     "count": lambda v: _is_int(v) and v >= 1,
     "count?": lambda v: v is None or (_is_int(v) and v >= 1),
     "bool": lambda v: isinstance(v, bool),
@@ -221,6 +228,12 @@ def msg_finished(job):
         "error": job.error,
         "assigned": list(job.assigned),
     }
+
+
+def msg_threads(job_id, running):
+    """After a job's code ended: how many threads it started still run (0: the last
+    ended; the job takes no more output)."""
+    return {"type": "threads", "job_id": job_id, "running": running}
 
 
 def msg_jobs(jobs):

@@ -130,11 +130,11 @@ def routed(name, current, value, owner):
         target, redirects = current._pc_target, ()
     else:
         target, redirects = current, ()
-    if isinstance(value, RoutedStream):  # putting back a stream read earlier
+    if isinstance(value, RoutedStream) and value._pc_name == name:  # put back, read earlier
         new = value._pc_stream_for(owner)
         if owner is not None and new is value._pc_target:
             new = None  # that job had no redirect then
-    elif _is_routed(value):
+    elif _is_routed(value) and not isinstance(value, RoutedStream):  # an older runtime's
         new = value._pc_target if owner is None else None
     else:
         new = value
@@ -157,6 +157,11 @@ class RoutedSys(types.ModuleType):
     """``sys``'s class once the runtime is installed: streams set on it are routed."""
 
     _parallel_cell_sys = True
+
+    def __reduce__(self):
+        # Pickled as the module it is, ``import sys`` where it is loaded (cloudpickle
+        # knows modules by their exact type only: a function using ``sys`` would fail).
+        return (__import__, ("sys",))
 
     def __setattr__(self, name, value):
         if name in _STREAMS:

@@ -16,7 +16,7 @@ from .executor import (
     run_compiled,
     show_new_figures,
 )
-from .threads import JobKilled
+from .threads import JobKilled, checkpoint
 
 
 def run_cell(shell, job, cell):
@@ -25,7 +25,10 @@ def run_cell(shell, job, cell):
     loc = shell.user_ns if shell is not None else glob
     figures = figure_numbers()
     try:
-        value = run_compiled(cell, glob, loc, lambda loop: setattr(job, "loop", loop))
+        try:
+            value = run_compiled(cell, glob, loc, lambda loop: setattr(job, "loop", loop))
+        finally:
+            _kill.disarm()  # the cell's code has ended; the formatters are not its code
         out = format_result(shell, value) if shell is not None else None
         if out is not None:
             job.emit(out)
@@ -60,6 +63,7 @@ def run_job(runtime, job, body):
         except JobKilled:
             if outcome is None:
                 outcome = ("killed", None, NO_RESULT)
+    _kill.disarm()  # a kill raised again in the finally of _execute never got to it
     job.leave_thread(token)
     state, error, result = outcome
     names = []
@@ -74,12 +78,18 @@ def run_job(runtime, job, body):
 
 def _execute(shell, job, fn, arg):
     try:
-        if job.cancel.is_set():
-            raise JobKilled()
-        if arg is not None:
-            result = fn(shell, job, arg)
-        else:
-            result = fn()
+        checkpoint()  # killed before it began
+        try:
+            result = fn(shell, job, arg) if arg is not None else fn()
+        finally:
+            # A kill caught in the job's last lines is raised again at the next line
+            # of its code, none of the runtime's.
+            _kill.disarm()
+        caught = _kill.caught_kills(job)
+        if caught:
+            # Its code caught the kill and still ran to its end: not a plain "done".
+            job.emit_stream("stderr", _kill.caught_note(caught), block=False)
+            return ("killed", None, NO_RESULT)
         return ("done", None, result)
     except JobKilled:
         return ("killed", None, NO_RESULT)

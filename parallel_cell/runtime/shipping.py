@@ -160,16 +160,18 @@ def _by_value(source, name):
 
 
 def _worker_entry():
-    """The task function: builds the worker modules (``worker_hooks.py``, then
-    ``worker.py``) from their sources once per worker process and version, then runs
-    the job."""
+    """The task function: builds the worker modules from their sources once per worker
+    process and version, in order (``routing.py``, ``cellrun.py``, ``worker_hooks.py``,
+    ``worker.py`` as ``_parallel_cell_worker_routing``, ``_parallel_cell_worker_cellrun``,
+    ``_parallel_cell_worker_hooks``, ``_parallel_cell_worker``), then runs the job."""
     return _by_value(
         "def entry(sources, version, spec):\n"
         "    import sys, types\n"
         "    module = sys.modules.get('_parallel_cell_worker')\n"
         "    if getattr(module, 'SOURCE_VERSION', None) != version:\n"
         "        for stem, source in sources:\n"
-        "            module = types.ModuleType('_parallel_cell_' + stem)\n"
+        "            name = stem if stem.startswith('worker') else 'worker_' + stem\n"
+        "            module = types.ModuleType('_parallel_cell_' + name)\n"
         "            module.__file__ = '<parallel_cell.runtime/' + stem + '.py>'\n"
         "            sys.modules[module.__name__] = module\n"
         "            exec(compile(source, module.__file__, 'exec'), module.__dict__)\n"
@@ -196,8 +198,9 @@ _WORKER = []  # [(sources, version)], computed on the first cluster job
 
 def worker_code():
     """The worker side as ``entry`` takes it: [(module stem, source)] in the order the
-    bootstrap gives them (hooks first), and a version naming those sources. The
-    sources do not change while this runtime is loaded: computed once."""
+    bootstrap gives them (``WORKER_MODULES``: the modules shared with the kernel first,
+    ``worker`` last), and a version naming those sources. The sources do not change
+    while this runtime is loaded: computed once."""
     if not _WORKER:
         package = sys.modules[__name__.rpartition(".")[0]]
         sources = list(package.WORKER_SOURCES.items())  # set by the bootstrap's loader

@@ -8,22 +8,45 @@ is off); threads and sockets a job creates are remembered as its own (child proc
 """
 
 import socket
+import sys
 import threading
 import time
 import weakref
+from concurrent.futures import thread as _pool
 
 from .config import Config
 
 
 class JobKilled(BaseException):
-    """Raised inside a background job's thread when the job is killed."""
+    """Raised inside a background job's thread when the job is killed.
+
+    A kill raises it once and lets cleanup (``finally``, ``__exit__``, ``except
+    JobKilled``) run. Code that catches it and goes on drops it: ``__del__`` then runs
+    in that thread, in the frame that dropped it, and ``kill.py`` raises it again there.
+    """
+
+    _on_drop = None  # kill.py's: set when it is imported
 
     def __init__(self, *args):
         super().__init__(*args)
-        # Counting deliveries tells the reaper whether its async raises land at all.
+        # Made (normalised) in the thread it is raised in, async raises included.
+        self._pc_ident = ident = threading.get_ident()
         job = current_job()
-        if job is not None:
+        if job is not None and job.cancel.is_set():
+            # Counting deliveries tells the reaper whether its raises land at all; the
+            # runner, whether the job's code caught any. One writer per key: its thread.
             job.kills_delivered += 1
+            job.kill_hits[ident] = job.kill_hits.get(ident, 0) + 1
+
+    def __del__(self):
+        # Runs wherever the last reference goes, at interpreter shutdown too: it must
+        # never raise nor print.
+        try:
+            on_drop = JobKilled._on_drop
+            if on_drop is not None:
+                on_drop(self)
+        except BaseException:
+            pass
 
 
 def now_ms():
@@ -36,8 +59,9 @@ THREAD_JOBS = {}  # thread ident -> Job, for threads running job code
 def current_job():
     """The live job whose code runs on this thread (or a thread it started), if any."""
     job = THREAD_JOBS.get(threading.get_ident())
-    # Threads a job started and left running stay interruptible once it was killed.
-    return None if job is None or (job.closed and not job.cancel.is_set()) else job
+    # Threads a job started keep it open while they run (``Job.threads``): closed, it
+    # has none left.
+    return None if job is None or job.closed else job
 
 
 def _original(fn):
@@ -50,14 +74,37 @@ _orig_socket_init = _original(socket.socket.__init__)
 _orig_thread_start = _original(threading.Thread.start)
 _orig_thread_join = _original(threading.Thread.join)
 _orig_thread_bootstrap = _original(getattr(threading.Thread, "_bootstrap_inner", None))
+_orig_work_item_init = _original(_pool._WorkItem.__init__)
+_orig_work_item_run = _original(_pool._WorkItem.run)
 _WAIT_SLICE = 0.05
 
 
 def checkpoint():
-    """Raise JobKilled if the calling background job has been asked to stop."""
+    """Raise JobKilled if the calling background job has been asked to stop.
+
+    Once per thread: then its cleanup runs undisturbed (checkpoints in it pass, its
+    sleeps sleep) until the cleanup grace is over (``Job.forcing``).
+    """
     job = current_job()
-    if job is not None and job.cancel.is_set():
+    if job is None or not job.cancel.is_set():
+        return
+    ident = threading.get_ident()
+    with job.lock:  # the kill's own async raise into this thread counts as its one
+        due = job.forcing or job.first_kill_due(ident)
+        if due:
+            job.kill_taken.add(ident)
+    if due:
         raise JobKilled(f"job {job.num} was killed")
+
+
+def _waiting(job, ident, inside):
+    """Mark a thread as inside one of the runtime's waits, which raise the kill
+    themselves once woken: the kill then wakes it rather than raising into it."""
+    with job.lock:
+        if inside:
+            job.waiting.add(ident)
+        else:
+            job.waiting.discard(ident)
 
 
 def _interruptible_job():
@@ -77,15 +124,24 @@ def _cond_wait(self, timeout=None):
     if job is None:
         return _orig_cond_wait(self, timeout)
     # Waits in a job thread are sliced so that a kill is noticed within a slice.
-    checkpoint()
     deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-    while True:
-        left = _WAIT_SLICE if deadline is None else min(_WAIT_SLICE, deadline - time.monotonic())
-        if _orig_cond_wait(self, max(0.0, left)):
-            return True
+    ident = threading.get_ident()
+    try:
+        _waiting(job, ident, True)
         checkpoint()
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
+        while True:
+            left = _WAIT_SLICE if deadline is None else deadline - time.monotonic()
+            if _orig_cond_wait(self, max(0.0, min(_WAIT_SLICE, left))):
+                notified = True
+                break
+            checkpoint()
+            if deadline is not None and time.monotonic() >= deadline:
+                notified = False
+                break
+    finally:
+        _waiting(job, ident, False)
+    checkpoint()  # a kill that came as it left: it found the thread still waiting
+    return notified
 
 
 def _thread_join(self, timeout=None):
@@ -93,12 +149,18 @@ def _thread_join(self, timeout=None):
     if job is None:
         return _orig_thread_join(self, timeout)
     deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-    while True:
-        checkpoint()
-        left = _WAIT_SLICE if deadline is None else min(_WAIT_SLICE, deadline - time.monotonic())
-        _orig_thread_join(self, max(0.0, left))
-        if not self.is_alive() or (deadline is not None and time.monotonic() >= deadline):
-            return None
+    ident = threading.get_ident()
+    try:
+        _waiting(job, ident, True)
+        while True:
+            checkpoint()
+            left = _WAIT_SLICE if deadline is None else deadline - time.monotonic()
+            _orig_thread_join(self, max(0.0, min(_WAIT_SLICE, left)))
+            if not self.is_alive() or (deadline is not None and time.monotonic() >= deadline):
+                break
+    finally:
+        _waiting(job, ident, False)
+    checkpoint()
 
 
 def _track(job, refs, obj):
@@ -117,14 +179,40 @@ def _socket_init(self, *args, **kwargs):
 
 
 def _thread_start(self):
-    # Threads a job starts (a ThreadPoolExecutor's workers, say) belong to that job:
-    # their output goes to it and their sleeps and waits end when it is killed.
+    # Threads a job starts belong to that job while they run: their output goes to it
+    # and a kill of the job reaches them. Not so for threads that serve whoever uses
+    # them (a pool's workers: their work items say whom they serve, see ``_WorkItem``).
     if "_parallel_cell_job" not in self.__dict__:
-        self._parallel_cell_job = current_job()
+        self._parallel_cell_job = None if _serves_anyone(self) else current_job()
     return _orig_thread_start(self)
 
 
+def _serves_anyone(thread):
+    """A pool's worker thread or a library's process-wide helper (tqdm's monitor)."""
+    if getattr(thread, "_target", None) is _pool._worker:
+        return True
+    cls = type(thread)
+    return cls.__name__ == "TMonitor" and cls.__module__.startswith("tqdm")
+
+
+def _forget_reused_ident():
+    """ipykernel 6.29+ maps each thread to the thread that started it, by ident, and
+    never forgets. Idents are reused, so with jobs starting threads the map can close
+    into a cycle, and the output lookup of a thread on it loops forever (seen on
+    ipykernel 6.31: a pool thread's print hung the kernel). A thread that starts
+    forgets what an earlier thread of its ident left; ipykernel then maps it afresh."""
+    ident = threading.get_ident()
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name, None)
+        for obj in (stream, getattr(stream, "_pc_target", None)):
+            for attr in ("_thread_to_parent", "_thread_to_parent_header"):
+                known = getattr(obj, attr, None)
+                if isinstance(known, dict):
+                    known.pop(ident, None)
+
+
 def _thread_bootstrap(self):
+    _forget_reused_ident()
     job = self.__dict__.get("_parallel_cell_job")
     if job is None or job.closed:
         return _orig_thread_bootstrap(self)
@@ -133,6 +221,29 @@ def _thread_bootstrap(self):
         return _orig_thread_bootstrap(self)
     finally:
         job.leave_thread(token)
+
+
+def _work_item_init(self, *args, **kwargs):
+    _orig_work_item_init(self, *args, **kwargs)
+    self._parallel_cell_job = current_job()  # who submitted it: whom it serves
+
+
+def _work_item_run(self, *args, **kwargs):
+    """A pool's work item runs for whoever submitted it: a job (its output, its kill) or
+    the foreground; the pool thread itself belongs to no job."""
+    job = self.__dict__.get("_parallel_cell_job")
+    ident = threading.get_ident()
+    before = THREAD_JOBS.pop(ident, None)
+    token = None
+    if job is not None and not job.closed:
+        token = job.enter_thread()
+    try:
+        return _orig_work_item_run(self, *args, **kwargs)
+    finally:
+        if token is not None:
+            job.leave_thread(token)
+        if before is not None:
+            THREAD_JOBS[ident] = before
 
 
 def internal_thread(target, name, *args):
@@ -190,6 +301,8 @@ def install_patches():
         (socket.socket, "__init__", _socket_init, _orig_socket_init),
         (threading.Thread, "start", _thread_start, _orig_thread_start),
         (threading.Thread, "join", _thread_join, _orig_thread_join),
+        (_pool._WorkItem, "__init__", _work_item_init, _orig_work_item_init),
+        (_pool._WorkItem, "run", _work_item_run, _orig_work_item_run),
     ]
     if _orig_thread_bootstrap is not None:
         patches.append(

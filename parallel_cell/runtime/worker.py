@@ -1,16 +1,21 @@
 """What runs on a Dask worker for a job sent to the cluster ("Run on Cluster").
 
-It imports nothing of the kernel's runtime, only the standard library at the top (Dask,
-cloudpickle and IPython inside functions) and its hooks (``worker_hooks.py``), because
-the kernel sends the *sources* of both with every task (``shipping.py``) and the worker
-builds them once per process as the modules ``_parallel_cell_worker_hooks`` and
-``_parallel_cell_worker`` (again when the version changes). Nothing of parallel-cell
-needs to be installed on the workers.
+It imports nothing of the kernel's runtime package, only the standard library at the top
+(Dask, cloudpickle and IPython inside functions) and the modules built before it: the
+routing layer and the cell runner it shares with the kernel (``routing.py``,
+``cellrun.py``) and its hooks (``worker_hooks.py``). The kernel sends the *sources* of
+all four with every task (``shipping.py``) and the worker builds them once per process
+as the modules ``_parallel_cell_worker_routing``, ``_parallel_cell_worker_cellrun``,
+``_parallel_cell_worker_hooks`` and ``_parallel_cell_worker`` (again when the version
+changes). Nothing of parallel-cell needs to be installed on the workers.
 
-A task's output (stdout, stderr, ``display``) goes back to the kernel as Dask events
+A cell is compiled here with plain ``compile`` (the kernel checked it and said whether it
+has a trailing expression) and run by ``cellrun.run``, as in the kernel. A task's output
+(stdout, stderr through ``routing``, ``display``) goes back to the kernel as Dask events
 (``Worker.log_event`` on the job's own topic, numbered from 1), batched every 50 ms; its
 kill is cooperative: a ``distributed.Event`` set by the kernel raises ``JobKilled`` at the
-next ``parallel_cell.checkpoint()``, ``time.sleep``, ``print`` of the job.
+next ``parallel_cell.checkpoint()``, ``time.sleep``, ``print`` of the job, and cancels the
+tasks of a cell with top-level ``await``.
 """
 
 import ast
@@ -21,6 +26,7 @@ import threading
 import time
 import traceback
 
+import _parallel_cell_worker_cellrun as cellrun
 from _parallel_cell_worker_hooks import (
     STAND_IN,
     STAND_INS,
@@ -32,14 +38,14 @@ from _parallel_cell_worker_hooks import (
     install,
 )
 
-_OWN_FILES = "<parallel_cell.runtime/worker"  # this module and its hooks
+_OWN_FILES = "<parallel_cell.runtime/"  # this module and the ones built before it
 _BATCH_SECONDS = 0.05
 _BATCH_BYTES = 60 * 1024  # an event stays well under Dask's message sizes
-_COROUTINE = 0x80  # inspect.CO_COROUTINE: the code has top-level await
 
 
 class _Task:
-    """One job's run on this worker: its output batching and its stop flag."""
+    """One job's run on this worker: its output batching and its stop flag. It is the
+    sink ``routing`` writes to (``emit_stream``, ``closed``)."""
 
     def __init__(self, spec, worker):
         self.label = spec["label"]
@@ -47,7 +53,9 @@ class _Task:
         self.interruptible = spec.get("interruptible", True)
         self.worker = worker
         self.stop = threading.Event()
+        self.kill_taken = set()  # threads that had their one JobKilled
         self.ended = threading.Event()
+        self.loop = None  # the event loop of a cell with top-level await
         self.lock = threading.Lock()
         self.pending = []  # [name or None, text parts or an output]
         self.pending_bytes = 0
@@ -60,7 +68,17 @@ class _Task:
         body["n"], body["a"] = self.sent, self.attempt
         self.worker.log_event(self.topic, body)
 
+    @property
+    def closed(self):
+        """Whether the job has ended (a redirect it left on ``sys`` is then forgotten)."""
+        return self.ended.is_set()
+
     def emit_stream(self, name, text):
+        """A write of the job's threads to stdout/stderr: True once taken, False when
+        the job has ended (the write then goes to the worker's own stream)."""
+        checkpoint()  # a job that prints stops at its next print once killed
+        if self.ended.is_set():
+            return False
         with self.lock:
             if self.pending and self.pending[-1][0] == name:
                 self.pending[-1][1].append(text)
@@ -70,6 +88,7 @@ class _Task:
             full = self.pending_bytes >= _BATCH_BYTES
         if full:
             self.flush()
+        return True
 
     def emit(self, output):
         with self.lock:
@@ -118,9 +137,32 @@ class _Task:
             while not self.ended.is_set():
                 if event.wait(0.5):
                     self.stop.set()
+                    self.cancel_loop()
                     return
         except Exception:  # the worker is closing, or the scheduler went away
             return
+
+    def on_loop(self, loop):
+        """``cellrun``'s callback: the cell's own event loop, for a kill to cancel."""
+        self.loop = loop
+        if self.stop.is_set():
+            self.cancel_loop()
+
+    def cancel_loop(self):
+        """Cancel the tasks of the cell's event loop (a kill ends its awaits)."""
+        loop = self.loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(_cancel_tasks, loop)
+            except RuntimeError:  # the loop was closed meanwhile
+                pass
+
+
+def _cancel_tasks(loop):
+    import asyncio
+
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
 
 
 def _clean_tb(tb):
@@ -135,7 +177,8 @@ def _error(err):
     return {"ename": type(err).__name__, "evalue": str(err), "traceback": lines}
 
 
-def _run_cell(spec, ns):
+def _run_cell(spec, ns, task):
+    """The cell, compiled as the kernel would split it, run as the kernel runs one."""
     filename = spec["label"]
     source = spec["code"]
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -145,30 +188,14 @@ def _run_cell(spec, ns):
     if spec.get("has_result") and body and isinstance(body[-1], ast.Expr):
         expr = ast.Expression(body.pop().value)
     body_code = compile(ast.Module(body, []), filename, "exec", flags=flags, dont_inherit=True)
-    expr_code = None if expr is None else compile(expr, filename, "eval", flags=flags)
-    is_async = bool(body_code.co_flags & _COROUTINE) or bool(
-        expr_code is not None and expr_code.co_flags & _COROUTINE
-    )
-    if not is_async:
-        exec(body_code, ns)
-        return None if expr_code is None else (eval(expr_code, ns),)
-    import asyncio
-
-    async def main():
-        coro = eval(body_code, ns)
-        if coro is not None:
-            await coro
-        if expr_code is None:
-            return None
-        value = eval(expr_code, ns)
-        if expr_code.co_flags & _COROUTINE:
-            value = await value
-        return (value,)
-
-    return asyncio.run(main())
+    expr_code = None
+    if expr is not None:
+        expr_code = compile(expr, filename, "eval", flags=flags, dont_inherit=True)
+    value = cellrun.run(body_code, expr_code, ns, on_loop=task.on_loop)
+    return None if value is cellrun.NO_RESULT else (value,)
 
 
-def _run_call(spec, ns):
+def _run_call(spec, ns, task):
     fn, items = ns["fn"], ns["items"]
     out = []
     for item in items:
@@ -223,7 +250,7 @@ def run(spec):
             )
         ns.setdefault("display", display)  # a builtin in IPython kernels
         run_body = _run_cell if spec["kind"] == "cell" else _run_call
-        value = run_body(spec, ns)
+        value = run_body(spec, ns, task)
         if value is not None:
             try:
                 result["result"] = _pickle_back(value[0])
@@ -239,6 +266,14 @@ def run(spec):
             result["error"] = _error(err)
     finally:
         del TASKS[ident]
+    if result["state"] == "done" and task.kill_taken:
+        # Its code caught the kill and ran on to its end: never a plain "done".
+        result["state"] = "killed"
+        task.emit_stream(
+            "stderr",
+            "[parallel-cell: the job's code caught the kill and ran on to its end, "
+            "so its results may be partial]\n",
+        )
     if result["state"] == "done":
         for name in spec.get("names", ()):
             if name in ns:

@@ -1,11 +1,14 @@
 """The hooks a Dask worker process gets for parallel-cell jobs (see ``worker.py``).
 
-Which thread works for which job (``TASKS``), ``checkpoint``/``JobKilled``, and the
-patches that route a job thread's ``print``, ``time.sleep``, IPython ``display`` /
-``clear_output`` and the threads it starts to its job; other threads are left as they
-were. Like ``worker.py``, this travels to the workers as source and is built there as
-the module ``_parallel_cell_worker_hooks``; it uses only the standard library (IPython
-if the worker has it).
+Which thread works for which job (``TASKS``, ``current_task``), ``checkpoint``/
+``JobKilled``, and the patches that route a job thread's output, ``time.sleep``, IPython
+``display``/``clear_output`` and the threads it starts to its job; other threads are left
+as they were. stdout/stderr go through the kernel's own routing layer (``routing.py``,
+built on the worker as ``_parallel_cell_worker_routing``), with ``current_task`` as its
+lookup: a task's writes reach its job whatever is ``sys.stdout`` meanwhile, and a task's
+own ``redirect_stdout`` takes only its own writes. Like ``worker.py``, this travels to the
+workers as source and is built there as the module ``_parallel_cell_worker_hooks``; it
+uses only the standard library (IPython if the worker has it).
 """
 
 import sys
@@ -13,6 +16,8 @@ import threading
 import time
 import types
 import uuid
+
+import _parallel_cell_worker_routing as routing
 
 TASKS = {}  # thread ident -> the job (worker.py's _Task) whose code the thread runs
 _ORIGINALS = {}  # what the worker had before install: display, clear_output, start
@@ -27,22 +32,29 @@ class JobKilled(BaseException):
 
 def current_task():
     """The job this thread works for, while it runs (a thread it started may outlive it:
-    its output then goes to the worker's log)."""
+    its output then goes to the worker's log); ``routing``'s lookup."""
     task = TASKS.get(threading.get_ident())
     return None if task is None or task.ended.is_set() else task
 
 
 def checkpoint():
-    """Raise JobKilled if the job running on this thread has been asked to stop."""
+    """Raise JobKilled if the job running on this thread has been asked to stop: once
+    per thread, as in the kernel, so that its cleanup (``finally``, ``__exit__``) runs
+    undisturbed, its prints and sleeps included."""
     task = current_task()
-    if task is not None and task.stop.is_set():
-        raise JobKilled(f"{task.label} was killed")
+    if task is None or not task.stop.is_set():
+        return
+    ident = threading.get_ident()
+    if ident in task.kill_taken:
+        return
+    task.kill_taken.add(ident)  # one writer per ident: that thread
+    raise JobKilled(f"{task.label} was killed")
 
 
 def _sleep(secs):
     task = current_task()
-    if task is None or not task.interruptible:
-        return _orig_sleep(secs)
+    if task is None or not task.interruptible or threading.get_ident() in task.kill_taken:
+        return _orig_sleep(secs)  # a sleep in cleanup sleeps
     secs = float(secs)
     if secs < 0:
         raise ValueError("sleep length must be non-negative")
@@ -53,35 +65,6 @@ def _sleep(secs):
 
 
 _sleep._parallel_cell_original = _orig_sleep
-
-
-class _Stream:
-    """Stands in for sys.stdout/sys.stderr: job threads' writes become job output."""
-
-    def __init__(self, name, target):
-        self.__dict__["_name"] = name
-        self.__dict__["_target"] = target
-
-    def write(self, text):
-        task = current_task()
-        if task is None:
-            return self._target.write(text)
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        checkpoint()  # a job that prints stops at its next print once killed
-        task.emit_stream(self._name, text)
-        return len(text)
-
-    def writelines(self, lines):
-        for line in lines:
-            self.write(line)
-
-    def flush(self):
-        if current_task() is None:
-            self._target.flush()
-
-    def __getattr__(self, name):
-        return getattr(self._target, name)
 
 
 def display(*objs, **kwargs):
@@ -168,9 +151,10 @@ def install():
         if getattr(sys, "_parallel_cell_worker_installed", None) is TASKS:
             return
         for name in ("stdout", "stderr"):
-            current = getattr(sys, name)
-            target = current.__dict__.get("_target", current) if _is_ours(current) else current
-            setattr(sys, name, _Stream(name, target))
+            current = sys.__dict__.get(name)
+            if _is_old_stream(current):  # the stand-in of a version before routing.py
+                sys.__dict__[name] = current.__dict__["_target"]
+        routing.install(current_task)
         time.sleep = _sleep
         _patch(threading.Thread, "start", "start", _thread_start)
         try:
@@ -191,8 +175,8 @@ def install():
         sys._parallel_cell_worker_installed = TASKS
 
 
-def _is_ours(stream):
-    return type(stream).__name__ == "_Stream" and "_target" in stream.__dict__
+def _is_old_stream(stream):
+    return type(stream).__name__ == "_Stream" and "_target" in getattr(stream, "__dict__", {})
 
 
 def _stand_in():

@@ -24,6 +24,7 @@ class JobOutputs:
     superseded: bool = False
     ended: bool = False
     known_next: int = 0  # the kernel's next seq for the job, as last heard
+    threads: int = 0  # threads it started that still run after it ended (more output)
 
     path: str | None = None  # the notebook it is written into, once resolved
     next: int | None = None  # the seq of the next output to take (None: not resolved yet)
@@ -102,9 +103,11 @@ class JobOutputs:
 
     @property
     def complete(self) -> bool:
-        """Ended, and every output the kernel has of it is written."""
+        """Ended (threads it started too), and every output the kernel has of it is
+        written."""
         return (
             self.ended
+            and not self.threads
             and self.dropped is None
             and self.next is not None
             and self.next >= self.known_next

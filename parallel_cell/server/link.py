@@ -44,6 +44,7 @@ def job_fields(info: dict) -> dict | None:
         "superseded": info.get("superseded") is True,
         "next_seq": _count(info.get("next_seq")) or 0,
         "ended": info.get("state") in ("done", "error", "killed", "lost"),
+        "threads": _count(info.get("threads")) or 0,
     }
 
 

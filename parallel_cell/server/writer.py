@@ -88,6 +88,13 @@ class KernelWriter:
             if job is not None:
                 job.ended = True
                 self._flush_soon(0)
+        elif kind == "threads":
+            job = self.jobs.get(msg.get("job_id"))
+            running = msg.get("running")
+            if job is not None and isinstance(running, int) and running >= 0:
+                job.threads = running
+                if not running:
+                    self._flush_soon(0)
         elif kind == "cleared" and isinstance(msg.get("job_ids"), list):
             for job_id in msg["job_ids"]:
                 if isinstance(job_id, str):
@@ -110,6 +117,7 @@ class KernelWriter:
             notebook=fields["notebook"],
             ended=fields["ended"],
             known_next=fields["next_seq"],
+            threads=fields["threads"],
         )
 
     def _output(self, msg: dict) -> None:

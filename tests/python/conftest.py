@@ -47,5 +47,5 @@ def comm(kernel):
     """A comm to the runtime, opened and greeted."""
     c = kernel.open_comm()
     hello = c.wait_type("hello")
-    assert hello["runtime"] == "0.3.1"
+    assert hello["runtime"] == "0.3.2"
     return c

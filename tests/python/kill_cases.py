@@ -30,6 +30,18 @@ KILL_CASES = {
         3.0,
     ),
     "socket recv": ("import socket\na, b = socket.socketpair()\na.recv(1)", 2.0),
+    # The kill lets cleanup run (here 0.3 s, within the 2 s grace), then the job ends.
+    "finally with a sleep": (
+        "import time\ntry:\n    n = 0\n    while True:\n        n += 1\n"
+        "finally:\n    time.sleep(0.3)",
+        2.0,
+    ),
+    # Caught and dropped, the kill is raised again at the next line: no print, no loop.
+    "swallow, then go on": (
+        "try:\n    n = 0\n    while True:\n        n += 1\nexcept:\n    pass\n"
+        "print('after')\nwhile True:\n    n += 1",
+        2.0,
+    ),
 }
 
 THREADS = "sorted(t.name for t in __import__('threading').enumerate())"

@@ -1,4 +1,5 @@
-"""The `configure` message: log limit, kill grace and interruptible sleep, per kernel."""
+"""The `configure` message: log limit, kill and cleanup grace, interruptible sleep, per
+kernel."""
 
 import time
 
@@ -40,6 +41,24 @@ def test_configure_sets_the_runtime_config_and_is_not_answered(kernel, settings)
     settings.wait_type("jobs", start=start)
     assert [m["type"] for m in settings.messages[start:]] == ["jobs"]  # no answer
     assert _config(kernel) == ("7", "1.25", "False")
+
+
+def test_the_cleanup_grace_is_set_and_left_alone_when_missing(kernel, settings):
+    grace = f"{CONFIG}.cleanup_grace_seconds"
+    try:
+        configure(settings, cleanup_grace_ms=750)
+        settings.request({"type": "list"}, "jobs")
+        assert kernel.evaluate(grace) == "0.75"
+        configure(settings)  # without the field: as it was
+        settings.request({"type": "list"}, "jobs")
+        assert kernel.evaluate(grace) == "0.75"
+        start = len(settings.messages)
+        configure(settings, cleanup_grace_ms=-5)
+        assert "cleanup_grace_ms" in settings.wait_type("error", start=start)["message"]
+        assert kernel.evaluate(grace) == "0.75"
+    finally:
+        configure(settings, cleanup_grace_ms=2000)
+        settings.request({"type": "list"}, "jobs")
 
 
 @pytest.mark.parametrize(

@@ -186,6 +186,10 @@ def _version_2_messages(comm):
         start = len(comm.messages)
         comm.send({**SETTINGS, "interruptible_sleep": True, "log_budget": 1})
         seen["log_trimmed"] = comm.wait_type("log_trimmed", start=start)
+        lingering = comm.submit(
+            "import threading, time\nthreading.Thread(target=time.sleep, args=(0.3,)).start()"
+        )
+        seen["threads"] = comm.wait_type("threads", lingering)
         jobs = comm.request({"type": "list"}, "jobs")["jobs"]
         seen["jobs_ended"] = {"type": "jobs", "jobs": [j for j in jobs if j["ended_at"]]}
     finally:

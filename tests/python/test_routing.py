@@ -147,3 +147,17 @@ def test_a_job_capturing_its_own_displays_keeps_them(kernel, comm):
     )
     assert comm.wait_type("finished", job, timeout=10)["state"] == "done"
     assert comm.text(job) == "1 'kept too\\n'\n"
+
+
+def test_a_job_sending_its_stdout_to_stderr_gets_it_on_stderr(kernel, comm):
+    job = comm.submit(
+        "import contextlib, sys\nwith contextlib.redirect_stdout(sys.stderr):\n"
+        "    print('meant for stderr')\nprint('back on stdout')"
+    )
+    assert comm.wait_type("finished", job, timeout=10)["state"] == "done"
+    assert comm.text(job, "stderr") == "meant for stderr\n"
+    assert comm.text(job) == "back on stdout\n"
+    fg = kernel.execute(
+        "import contextlib, sys\nwith contextlib.redirect_stdout(sys.stderr):\n    print('fg err')"
+    )
+    assert fg.stderr == "fg err\n" and fg.stdout == ""
