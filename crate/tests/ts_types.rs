@@ -36,6 +36,7 @@ fn generated() -> String {
         Finished::decl(),
         Cleared::decl(),
         LogTrimmed::decl(),
+        Threads::decl(),
         JobList::decl(),
         KernelError::decl(),
         KernelMsg::decl(),

@@ -450,6 +450,16 @@ job_id: string,
  */
 reason: string, };
 
+export type Threads = { 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * Threads still running.
+ */
+running: number, };
+
 export type JobList = { 
 /**
  * Every job the kernel knows.
