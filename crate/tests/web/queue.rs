@@ -1,6 +1,7 @@
 //! The kernel's queue in the panel, in a real browser: what a queued row waits for
-//! (`waits-for`), a trimmed log (`log-note`), a note about the cell (`cell-note`), a cell
-//! found under a new id, rows the kernel cleared; kernel and cell text stays text.
+//! (`waits-for`), threads still running (`threads`), a trimmed log (`log-note`), a note
+//! about the cell (`cell-note`), a cell found under a new id, rows the kernel cleared;
+//! kernel and cell text stays text.
 
 use serde_json::json;
 use wasm_bindgen_test::*;
@@ -100,6 +101,33 @@ fn waits_for_is_translated() {
         waits_for(&h, "a").as_deref(),
         Some("attend une place dans le noyau")
     );
+}
+
+#[wasm_bindgen_test]
+fn a_row_says_how_many_threads_of_its_job_still_run() {
+    let h = Harness::new();
+    h.receive(hello());
+    h.submit("a", "1");
+    h.receive(
+        json!({"type": "finished", "job_id": "a", "state": "done", "ended_at": 2.0,
+                     "error": null, "assigned": []}),
+    );
+    assert_eq!(h.count("[data-role=\"threads\"]"), 0);
+    h.receive(json!({"type": "threads", "job_id": "a", "running": 2}));
+    let line = || {
+        h.part("a", "[data-role=\"threads\"]")
+            .text_content()
+            .unwrap_or_default()
+    };
+    assert_eq!(line(), "threads it started still running: 2");
+    h.receive(json!({"type": "threads", "job_id": "a", "running": 1}));
+    assert_eq!(line(), "threads it started still running: 1");
+    assert_eq!(
+        h.row("a").get_attribute("data-job-state").as_deref(),
+        Some("done")
+    );
+    h.receive(json!({"type": "threads", "job_id": "a", "running": 0}));
+    assert_eq!(h.count("[data-role=\"threads\"]"), 0);
 }
 
 #[wasm_bindgen_test]
