@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   cell,
+  lines,
   newJob,
   notebook,
   outputText,
+  printed,
   rowOf,
   runInBackground,
   runInForeground,
@@ -97,11 +99,7 @@ for (const [what, capturing, printer] of [
     await waitForOutput(page, capturing + 1, /\d+ (True|False)/);
     assert.equal((await outputText(page, capturing + 1)).trim(), '10 False');
     await waitForState(page, jobId, 'done');
-    const bg = (await outputText(page, printer)).match(/\bbg\d+\b/g);
-    assert.deepEqual(
-      bg,
-      Array.from({ length: 30 }, (_, k) => `bg${k}`)
-    );
+    assert.deepEqual(await printed(page, printer, 'bg'), lines('bg', 30));
   });
 }
 
