@@ -29,11 +29,11 @@ FILE_PREFIX = "<parallel_cell.runtime/"
 WORKER_MODULES = ("routing", "cellrun", "worker_hooks", "worker")
 MODULES = (
     "config",
+    "routing",
     "protocol",
     "threads",
     "children",
     "outbox",
-    "routing",
     "capture",
     "cellrun",
     "executor",

@@ -267,10 +267,16 @@ class Job:
             self.runtime.threads_changed(self)
 
     # -- control ------------------------------------------------------------------
+    def checkpoint(self):
+        """``parallel_cell.checkpoint()`` in one of this job's threads."""
+        checkpoint()
+
     def sleep(self, secs):
         """time.sleep inside a job thread. A kill ends it at once, with JobKilled, in a
         thread that is still to get its JobKilled (``first_kill_due``); in any other
         (its cleanup runs) it sleeps on until the cleanup grace is over."""
+        if self.closed or not Config.interruptible_sleep:
+            return orig_sleep(secs)
         secs = float(secs)
         if secs < 0:
             raise ValueError("sleep length must be non-negative")

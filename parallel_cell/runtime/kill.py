@@ -65,7 +65,7 @@ def _call_in_loop(loop, fn):
 
 
 def stuck_reason(frame):
-    # The innermost frame of the user's code (a runtime wrapper such as ``_sleep`` may
+    # The innermost frame of the user's code (a runtime wrapper such as ``routing.sleep`` may
     # be the one actually waiting) says best where the job is stuck.
     while frame.f_back is not None and is_runtime_frame(frame):
         frame = frame.f_back

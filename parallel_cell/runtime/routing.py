@@ -16,14 +16,18 @@ logging handler made before the runtime loaded holds the kernel's own stream. So
 
 Writes to ``sys.__stdout__`` (the process's file descriptors) are left alone.
 
+The kill's side of a thread is here too, for the same reason: ``JobKilled``, and
+``checkpoint``/``sleep``, which ask the calling thread's job (its kill, its sleep).
+
 Standard library only and no imports of the runtime: a Dask worker builds this file too
 (see ``worker.py``). What a "job" is comes from the lookup given to ``install``: any
-object with ``emit_stream(name, text) -> bool`` (False: it takes no more output) and a
-``closed`` attribute.
+object with ``emit_stream(name, text) -> bool`` (False: it takes no more output), a
+``closed`` attribute, and ``checkpoint()`` and ``sleep(secs)``.
 """
 
 import sys
 import threading
+import time
 import types
 
 _STREAMS = ("stdout", "stderr")
@@ -34,6 +38,58 @@ _TEE_ACTIVE = threading.local()
 def current_sink():
     """The job whose output the calling thread's writes are."""
     return _lookup[0]()
+
+
+class JobKilled(BaseException):
+    """Raised inside a background job's thread when the job is killed.
+
+    A kill raises it once and lets cleanup (``finally``, ``__exit__``, ``except
+    JobKilled``) run. The runtime's hooks see where it lands (``_on_raise``, in the thread
+    it is raised in, async raises included) and when code that caught it drops it
+    (``_on_drop``, from ``__del__``: in that thread, in the frame that dropped it).
+    """
+
+    _on_raise = None
+    _on_drop = None
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._pc_ident = threading.get_ident()
+        hook = JobKilled._on_raise
+        if hook is not None:
+            hook(self)
+
+    def __del__(self):
+        # Runs wherever the last reference goes, at interpreter shutdown too: it must
+        # never raise nor print.
+        try:
+            hook = JobKilled._on_drop
+            if hook is not None:
+                hook(self)
+        except BaseException:
+            pass
+
+
+orig_sleep = getattr(time.sleep, "_parallel_cell_original", time.sleep)
+
+
+def checkpoint():
+    """Raise JobKilled if the calling thread's job has been asked to stop (once per
+    thread: then its cleanup runs undisturbed)."""
+    job = current_sink()
+    if job is not None:
+        job.checkpoint()
+
+
+def sleep(secs):
+    """``time.sleep``: in a job's thread, the job's own (a kill ends it at once)."""
+    job = current_sink()
+    if job is None:
+        return orig_sleep(secs)
+    return job.sleep(secs)
+
+
+sleep._parallel_cell_original = orig_sleep
 
 
 def _is_routed(stream):

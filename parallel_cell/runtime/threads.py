@@ -14,39 +14,22 @@ import time
 import weakref
 from concurrent.futures import thread as _pool
 
+from . import routing
 from .config import Config
+from .routing import JobKilled, orig_sleep
 
 
-class JobKilled(BaseException):
-    """Raised inside a background job's thread when the job is killed.
+def _count_kill(exc):
+    """``JobKilled._on_raise``: where a kill landed. Counting deliveries tells the reaper
+    whether its raises land at all; the runner, whether the job's code caught any."""
+    job = current_job()
+    if job is not None and job.cancel.is_set():
+        ident = exc._pc_ident  # one writer per key: its thread
+        job.kills_delivered += 1
+        job.kill_hits[ident] = job.kill_hits.get(ident, 0) + 1
 
-    A kill raises it once and lets cleanup (``finally``, ``__exit__``, ``except
-    JobKilled``) run. Code that catches it and goes on drops it: ``__del__`` then runs
-    in that thread, in the frame that dropped it, and ``kill.py`` raises it again there.
-    """
 
-    _on_drop = None  # kill.py's: set when it is imported
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        # Made (normalised) in the thread it is raised in, async raises included.
-        self._pc_ident = ident = threading.get_ident()
-        job = current_job()
-        if job is not None and job.cancel.is_set():
-            # Counting deliveries tells the reaper whether its raises land at all; the
-            # runner, whether the job's code caught any. One writer per key: its thread.
-            job.kills_delivered += 1
-            job.kill_hits[ident] = job.kill_hits.get(ident, 0) + 1
-
-    def __del__(self):
-        # Runs wherever the last reference goes, at interpreter shutdown too: it must
-        # never raise nor print.
-        try:
-            on_drop = JobKilled._on_drop
-            if on_drop is not None:
-                on_drop(self)
-        except BaseException:
-            pass
+JobKilled._on_raise = _count_kill
 
 
 def now_ms():
@@ -68,7 +51,6 @@ def _original(fn):
     return getattr(fn, "_parallel_cell_original", fn)
 
 
-orig_sleep = _original(time.sleep)
 _orig_cond_wait = _original(threading.Condition.wait)
 _orig_socket_init = _original(socket.socket.__init__)
 _orig_thread_start = _original(threading.Thread.start)
@@ -110,13 +92,6 @@ def _waiting(job, ident, inside):
 def _interruptible_job():
     """The calling thread's job when its sleeps and waits are to end on a kill."""
     return current_job() if Config.interruptible_sleep else None
-
-
-def _sleep(secs):
-    job = _interruptible_job()
-    if job is None:
-        return orig_sleep(secs)
-    return job.sleep(secs)
 
 
 def _cond_wait(self, timeout=None):
@@ -296,7 +271,7 @@ def install_input_guard(shell):
 
 def install_patches():
     patches = [
-        (time, "sleep", _sleep, orig_sleep),
+        (time, "sleep", routing.sleep, orig_sleep),
         (threading.Condition, "wait", _cond_wait, _orig_cond_wait),
         (socket.socket, "__init__", _socket_init, _orig_socket_init),
         (threading.Thread, "start", _thread_start, _orig_thread_start),

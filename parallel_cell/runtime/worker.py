@@ -27,6 +27,7 @@ import time
 import traceback
 
 import _parallel_cell_worker_cellrun as cellrun
+import _parallel_cell_worker_routing as routing
 from _parallel_cell_worker_hooks import (
     STAND_IN,
     STAND_INS,
@@ -45,7 +46,8 @@ _BATCH_BYTES = 60 * 1024  # an event stays well under Dask's message sizes
 
 class _Task:
     """One job's run on this worker: its output batching and its stop flag. It is the
-    sink ``routing`` writes to (``emit_stream``, ``closed``)."""
+    sink ``routing`` writes to and asks (``emit_stream``, ``closed``, ``checkpoint``,
+    ``sleep``)."""
 
     def __init__(self, spec, worker):
         self.label = spec["label"]
@@ -73,10 +75,34 @@ class _Task:
         """Whether the job has ended (a redirect it left on ``sys`` is then forgotten)."""
         return self.ended.is_set()
 
+    def checkpoint(self):
+        """Raise JobKilled if the job was asked to stop: once per thread, as in the
+        kernel, so that its cleanup (``finally``, ``__exit__``) runs undisturbed, its
+        prints and sleeps included."""
+        if not self.stop.is_set():
+            return
+        ident = threading.get_ident()
+        if ident in self.kill_taken:
+            return
+        self.kill_taken.add(ident)  # one writer per ident: that thread
+        raise JobKilled(f"{self.label} was killed")
+
+    def sleep(self, secs):
+        """``time.sleep`` in the job's threads: a kill ends it (once; cleanup sleeps)."""
+        if not self.interruptible or threading.get_ident() in self.kill_taken:
+            return routing.orig_sleep(secs)
+        secs = float(secs)
+        if secs < 0:
+            raise ValueError("sleep length must be non-negative")
+        self.checkpoint()
+        self.stop.wait(min(secs, threading.TIMEOUT_MAX))
+        self.checkpoint()
+        return None
+
     def emit_stream(self, name, text):
         """A write of the job's threads to stdout/stderr: True once taken, False when
         the job has ended (the write then goes to the worker's own stream)."""
-        checkpoint()  # a job that prints stops at its next print once killed
+        self.checkpoint()  # a job that prints stops at its next print once killed
         if self.ended.is_set():
             return False
         with self.lock:

@@ -1,14 +1,16 @@
 """The hooks a Dask worker process gets for parallel-cell jobs (see ``worker.py``).
 
-Which thread works for which job (``TASKS``, ``current_task``), ``checkpoint``/
-``JobKilled``, and the patches that route a job thread's output, ``time.sleep``, IPython
-``display``/``clear_output`` and the threads it starts to its job; other threads are left
-as they were. stdout/stderr go through the kernel's own routing layer (``routing.py``,
-built on the worker as ``_parallel_cell_worker_routing``), with ``current_task`` as its
-lookup: a task's writes reach its job whatever is ``sys.stdout`` meanwhile, and a task's
-own ``redirect_stdout`` takes only its own writes. Like ``worker.py``, this travels to the
-workers as source and is built there as the module ``_parallel_cell_worker_hooks``; it
-uses only the standard library (IPython if the worker has it).
+Which thread works for which job (``TASKS``, ``current_task``), and the patches that
+route a job thread's output, ``time.sleep``, IPython ``display``/``clear_output`` and the
+threads it starts to its job; other threads are left as they were. stdout/stderr,
+``JobKilled``, ``checkpoint()`` and ``time.sleep`` are the kernel's own routing layer
+(``routing.py``, built on the worker as ``_parallel_cell_worker_routing``), with
+``current_task`` as its lookup: a task's writes reach its job whatever is ``sys.stdout``
+meanwhile, a task's own ``redirect_stdout`` takes only its own writes, and its sleeps
+and checkpoints ask the task (``_Task.sleep``/``checkpoint``). Like ``worker.py``, this
+travels to the workers as source and is built there as the module
+``_parallel_cell_worker_hooks``; it uses only the standard library (IPython if the
+worker has it).
 """
 
 import sys
@@ -22,12 +24,11 @@ import _parallel_cell_worker_routing as routing
 TASKS = {}  # thread ident -> the job (worker.py's _Task) whose code the thread runs
 _ORIGINALS = {}  # what the worker had before install: display, clear_output, start
 _INSTALL_LOCK = threading.Lock()
-_orig_sleep = getattr(time.sleep, "_parallel_cell_original", time.sleep)
 STAND_IN = "__parallel_cell_stand_in__"
 
 
-class JobKilled(BaseException):
-    """Raised in a job's code on the worker when the job is killed."""
+JobKilled = routing.JobKilled  # the kernel's class, from the same source
+checkpoint = routing.checkpoint  # asks the thread's task (``_Task.checkpoint``)
 
 
 def current_task():
@@ -35,36 +36,6 @@ def current_task():
     its output then goes to the worker's log); ``routing``'s lookup."""
     task = TASKS.get(threading.get_ident())
     return None if task is None or task.ended.is_set() else task
-
-
-def checkpoint():
-    """Raise JobKilled if the job running on this thread has been asked to stop: once
-    per thread, as in the kernel, so that its cleanup (``finally``, ``__exit__``) runs
-    undisturbed, its prints and sleeps included."""
-    task = current_task()
-    if task is None or not task.stop.is_set():
-        return
-    ident = threading.get_ident()
-    if ident in task.kill_taken:
-        return
-    task.kill_taken.add(ident)  # one writer per ident: that thread
-    raise JobKilled(f"{task.label} was killed")
-
-
-def _sleep(secs):
-    task = current_task()
-    if task is None or not task.interruptible or threading.get_ident() in task.kill_taken:
-        return _orig_sleep(secs)  # a sleep in cleanup sleeps
-    secs = float(secs)
-    if secs < 0:
-        raise ValueError("sleep length must be non-negative")
-    checkpoint()
-    task.stop.wait(min(secs, threading.TIMEOUT_MAX))
-    checkpoint()
-    return None
-
-
-_sleep._parallel_cell_original = _orig_sleep
 
 
 def display(*objs, **kwargs):
@@ -155,7 +126,7 @@ def install():
             if _is_old_stream(current):  # the stand-in of a version before routing.py
                 sys.__dict__[name] = current.__dict__["_target"]
         routing.install(current_task)
-        time.sleep = _sleep
+        time.sleep = routing.sleep  # the thread's task's sleep (``_Task.sleep``)
         _patch(threading.Thread, "start", "start", _thread_start)
         try:
             import IPython.display
