@@ -133,19 +133,32 @@ class KernelLink:
                 return reply
         return None
 
+    async def _shell_round_trip(self, timeout: float) -> None:
+        msg_id = self._send("comm_info_request", {"target_name": TARGET})
+        loop = asyncio.get_event_loop()
+        deadline = loop.time() + timeout
+        while msg_id is not None and loop.time() < deadline:
+            try:
+                reply = await self._client.get_shell_msg(timeout=max(0.01, deadline - loop.time()))
+            except Exception:  # noqa: BLE001 - no reply in time: go on closing
+                return
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return
+
     def send(self, data: dict) -> None:
         """Send one protocol message to the runtime."""
         if self.comm_id is not None:
             self._send("comm_msg", {"comm_id": self.comm_id, "data": data})
 
-    def _send(self, msg_type: str, content: dict) -> None:
+    def _send(self, msg_type: str, content: dict) -> str | None:
         client = self._client
         if client is None:
-            return
+            return None
         msg = client.session.msg(msg_type, content)
         if self._subshell is not None:
             msg["header"]["subshell_id"] = self._subshell
         client.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
 
     async def _read(self) -> None:
         client = self._client
@@ -176,6 +189,12 @@ class KernelLink:
         if self.comm_id is not None:
             self._send("comm_close", {"comm_id": self.comm_id, "data": {}})
             self.comm_id = None
+            if self._subshell is not None:
+                # A subshell handles its messages in order, and the delete below goes on
+                # the control channel, which overtakes them: a reply to a request sent
+                # after the close says the kernel has handled it ("Unknown subshell_id"
+                # otherwise, and the runtime keeps sending to a comm nobody holds).
+                await self._shell_round_trip(1.0)
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(BaseException):

@@ -71,3 +71,52 @@ def test_extension_point_names_the_module_and_its_app():
         {"module": "parallel_cell.server", "app": ParallelCellServer}
     ]
     assert ParallelCellServer.name == "parallel_cell"
+
+
+class _FakeClient:
+    """A kernel client that records what goes out and answers shell requests (one layer:
+    the order in which KernelLink.close speaks to the kernel)."""
+
+    def __init__(self):
+        self.sent = []  # (channel, msg_type)
+        self._replies = asyncio.Queue()
+        outer = self
+
+        class Channel:
+            def __init__(self, name):
+                self.name = name
+
+            def send(self, msg):
+                outer.sent.append((self.name, msg["header"]["msg_type"]))
+                if self.name == "shell" and msg["header"]["msg_type"].endswith("_request"):
+                    outer._replies.put_nowait(
+                        {"parent_header": {"msg_id": msg["header"]["msg_id"]}}
+                    )
+
+        from jupyter_client.session import Session
+
+        self.session = Session()
+        self.shell_channel, self.control_channel = Channel("shell"), Channel("control")
+
+    async def get_shell_msg(self, timeout=None):
+        return await asyncio.wait_for(self._replies.get(), timeout)
+
+    def stop_channels(self):
+        self.sent.append(("all", "stop"))
+
+
+def test_a_link_closes_its_comm_before_it_deletes_its_subshell():
+    # The delete goes on the control channel, which overtakes the subshell's queue: had it
+    # gone first, the kernel would find no subshell for the comm_close.
+    from parallel_cell.server.link import KernelLink
+
+    link = KernelLink(None, lambda msg: None, logging.getLogger("test"))
+    client = link._client = _FakeClient()
+    link._subshell, link.comm_id = "sub-1", "comm-1"
+    asyncio.run(link.close())
+    assert client.sent == [
+        ("shell", "comm_close"),
+        ("shell", "comm_info_request"),
+        ("control", "delete_subshell_request"),
+        ("all", "stop"),
+    ]
