@@ -80,6 +80,7 @@ class Job:
         # Config.cleanup_grace_seconds before it forces the job out.
         self.kill_at = None  # time.monotonic() of the first kill
         self.forcing = False  # the grace is over: waits end, the reaper raises again
+        self.force_asked = False  # killed again while cancelling: no more grace
         self.kill_taken = set()  # threads a JobKilled was raised in, or is on its way to
         self.kill_doomed = set()  # its threads when the kill came (not cleanup's own)
         self.kill_hits = {}  # thread ident -> JobKilled raised in it since the kill

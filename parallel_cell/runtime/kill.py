@@ -5,7 +5,8 @@ asynchronous exception, or, when that thread waits in one of the runtime's sleep
 waits, by the wait itself once woken (never both); into threads it started, by their
 sleeps and waits. Then cleanup (``finally``, ``__exit__``, ``except JobKilled``) runs
 undisturbed, its sleeps sleeping, for ``Config.cleanup_grace_seconds``. After that the
-job is forced: every wait ends at once and the reaper raises again every 20-100 ms.
+job is forced: every wait ends at once and the reaper raises again every 20-100 ms. A
+second kill forces it at once.
 
 Code that catches the kill and goes on does not get past its handler: when the caught
 JobKilled is freed, its ``__del__`` (``_on_drop``) arms a trace function that raises a
@@ -123,6 +124,8 @@ def kill(job, broadcast):
             job.kill_doomed = {i for i, j in list(THREAD_JOBS.items()) if j is job}
             job.cancel.set()  # first: a wait that leaves after this raises it itself
             _raise_first(job)
+        else:
+            job.force_asked = True  # killed again: the reaper forces at once
     job.request_cancel()  # after the raise: wakes the waits of the threads it skipped
     job.terminate_children(hard=not first)  # a second kill does not ask twice
     if first:
@@ -146,7 +149,7 @@ def _reap(job, broadcast):
             break
         interval = min(interval * 2, 0.1)
         now = time.monotonic()
-        force = forced_at is None and now - t0 >= grace
+        force = forced_at is None and (now - t0 >= grace or job.force_asked)
         if force:
             forced_at = due_since = now
             job.request_cancel(force=True)  # every wait ends at once from now on
@@ -173,7 +176,11 @@ def _reap(job, broadcast):
                 job.shut_sockets()
         reason = None
         if force and landed:
-            reason = f"cleanup is taking longer than the {grace:g} s grace; forcing it"
+            reason = (
+                "killed again: forcing it, its cleanup cut short"
+                if job.force_asked and now - t0 < grace
+                else f"cleanup is taking longer than the {grace:g} s grace; forcing it"
+            )
         elif (
             due_since is not None
             and now - due_since >= Config.kill_grace_seconds
@@ -212,7 +219,7 @@ def _force_threads_after_grace(job, deadline):
             if not job.threads:
                 return
         left = deadline - time.monotonic()
-        if left <= 0:
+        if left <= 0 or job.force_asked:
             job.request_cancel(force=True)
             return
         orig_sleep(min(left, 0.1))

@@ -181,6 +181,29 @@ def test_cleanup_longer_than_the_grace_is_forced_and_said(kernel, comm, grace):
     assert 0.45 < took < 2.0
 
 
+def test_a_second_kill_cuts_the_cleanup_short(kernel, comm):
+    # The default 2 s grace, and a cleanup of 5 s: the first kill lets it run; a second
+    # kill forces the job out at once, and says so.
+    code = f"import time\ntry:\n    {LOOP}\nfinally:\n    time.sleep(5)\n    slow_cleanup = 'ran'"
+    job = comm.submit(code)
+    comm.wait_type("started", job)
+    time.sleep(0.3)
+    start = len(comm.messages)
+    comm.kill(job)
+    time.sleep(0.4)  # in the cleanup's sleep by now
+    assert not [m for m in comm.messages[start:] if m["type"] == "finished"]
+    t0 = time.monotonic()
+    comm.kill(job)
+    finished = comm.wait_type("finished", job, start=start)
+    took = time.monotonic() - t0
+    print(f"kill matrix: a second kill during a 5 s cleanup: {finished['state']} in {took:.2f} s")
+    said = [m["reason"] for m in comm.messages[start:] if m["type"] == "cancelling"]
+    assert any(r and "killed again" in r for r in said), said
+    assert finished["state"] == "killed"
+    assert "slow_cleanup" not in finished["assigned"]
+    assert took < 1.0
+
+
 def test_code_that_keeps_the_kill_and_runs_to_its_end_is_killed_with_a_note(kernel, comm):
     # Keeping the exception means nothing is freed, so nothing raises it again: the
     # code runs on to its end, and its row must still not say "done".
