@@ -75,7 +75,6 @@ class Job:
         self.code_ended = False  # its own code has ended (its threads may still run)
         self.finished_sent = False
         self.threads_told = 0  # the running threads the last ``threads`` message said
-        self.kills_delivered = 0
         # A kill (kill.py) raises JobKilled once per thread, then lets cleanup run for
         # Config.cleanup_grace_seconds before it forces the job out.
         self.kill_at = None  # time.monotonic() of the first kill
@@ -84,7 +83,6 @@ class Job:
         self.kill_taken = set()  # threads a JobKilled was raised in, or is on its way to
         self.kill_doomed = set()  # its threads when the kill came (not cleanup's own)
         self.kill_hits = {}  # thread ident -> JobKilled raised in it since the kill
-        self.kill_swallowed = 0  # kills its code caught and dropped (raised again after)
         self.loop_cancels = 0  # kills that came as a cancel of its event loop's tasks
         self.waiting = set()  # threads inside one of the runtime's waits
         self.cancel = threading.Event()

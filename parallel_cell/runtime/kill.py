@@ -240,7 +240,6 @@ def _on_drop(exc):
     frame = sys._getframe(2)  # this, JobKilled.__del__, then the frame that dropped it
     if is_runtime_frame(frame):
         return  # the runner taking the kill, not the job's code
-    job.kill_swallowed += 1
     _arm(job, frame)
 
 

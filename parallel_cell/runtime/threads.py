@@ -25,7 +25,6 @@ def _count_kill(exc):
     job = current_job()
     if job is not None and job.cancel.is_set():
         ident = exc._pc_ident  # one writer per key: its thread
-        job.kills_delivered += 1
         job.kill_hits[ident] = job.kill_hits.get(ident, 0) + 1
 
 
