@@ -33,8 +33,12 @@ def _route_captured_displays():
     )
     for name, route in routes:
         current = getattr(cls, name)  # ``__init__``: inherited
+        if getattr(current, "_parallel_cell_route", None) is route:
+            continue  # installed by this runtime already (this runs for every job)
         original = getattr(current, "_parallel_cell_original", current)
-        setattr(cls, name, route(original))
+        routed = route(original)
+        routed._parallel_cell_route = route
+        setattr(cls, name, routed)
 
 
 def _others_job(publisher):

@@ -264,7 +264,7 @@ def _route_kernel_stream_class(stream):
     if not cls.__module__.startswith("ipykernel."):
         return
     current = cls.__dict__.get("write")
-    if current is None:
+    if current is None or type(current) is _RoutedWrite:  # none, or ours already
         return
     original = current.original if hasattr(current, "_parallel_cell_routed_write") else current
     cls.write = _RoutedWrite(original)
@@ -275,7 +275,9 @@ def install(lookup):
     runtime's install replaces an older one's)."""
     _lookup[0] = lookup
     cls = type(sys)
-    if cls is types.ModuleType or getattr(cls, "_parallel_cell_sys", False):
+    if cls is not RoutedSys and (
+        cls is types.ModuleType or getattr(cls, "_parallel_cell_sys", False)
+    ):
         sys.__class__ = RoutedSys
     for name in _STREAMS:
         current = sys.__dict__.get(name)
