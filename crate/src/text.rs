@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 /// Every English string the core shows, indexed by the `T_*` constants.
-pub const SOURCES: [&str; 42] = [
+pub const SOURCES: [&str; 43] = [
     "Background jobs",
     "Kill all",
     "Clear finished",
@@ -62,6 +62,8 @@ pub const SOURCES: [&str; 42] = [
     "waits for a free slot in the kernel",
     // A job whose code ended while threads it started still run (and write to its cell).
     "threads it started still running: {n}",
+    // Global names of the job that another cell rebound or deleted while it ran or waited.
+    "another cell rebinds names this job uses: {names}",
 ];
 
 /// The header toolbar's label.
@@ -124,6 +126,8 @@ pub const T_DASHBOARD: usize = 36;
 pub const T_WAITS_JOB: usize = 37;
 /// Threads a job started still run after its code ended (`{n}`).
 pub const T_THREADS_RUNNING: usize = 41;
+/// Names of the job another cell rebinds (`{names}`).
+pub const T_CONFLICT: usize = 42;
 
 /// The strings in use: English until translations are set.
 #[derive(Clone, Debug, Default)]

@@ -101,6 +101,7 @@ fn kernel_messages_round_trip() {
         [
             "cancelling",
             "cleared",
+            "conflict",
             "error",
             "finished",
             "hello",

@@ -182,7 +182,12 @@ log_budget?: number | null,
  * How long a killed job's cleanup may run before the kill forces it out (ms);
  * missing: leave it.
  */
-cleanup_grace_ms?: number | null, } | { "type": "clear", 
+cleanup_grace_ms?: number | null, 
+/**
+ * Whether the kernel looks for name conflicts between cells about to run and
+ * running or queued jobs (`conflict`); missing: leave it (default on).
+ */
+warn_conflicts?: boolean | null, } | { "type": "clear", 
 /**
  * The jobs.
  */
@@ -270,7 +275,12 @@ log_trimmed: string | null,
  * Threads it started that still run after its own code ended (their output still
  * goes to its cell). 0 when missing.
  */
-threads: number, };
+threads: number, 
+/**
+ * Names it uses that another cell rebound or deleted while it was running or
+ * queued (see `conflict`). Empty when missing.
+ */
+conflicts: Array<string>, };
 
 export type Hello = { 
 /**
@@ -460,6 +470,20 @@ job_id: string,
  */
 running: number, };
 
+export type Conflict = { 
+/**
+ * The job whose names were stepped on.
+ */
+job_id: string, 
+/**
+ * The names (at most [`MAX_CONFLICT_NAMES`]).
+ */
+names: Array<string>, 
+/**
+ * The job that rebinds them; `null`: a foreground cell.
+ */
+by: string | null, };
+
 export type JobList = { 
 /**
  * Every job the kernel knows.
@@ -476,7 +500,7 @@ message: string,
  */
 job_id: string | null, };
 
-export type KernelMsg = { "type": "hello" } & Hello | { "type": "queued" } & Queued | { "type": "started" } & Started | { "type": "placed" } & Placed | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "cleared" } & Cleared | { "type": "log_trimmed" } & LogTrimmed | { "type": "threads" } & Threads | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
+export type KernelMsg = { "type": "hello" } & Hello | { "type": "queued" } & Queued | { "type": "started" } & Started | { "type": "placed" } & Placed | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "cleared" } & Cleared | { "type": "log_trimmed" } & LogTrimmed | { "type": "threads" } & Threads | { "type": "conflict" } & Conflict | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
 
 export type Effect = { "kind": "send", 
 /**
@@ -590,7 +614,23 @@ state: JobState,
 /**
  * Its title (the code's first line).
  */
-title: string, } | { "kind": "goto_cell", 
+title: string, } | { "kind": "conflict", 
+/**
+ * The job whose names were stepped on.
+ */
+job_id: string, 
+/**
+ * It, in words (`#3 for url in urls:`).
+ */
+job: string, 
+/**
+ * The names.
+ */
+names: Array<string>, 
+/**
+ * The job that rebinds them, in words; `null`: a foreground cell.
+ */
+by: string | null, } | { "kind": "goto_cell", 
 /**
  * The notebook.
  */

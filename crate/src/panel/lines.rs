@@ -1,6 +1,6 @@
 //! A row's optional lines of text under its live line: what a queued job waits for, why
-//! a kill has not taken, threads it started that still run, a note about its cell, why
-//! its replay log was freed. Each is
+//! a kill has not taken, threads it started that still run, names another cell rebinds,
+//! a note about its cell, why its replay log was freed. Each is
 //! created when it has something to say and removed when it has not; kernel text only
 //! ever becomes `textContent`.
 
@@ -15,16 +15,19 @@ pub const WAITS_FOR: usize = 0;
 pub const NOTE: usize = 1;
 /// Threads the job started that still run after its code ended (`data-role="threads"`).
 pub const THREADS: usize = 2;
+/// Names of the job another cell rebinds (`data-role="conflict"`).
+pub const CONFLICT: usize = 3;
 /// The frontend's note about the job's cell (`data-role="cell-note"`).
-pub const CELL_NOTE: usize = 3;
+pub const CELL_NOTE: usize = 4;
 /// Why the kernel freed the job's replay log (`data-role="log-note"`).
-pub const LOG_NOTE: usize = 4;
+pub const LOG_NOTE: usize = 5;
 
 /// `(class, data-role)` of each line, in the order they appear in a row.
-const KINDS: [(&str, &str); 5] = [
+const KINDS: [(&str, &str); 6] = [
     ("pc-job-waits-for", "waits-for"),
     ("pc-job-note", "note"),
     ("pc-job-threads", "threads"),
+    ("pc-job-conflict", "conflict"),
     ("pc-job-cell-note", "cell-note"),
     ("pc-job-log-note", "log-note"),
 ];
@@ -32,7 +35,7 @@ const KINDS: [(&str, &str); 5] = [
 /// The optional lines of one row: each its element and the text it shows.
 #[derive(Default)]
 pub struct Lines {
-    shown: [Option<(Element, String)>; 5],
+    shown: [Option<(Element, String)>; 6],
 }
 
 impl Lines {

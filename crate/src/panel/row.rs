@@ -6,12 +6,14 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::{Document, Element};
 
-use super::lines::{Lines, CELL_NOTE, LOG_NOTE, NOTE, THREADS, WAITS_FOR};
+use super::lines::{Lines, CELL_NOTE, CONFLICT, LOG_NOTE, NOTE, THREADS, WAITS_FOR};
 use super::{dom_err, format, traceback};
 use crate::error::Result;
 use crate::protocol::JobState;
 use crate::scheduler::Job;
-use crate::text::{Text, T_ASSIGNED, T_DASHBOARD, T_GOTO, T_KILL, T_STATE, T_THREADS_RUNNING};
+use crate::text::{
+    Text, T_ASSIGNED, T_CONFLICT, T_DASHBOARD, T_GOTO, T_KILL, T_STATE, T_THREADS_RUNNING,
+};
 
 /// The longest list of assigned names a row shows (characters); the rest is counted.
 pub const MAX_ASSIGNED: usize = 60;
@@ -293,10 +295,13 @@ impl Row {
         let anchor = self.parts()?.last_line.clone();
         let threads = (job.threads > 0)
             .then(|| text.fill(T_THREADS_RUNNING, "{n}", &job.threads.to_string()));
+        let conflict = (!job.conflicts.is_empty())
+            .then(|| text.fill(T_CONFLICT, "{names}", &job.conflicts.join(", ")));
         for (i, line) in [
             (WAITS_FOR, waits_for),
             (NOTE, job.cancel_reason.as_deref()),
             (THREADS, threads.as_deref()),
+            (CONFLICT, conflict.as_deref()),
             (CELL_NOTE, job.cell_note.as_deref()),
             (LOG_NOTE, job.log_trimmed.as_deref()),
         ] {

@@ -101,6 +101,10 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "ts", ts(type = "number | null"))]
         cleanup_grace_ms: Option<u64>,
+        /// Whether the kernel looks for name conflicts between cells about to run and
+        /// running or queued jobs (`conflict`); missing: leave it (default on).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warn_conflicts: Option<bool>,
     },
     /// Forget these ended jobs (at most [`MAX_CLEAR`] ids); answered by `cleared`.
     Clear {

@@ -4,8 +4,9 @@ use serde::{de, Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::{
-    Cancelling, Cleared, ClientMsg, Finished, JobList, JobState, KernelError, KernelMsg,
-    LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads, MAX_CLEAR, MAX_ID_LEN,
+    Cancelling, Cleared, ClientMsg, Conflict, Finished, JobList, JobState, KernelError, KernelMsg,
+    LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads, MAX_CLEAR, MAX_CONFLICT_NAMES,
+    MAX_ID_LEN,
 };
 use crate::error::{Error, Result};
 
@@ -22,6 +23,7 @@ impl<'de> Deserialize<'de> for KernelMsg {
             "cleared" => serde_json::from_value(value).map(KernelMsg::Cleared),
             "log_trimmed" => serde_json::from_value(value).map(KernelMsg::LogTrimmed),
             "threads" => serde_json::from_value(value).map(KernelMsg::Threads),
+            "conflict" => serde_json::from_value(value).map(KernelMsg::Conflict),
             "started" => serde_json::from_value(value).map(KernelMsg::Started),
             "placed" => serde_json::from_value(value).map(KernelMsg::Placed),
             "output" => serde_json::from_value(value).map(KernelMsg::Output),
@@ -42,6 +44,7 @@ impl<'de> Deserialize<'de> for KernelMsg {
                     "cleared",
                     "log_trimmed",
                     "threads",
+                    "conflict",
                     "jobs",
                     "error",
                 ],
@@ -66,6 +69,11 @@ pub(super) fn flag<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool,
 /// A count that is 0 when missing or `null` (the reader says the same).
 pub(super) fn count<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
     Ok(Option::<u32>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A list of names that is empty when missing or `null`.
+pub(super) fn names<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A field whose `null` differs from its absence (`configure`'s `cluster`): present, it is
@@ -123,6 +131,27 @@ fn check_ids(ids: &[String]) -> Result<()> {
         )));
     }
     ids.iter().try_for_each(|id| check_id("job_ids", id))
+}
+
+/// Python names: at most [`MAX_CONFLICT_NAMES`], each 1-100 characters, no spaces or
+/// control characters (Python allows non-ASCII letters).
+fn check_names(names: &[String]) -> Result<()> {
+    if names.len() > MAX_CONFLICT_NAMES {
+        return Err(Error::Invalid(format!(
+            "names must list at most {MAX_CONFLICT_NAMES} names"
+        )));
+    }
+    match names.iter().find(|n| {
+        n.is_empty()
+            || n.chars().count() > 100
+            || n.chars().any(|c| c.is_whitespace() || c.is_control())
+    }) {
+        Some(bad) => Err(Error::Invalid(format!(
+            "names must be Python names, got \"{}\"",
+            truncate(bad, 80)
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn check_time(what: &str, t: f64) -> Result<()> {
@@ -219,6 +248,11 @@ impl KernelMsg {
             KernelMsg::Output(Outputs { job_id, .. })
             | KernelMsg::Cancelling(Cancelling { job_id, .. })
             | KernelMsg::Threads(Threads { job_id, .. }) => check_id("job_id", job_id),
+            KernelMsg::Conflict(Conflict { job_id, names, by }) => {
+                check_id("job_id", job_id)?;
+                check_opt_id("by", by.as_deref())?;
+                check_names(names)
+            }
             KernelMsg::Finished(Finished {
                 job_id,
                 state,
@@ -238,6 +272,7 @@ impl KernelMsg {
             KernelMsg::Jobs(JobList { jobs }) => jobs.iter().try_for_each(|j| {
                 check_id("job_id", &j.job_id)?;
                 check_opt_id("after", j.after.as_deref())?;
+                check_names(&j.conflicts)?;
                 j.started_at
                     .map_or(Ok(()), |t| check_time("started_at", t))?;
                 j.ended_at.map_or(Ok(()), |t| check_time("ended_at", t))

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{decode, ErrorInfo, JobState, Origin, Output, Target};
 
+/// The most names one `conflict` (or a job's `conflicts`) may carry.
+pub const MAX_CONFLICT_NAMES: usize = 64;
+
 /// What the kernel knows about one job (an entry of `jobs`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -62,6 +65,10 @@ pub struct JobInfo {
     /// goes to its cell). 0 when missing.
     #[serde(default, deserialize_with = "decode::count")]
     pub threads: u32,
+    /// Names it uses that another cell rebound or deleted while it was running or
+    /// queued (see `conflict`). Empty when missing.
+    #[serde(default, deserialize_with = "decode::names")]
+    pub conflicts: Vec<String>,
 }
 
 /// The answer to the comm opening.
@@ -229,6 +236,19 @@ pub struct Threads {
     pub running: u32,
 }
 
+/// A cell about to run (in the foreground, or another job starting) rebinds or deletes
+/// global names this running or queued job reads or assigns.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Conflict {
+    /// The job whose names were stepped on.
+    pub job_id: String,
+    /// The names (at most [`MAX_CONFLICT_NAMES`]).
+    pub names: Vec<String>,
+    /// The job that rebinds them; `null`: a foreground cell.
+    pub by: Option<String>,
+}
+
 /// The answer to `list`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -272,6 +292,8 @@ pub enum KernelMsg {
     LogTrimmed(LogTrimmed),
     /// `threads`.
     Threads(Threads),
+    /// `conflict`.
+    Conflict(Conflict),
     /// `jobs`.
     Jobs(JobList),
     /// `error`.

@@ -104,6 +104,12 @@ impl Fields {
         list(self.req(key)?, key, |v| as_string(v, key))
     }
 
+    /// Empty when missing or `null`.
+    fn opt_strings(&mut self, key: &str) -> Result<Vec<String>> {
+        self.opt(key)
+            .map_or(Ok(Vec::new()), |v| list(v, key, |v| as_string(v, key)))
+    }
+
     fn state(&mut self, key: &str) -> Result<JobState> {
         let s = self.string(key)?;
         JobState::ALL
@@ -217,6 +223,11 @@ impl KernelMsg {
                 job_id: f.string("job_id")?,
                 running: f.u32("running")?,
             }),
+            "conflict" => KernelMsg::Conflict(Conflict {
+                job_id: f.string("job_id")?,
+                names: f.strings("names")?,
+                by: f.opt_string("by")?,
+            }),
             "placed" => KernelMsg::Placed(Placed {
                 job_id: f.string("job_id")?,
                 worker: f.string("worker")?,
@@ -278,6 +289,7 @@ impl JobInfo {
             superseded: f.flag("superseded")?,
             log_trimmed: f.opt_string("log_trimmed")?,
             threads: f.count("threads")?,
+            conflicts: f.opt_strings("conflicts")?,
         })
     }
 }

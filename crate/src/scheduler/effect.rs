@@ -92,6 +92,18 @@ pub enum Effect {
         /// Its title (the code's first line).
         title: String,
     },
+    /// A cell about to run rebinds names a running or queued job uses: warn the person,
+    /// with a way to the job's row.
+    Conflict {
+        /// The job whose names were stepped on.
+        job_id: String,
+        /// It, in words (`#3 for url in urls:`).
+        job: String,
+        /// The names.
+        names: Vec<String>,
+        /// The job that rebinds them, in words; `null`: a foreground cell.
+        by: Option<String>,
+    },
     /// Show the cell a job came from.
     GotoCell {
         /// The notebook.

@@ -1,5 +1,5 @@
 //! What the kernel says: `hello`, `queued`, `started`, `placed`, `output`, `cancelling`,
-//! `finished`, `cleared`, `log_trimmed`, `threads`, `error`.
+//! `finished`, `cleared`, `log_trimmed`, `threads`, `conflict`, `error`.
 //!
 //! Each handler is idempotent: a duplicate, late or out-of-order message changes nothing
 //! it should not, and a message about an unknown job is dropped (or, for `queued` and
@@ -7,8 +7,9 @@
 
 use super::{adopted, dedupe_rows, Effect, Scheduler};
 use crate::protocol::{
-    Cancelling, Cleared, ClientMsg, ErrorInfo, Finished, Hello, JobList, JobState, KernelError,
-    KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads, PROTOCOL_VERSION,
+    Cancelling, Cleared, ClientMsg, Conflict, ErrorInfo, Finished, Hello, JobList, JobState,
+    KernelError, KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads,
+    PROTOCOL_VERSION,
 };
 use crate::text::{T_KERNEL_ERROR, T_KERNEL_ERROR_JOB, T_PROTOCOL};
 
@@ -152,6 +153,7 @@ impl Scheduler {
                     }
                 }
             }
+            KernelMsg::Conflict(c) => self.on_conflict(kernel_id, c, &mut out),
             KernelMsg::Jobs(JobList { jobs }) => self.reconcile(kernel_id, jobs, now, &mut out),
             KernelMsg::Error(KernelError { message, job_id }) => {
                 let key = job_id.and_then(|id| self.key(kernel_id, &id));
@@ -256,6 +258,38 @@ impl Scheduler {
         }
         out.push(Effect::RowChanged {
             job_id: key.to_owned(),
+        });
+    }
+
+    /// A cell rebinds names a job uses: mark both jobs' rows (the one stepped on, and the
+    /// job that steps, when it is one) and tell the person once.
+    fn on_conflict(&mut self, kernel_id: &str, c: Conflict, out: &mut Vec<Effect>) {
+        let Some(key) = self.key(kernel_id, &c.job_id) else {
+            return;
+        };
+        let by = c.by.and_then(|b| self.key(kernel_id, &b));
+        let mut by_words = None;
+        if let Some(other) = by.as_ref().and_then(|b| self.jobs.get_mut(b)) {
+            if other.add_conflicts(&c.names) {
+                out.push(Effect::RowChanged {
+                    job_id: other.id.clone(),
+                });
+            }
+            by_words = Some(other.describe(&self.text));
+        }
+        let Some(job) = self.jobs.get_mut(&key) else {
+            return;
+        };
+        if job.add_conflicts(&c.names) {
+            out.push(Effect::RowChanged {
+                job_id: key.clone(),
+            });
+        }
+        out.push(Effect::Conflict {
+            job: job.describe(&self.text),
+            job_id: key,
+            names: c.names,
+            by: by_words,
         });
     }
 

@@ -73,6 +73,8 @@ pub struct Job {
     pub log_trimmed: Option<String>,
     /// Threads it started that still run after its own code ended (the kernel says).
     pub threads: u32,
+    /// Names it uses that another cell rebound while it ran or waited (the kernel says).
+    pub conflicts: Vec<String>,
     /// A note about its cell the frontend set (`Core.set_cell_note`).
     pub cell_note: Option<String>,
     /// How many submits to its kernel went out before its own (orders it against the
@@ -83,6 +85,20 @@ pub struct Job {
 }
 
 impl Job {
+    /// Add `names` to the names another cell stepped on; true when any was new.
+    pub fn add_conflicts(&mut self, names: &[String]) -> bool {
+        let before = self.conflicts.len();
+        for name in names {
+            if self.conflicts.len() >= crate::protocol::MAX_CONFLICT_NAMES {
+                break;
+            }
+            if !self.conflicts.contains(name) {
+                self.conflicts.push(name.clone());
+            }
+        }
+        self.conflicts.len() != before
+    }
+
     /// Milliseconds it has run (or ran), if it started.
     pub fn elapsed_ms(&self, now: f64) -> Option<f64> {
         let start = self.started_at?;

@@ -299,6 +299,7 @@ fn adopted(
         superseded: false,
         log_trimmed: None,
         threads: 0,
+        conflicts: Vec::new(),
         cell_note: None,
         send_no: 0,
         serial: 0,

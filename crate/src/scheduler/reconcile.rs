@@ -56,6 +56,7 @@ impl Scheduler {
                     job.superseded = info.superseded;
                     job.log_trimmed = info.log_trimmed;
                     job.threads = info.threads;
+                    job.conflicts = info.conflicts;
                     out.push(Effect::Adopted {
                         job_id: key.clone(),
                         wire_id: info.job_id,
@@ -110,7 +111,11 @@ impl Scheduler {
         job.superseded = info.superseded;
         let threads_changed = job.threads != info.threads;
         job.threads = info.threads;
-        if threads_changed || (info.log_trimmed.is_some() && job.log_trimmed != info.log_trimmed) {
+        let conflicts_changed = job.add_conflicts(&info.conflicts);
+        if threads_changed
+            || conflicts_changed
+            || (info.log_trimmed.is_some() && job.log_trimmed != info.log_trimmed)
+        {
             if info.log_trimmed.is_some() {
                 job.log_trimmed.clone_from(&info.log_trimmed);
             }

@@ -109,6 +109,7 @@ impl Scheduler {
             superseded: false,
             log_trimmed: None,
             threads: 0,
+            conflicts: Vec::new(),
             cell_note: None,
             send_no: 0,
             serial: 0,

@@ -42,8 +42,10 @@ pub const IDS: [&str; 8] = [
     "f",
 ];
 pub const KERNELS: [&str; 2] = ["kernel-1", "kernel-2"];
-pub const TAGS: [&str; 17] = [
+pub const TAGS: [&str; 19] = [
     "hello",
+    "conflict",
+    "threads",
     "queued",
     "cleared",
     "log_trimmed",

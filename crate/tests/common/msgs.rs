@@ -165,6 +165,7 @@ pub fn info(id: &str, state: JobState, next_seq: u64, origin: Origin) -> JobInfo
         superseded: false,
         log_trimmed: None,
         threads: 0,
+        conflicts: vec![],
     }
 }
 

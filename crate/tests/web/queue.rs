@@ -237,3 +237,33 @@ fn rebind_cell_and_cleared_rows() {
     assert_eq!(h.count("[data-job-id]"), 0);
     assert_eq!(h.core.job_state("s"), None);
 }
+
+#[wasm_bindgen_test]
+fn a_row_names_what_another_cell_rebinds_as_text() {
+    let h = Harness::new();
+    h.receive(hello());
+    h.submit("a", "for u in urls: acc_pages[u] = 1");
+    h.receive(started("a"));
+    assert_eq!(h.count("[data-role=\"conflict\"]"), 0);
+    h.take();
+    let evil = "<img/src=x/onerror=window.__pc_pwned=1>";
+    h.receive(json!({"type": "conflict", "job_id": "a", "names": ["acc_pages", evil], "by": null}));
+    let line = h
+        .part("a", "[data-role=\"conflict\"]")
+        .text_content()
+        .unwrap_or_default();
+    assert_eq!(
+        line,
+        format!("another cell rebinds names this job uses: acc_pages, {evil}")
+    );
+    assert_eq!(h.count("img"), 0, "kernel text stays text");
+    let fx = h.take();
+    let warning = fx
+        .iter()
+        .find(|e| e["kind"] == "conflict")
+        .expect("a conflict effect");
+    assert_eq!(warning["job_id"], "a");
+    assert_eq!(warning["names"], json!(["acc_pages", evil]));
+    assert!(warning["by"].is_null());
+    assert!(warning["job"].as_str().unwrap().contains("acc_pages"));
+}
