@@ -14,10 +14,13 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - routing: where stdout/stderr writes go, whatever the foreground does to the streams
   (standard library only: Dask workers build it too)
 - capture: the runtime's routing installed, and the display hook per job thread
+- figures: pyplot's figures per job (a job's current figure is its own)
 - cellrun: running a compiled cell (its statements, its trailing expression, top-level
   await in a loop of its own; standard library only: Dask workers build it too)
 - executor: compiling a cell with IPython semantics, without run_cell, and running it
   (through cellrun); formatting its result and errors
+- names: which global names a cell reads and which it rebinds
+- conflicts: telling when a cell about to run rebinds names a live job uses
 - job: one ``Job`` per background run, with its output buffer and replay log
 - flusher: batched, paced sending of outputs
 - kill: kill escalation and the reasons a kill is not taken

@@ -124,6 +124,13 @@ class JobManager:
         _runtime().kill(job)
         return job.state
 
+    def conflicts(self):
+        """Name conflicts seen, oldest first: dicts with ``job``/``num`` (the job whose
+        names were rebound), ``names``, ``by``/``by_num`` (the job that rebound them;
+        None for a foreground cell, whose id is ``cell_id`` when known) and ``at`` (ms).
+        The same the pages are told; turned off with ``configure(warn_conflicts=False)``."""
+        return _runtime().conflicts.listed()
+
     def flush(self):
         """Forget ended jobs (their numbers are not reused; every page is told, with
         ``cleared``); returns how many."""

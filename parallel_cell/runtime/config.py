@@ -20,6 +20,7 @@ class Config:
     kill_grace_seconds = 0.5  # a kill not taken this long is examined for a reason
     cleanup_grace_seconds = 2.0  # a killed job's finally/__exit__ may run this long
     interruptible_sleep = True  # sleeps and waits in job threads end at once on a kill
+    warn_conflicts = True  # tell when a cell rebinds names a running or queued job uses
     cluster_address = ""  # Dask scheduler for "Run on Cluster"; "": an embedded LocalCluster
 
 

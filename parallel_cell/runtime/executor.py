@@ -262,7 +262,8 @@ def run_compiled(cell, glob, loc, on_loop=None):
 
 
 def figure_numbers():
-    """Numbers of the open matplotlib figures (None when pyplot is not loaded)."""
+    """Numbers of the calling job's open pyplot figures (each job has its own, see
+    ``figures.py``; None when pyplot is not loaded)."""
     plt = sys.modules.get("matplotlib.pyplot")
     return None if plt is None else set(plt.get_fignums())
 

@@ -65,6 +65,9 @@ class Job:
         self.ended_at = None
         self.error = None
         self.assigned = []
+        self.source = extra.get("source")  # its cell's code (None: a function, ``map``)
+        self.cell_names = None  # what its code reads and writes (conflicts.py), once asked
+        self.conflicts = []  # its names another cell rebound while it ran or waited
         self.result = NO_RESULT
         self.thread = None
         self.ident = None
@@ -369,5 +372,6 @@ class Job:
                 "superseded": self.superseded,
                 "log_trimmed": self.log_trimmed,
                 "threads": self.threads_told,
+                "conflicts": list(self.conflicts),
             },
         )

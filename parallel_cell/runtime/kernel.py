@@ -5,11 +5,12 @@ import re
 import threading
 import types
 
-from . import ending
+from . import ending, figures
 from . import kill as _kill
 from .capture import install_streams
 from .cluster import ClusterJobs
 from .config import Config, log
+from .conflicts import Conflicts
 from .executor import NO_RESULT, compile_cell, format_error
 from .flusher import Flusher
 from .job import Job, output_size
@@ -67,6 +68,7 @@ class Runtime:
         self.outbox = Outbox(self._open_comms)  # every message leaves from one thread
         self.flusher = Flusher(self.broadcast, self.records.enforce_budget)
         self.cluster = ClusterJobs(self)
+        self.conflicts = Conflicts(self)
 
     # -- comms --------------------------------------------------------------------
     def on_comm_open(self, comm, open_msg):
@@ -190,6 +192,8 @@ class Runtime:
             Config.log_budget_bytes = req["log_budget"]
         if req.get("cleanup_grace_ms") is not None:
             Config.cleanup_grace_seconds = req["cleanup_grace_ms"] / 1000.0
+        if req.get("warn_conflicts") is not None:
+            Config.warn_conflicts = req["warn_conflicts"]
         # A lower limit holds for the logs already kept, not only for later outputs.
         with self.lock:
             jobs = list(self.jobs.values())
@@ -218,6 +222,7 @@ class Runtime:
             after=req.get("after"),
             source_hash=req.get("source_hash"),
             first_line=_first_line(code),
+            source=code,
         )
         if target == "thread":
             self._prepare_thread_jobs()
@@ -229,9 +234,10 @@ class Runtime:
 
     def _prepare_thread_jobs(self):
         """What a thread job needs before it runs: stream routing, the input guard and
-        the threads that send its outputs."""
+        the threads that send its outputs, pyplot's figures per job."""
         install_streams()
         install_input_guard(self.shell)
+        figures.install()
         self.ensure_flusher()
 
     def start_job(
@@ -245,7 +251,9 @@ class Runtime:
         """
         self._prepare_thread_jobs()
         first = _first_line(code) if func is None else None
-        job = self._new_job(origin, cell_id, notebook, job_id, "thread", first_line=first)
+        job = self._new_job(
+            origin, cell_id, notebook, job_id, "thread", first_line=first, source=code
+        )
         self.queue.hold(job)  # from code: starts at once, but takes a slot
         self._launch(job, code, func, wait)
         return job
@@ -291,12 +299,13 @@ class Runtime:
             cell_id = (parent.get("metadata") or {}).get("cellId")
         if isinstance(cell_id, str) and cell_id:
             self.records.cell_ran(cell_id)
+        self.conflicts.foreground(getattr(info, "raw_cell", None), cell_id)
 
     def start_cluster_job(self, code, origin, cell_id=None, notebook=None, job_id=None, call=None):
         """Send a cell (``code``), or ``call`` = (fn, items) of ``map``, to the Dask
         cluster; returns the job at once (``started`` follows once it is sent)."""
         self.ensure_flusher()
-        job = self._new_job(origin, cell_id, notebook, job_id, "dask")
+        job = self._new_job(origin, cell_id, notebook, job_id, "dask", source=code)
         self.cluster.start(job, code, call)
         return job
 
@@ -320,6 +329,7 @@ class Runtime:
         else:
             body = (func, None)
         job.thread = internal_thread(run_job, f"parallel-cell job {job.num}", self, job, body)
+        self.conflicts.job_starting(job)
         self.broadcast(msg_started(job))
         job.thread.start()
 

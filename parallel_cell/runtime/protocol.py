@@ -4,7 +4,7 @@ import json
 import platform
 import re
 
-VERSION = "0.3.2"
+VERSION = "0.3.3"
 PROTOCOL = 2
 COMM_TARGET = "parallel_cell.v2"
 
@@ -43,6 +43,7 @@ _OPTIONAL_FIELDS = {
         ("cap", "count?"),
         ("log_budget", "count?"),
         ("cleanup_grace_ms", "seq?"),
+        ("warn_conflicts", "bool"),
     ),
 }
 
@@ -234,6 +235,12 @@ def msg_threads(job_id, running):
     """After a job's code ended: how many threads it started still run (0: the last
     ended; the job takes no more output)."""
     return {"type": "threads", "job_id": job_id, "running": running}
+
+
+def msg_conflict(job_id, names, by):
+    """A cell about to run rebinds ``names`` that job ``job_id`` uses (``by``: the job
+    that does, None for a foreground cell)."""
+    return {"type": "conflict", "job_id": job_id, "names": names, "by": by}
 
 
 def msg_jobs(jobs):

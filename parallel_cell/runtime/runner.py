@@ -7,7 +7,9 @@ bound, and ends the job through the runtime.
 
 import threading
 
+from . import figures
 from . import kill as _kill
+from .config import log
 from .executor import (
     NO_RESULT,
     figure_numbers,
@@ -64,6 +66,12 @@ def run_job(runtime, job, body):
             if outcome is None:
                 outcome = ("killed", None, NO_RESULT)
     _kill.disarm()  # a kill raised again in the finally of _execute never got to it
+    try:
+        # After run_cell showed and closed its new figures (inline backend), whatever
+        # way it ended; a callable's job too (no run_cell).
+        figures.job_ended(job)
+    except Exception:
+        log.exception("parallel-cell: the figures of job %s", job.job_id)
     job.leave_thread(token)
     state, error, result = outcome
     names = []

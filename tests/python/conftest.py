@@ -47,5 +47,5 @@ def comm(kernel):
     """A comm to the runtime, opened and greeted."""
     c = kernel.open_comm()
     hello = c.wait_type("hello")
-    assert hello["runtime"] == "0.3.2"
+    assert hello["runtime"] == "0.3.3"
     return c

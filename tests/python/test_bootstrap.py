@@ -38,7 +38,7 @@ def test_bootstrap_twice_is_idempotent_and_leaves_no_names(fresh_kernel):
     # the streams are wrapped once, not once per bootstrap
     assert k.evaluate("type(__import__('sys').stdout._pc_target).__name__") == "'OutStream'"
     c = k.open_comm()
-    assert c.wait_type("hello")["runtime"] == "0.3.2"
+    assert c.wait_type("hello")["runtime"] == "0.3.3"
     assert c.run("print('hi')")["state"] == "done"
     assert c.text(c.messages[-1]["job_id"]) == "hi\n"
 
@@ -50,7 +50,7 @@ def test_newer_version_replaces_older(fresh_kernel):
     old = k.evaluate(MODULE_ID)
     k.bootstrap()
     assert k.evaluate(MODULE_ID) != old
-    assert k.evaluate("__import__('sys').modules['_parallel_cell_runtime'].VERSION") == "'0.3.2'"
+    assert k.evaluate("__import__('sys').modules['_parallel_cell_runtime'].VERSION") == "'0.3.3'"
     assert k.evaluate("type(__import__('sys').stdout._pc_target).__name__") == "'OutStream'"
     c = k.open_comm()
     c.wait_type("hello")
@@ -81,7 +81,7 @@ def test_bootstrap_without_ipython_says_so():
 
 def test_runtime_loads_without_a_kernel():
     runtime = load_runtime(register=False)
-    assert runtime.VERSION == runtime_version(runtime_sources()) == "0.3.2"
+    assert runtime.VERSION == runtime_version(runtime_sources()) == "0.3.3"
     assert runtime.COMM_TARGET == "parallel_cell.v2"
     assert issubclass(runtime.JobKilled, BaseException)
     assert not issubclass(runtime.JobKilled, Exception)

@@ -190,10 +190,30 @@ def _version_2_messages(comm):
             "import threading, time\nthreading.Thread(target=time.sleep, args=(0.3,)).start()"
         )
         seen["threads"] = comm.wait_type("threads", lingering)
+        seen.update(_conflict_messages(comm))
         jobs = comm.request({"type": "list"}, "jobs")["jobs"]
         seen["jobs_ended"] = {"type": "jobs", "jobs": [j for j in jobs if j["ended_at"]]}
     finally:
         comm.send({**SETTINGS, "interruptible_sleep": True, "cap": 4, "log_budget": 64 << 20})
+    return seen
+
+
+def _conflict_messages(comm):
+    """A foreground cell, then a starting job, rebinding a name a running job reads."""
+    seen = {}
+    comm.send({**SETTINGS, "interruptible_sleep": True, "cap": 4})
+    comm.kernel.ok("golden_model = None")
+    user = comm.submit("import time\nwhile True:\n    golden_model\n    time.sleep(0.02)")
+    comm.wait_type("started", user)
+    start = len(comm.messages)
+    comm.kernel.ok("golden_model = 1")
+    seen["conflict"] = comm.wait_type("conflict", user, start=start)
+    stepping = comm.submit("golden_model = 2")
+    seen["conflict_by_job"] = comm.wait_for(
+        lambda m: m["type"] == "conflict" and m["by"] == stepping, start=start
+    )
+    comm.kill(user)
+    comm.wait_type("finished", user)
     return seen
 
 
