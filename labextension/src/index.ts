@@ -201,7 +201,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         trans,
         activate: widget => app.shell.activateById(widget.id),
         // Cell toolbar buttons render once: tell them when a notebook's kernel changes.
-        kernelChanged: refresh
+        kernelChanged: refresh,
+        showJob: jobId => {
+          void app.commands.execute(CommandIDs.openPanel);
+          panel.showJob(jobId);
+        }
       });
       refresh();
       tracker.activeCellChanged.connect(refresh);
@@ -223,7 +227,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             interruptible_sleep: loaded.get('interruptibleSleep').composite as boolean,
             cluster: loaded.get('clusterAddress').composite as string,
             cap: loaded.get('concurrency').composite as number,
-            log_budget: Math.round((loaded.get('logBudgetMB').composite as number) * 1024 * 1024)
+            log_budget: Math.round((loaded.get('logBudgetMB').composite as number) * 1024 * 1024),
+            warn_conflicts: loaded.get('warnConflicts').composite as boolean
           });
           defaultTarget = loaded.get('defaultTarget').composite === 'dask' ? 'dask' : 'thread';
         }

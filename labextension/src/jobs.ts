@@ -19,12 +19,20 @@ export interface IJobsOptions {
   activate: (panel: NotebookPanel) => void;
   /** A notebook's kernel changed or became ready. */
   kernelChanged?: () => void;
+  /** Show a job's row in the panel. */
+  showJob?: (jobId: string) => void;
 }
+
+type ConflictEffect = Extract<Effect, { kind: 'conflict' }>;
+
+/** Conflict warnings arriving this close together are one event (one cell, many jobs). */
+const CONFLICT_GATHER_MS = 100;
 
 /** The background jobs of this page: one wasm core, one link per kernel. */
 export class BackgroundJobs {
   constructor(options: IJobsOptions) {
     this._trans = options.trans;
+    this._showJob = options.showJob ?? (() => undefined);
     this._links = new KernelLinks((kernelId, data) => this._core.receive(kernelId, data));
     this._core = new Core(options.root, (effect: Effect) => this._onEffect(effect));
     // The panel's words, through JupyterLab's translator.
@@ -176,6 +184,9 @@ export class BackgroundJobs {
       case 'notify':
         this._notify(effect);
         return;
+      case 'conflict':
+        this._gatherConflict(effect);
+        return;
       case 'goto_cell':
         this._cells.goto(effect.notebook, effect.cell_id);
         return;
@@ -251,6 +262,38 @@ export class BackgroundJobs {
     }
   }
 
+  private _gatherConflict(effect: ConflictEffect): void {
+    this._conflicts.push(effect);
+    if (this._conflictTimer === null) {
+      this._conflictTimer = window.setTimeout(() => {
+        this._conflictTimer = null;
+        const gathered = this._conflicts.splice(0);
+        const bys = new Set(gathered.map(c => c.by ?? ''));
+        for (const by of bys) {
+          this._warnConflict(gathered.filter(c => (c.by ?? '') === by));
+        }
+      }, CONFLICT_GATHER_MS);
+    }
+  }
+
+  /** One warning for what one cell (or job) rebinds: the names, the jobs that use them. */
+  private _warnConflict(conflicts: ConflictEffect[]): void {
+    const names = [...new Set(conflicts.flatMap(c => c.names))].join(', ');
+    const jobs = conflicts.map(c => c.job).join('; ');
+    const by = conflicts[0].by;
+    const message =
+      by === null
+        ? conflicts.length === 1
+          ? this._trans.__('A cell rebinds %1, which background job %2 uses.', names, jobs)
+          : this._trans.__('A cell rebinds %1, which background jobs %2 use.', names, jobs)
+        : this._trans.__('Background job %1 rebinds %2, which job %3 uses.', by, names, jobs);
+    const first = conflicts[0].job_id;
+    Notification.warning(message, {
+      autoClose: 10000,
+      actions: [{ label: this._trans.__('Go to job'), callback: () => this._showJob(first) }]
+    });
+  }
+
   private _problem(message: string): void {
     console.warn('parallel-cell:', message);
     Notification.warning(message, { autoClose: 8000 });
@@ -261,5 +304,8 @@ export class BackgroundJobs {
   private readonly _cells: JobCells;
   private readonly _kernels: KernelWatch;
   private readonly _started = new Map<string, number>();
+  private readonly _showJob: (jobId: string) => void;
+  private readonly _conflicts: ConflictEffect[] = [];
+  private _conflictTimer: number | null = null;
   private readonly _core: Core;
 }

@@ -32,6 +32,17 @@ export class JobsPanel extends Widget {
     this.node.append(heading, this.root);
   }
 
+  /** Bring a job's row into view and mark it for a moment (a "Go to job" action). */
+  showJob(jobId: string): void {
+    const row = this.root.querySelector<HTMLElement>(`[data-job-id="${CSS.escape(jobId)}"]`);
+    if (!row) {
+      return;
+    }
+    row.scrollIntoView({ block: 'nearest' });
+    row.classList.add('pc-job-shown');
+    window.setTimeout(() => row.classList.remove('pc-job-shown'), 2000);
+  }
+
   /** Where the wasm core renders the job list. */
   readonly root: HTMLElement;
 }
