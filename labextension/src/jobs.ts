@@ -284,9 +284,9 @@ export class BackgroundJobs {
     const message =
       by === null
         ? conflicts.length === 1
-          ? this._trans.__('A cell rebinds %1, which background job %2 uses.', names, jobs)
-          : this._trans.__('A cell rebinds %1, which background jobs %2 use.', names, jobs)
-        : this._trans.__('Background job %1 rebinds %2, which job %3 uses.', by, names, jobs);
+          ? this._trans.__('A cell rebinds %1, which background %2 uses.', names, jobs)
+          : this._trans.__('A cell rebinds %1, which these background jobs use: %2.', names, jobs)
+        : this._trans.__('Background %1 rebinds %2, which %3 uses.', by, names, jobs);
     const first = conflicts[0].job_id;
     Notification.warning(message, {
       autoClose: 10000,

@@ -329,8 +329,8 @@ class Runtime:
         else:
             body = (func, None)
         job.thread = internal_thread(run_job, f"parallel-cell job {job.num}", self, job, body)
-        self.conflicts.job_starting(job)
         self.broadcast(msg_started(job))
+        self.conflicts.job_starting(job)  # after `started`: the page knows its number
         job.thread.start()
 
     def finish_job(self, job, state, error, result, names, show_error=True):

@@ -63,7 +63,10 @@ test('a foreground rebind of a name a running job reads is told, in-place change
   const seconds = (Date.now() - started) / 1000;
   console.log(`conflict warning shown ${seconds.toFixed(2)} s after the cell was run`);
   assert.ok(seconds < 1, `the warning came after ${seconds.toFixed(2)} s`);
-  assert.match(await toast.innerText(), /A cell rebinds acc_pages, which background job/);
+  assert.match(
+    await toast.innerText(),
+    /A cell rebinds acc_pages, which background job \d+ \(import time\) uses\./
+  );
   await waitForOutput(page, 4, /rebound/);
   assert.match(await outputText(page, 4), /rebound/);
   const line = rowOf(page, reader).locator('[data-role="conflict"]');
@@ -85,7 +88,10 @@ test('a second job assigning a name the first uses is told when it starts', asyn
   await waitForState(page, second, 'done');
   const toast = warning(page, 'rebinds model').first();
   await toast.waitFor({ state: 'visible', timeout: 5_000 });
-  assert.match(await toast.innerText(), /Background job .* rebinds model, which job .* uses/);
+  assert.match(
+    await toast.innerText(),
+    /Background job \d+ \(model = .second.\) rebinds model, which job \d+ \(import time\) uses\./
+  );
   for (const job of [trainer, second]) {
     assert.match(await rowOf(page, job).locator('[data-role="conflict"]').innerText(), /model/);
   }
