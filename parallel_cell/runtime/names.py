@@ -316,7 +316,7 @@ def is_own_name(name, hidden=()):
 # What bytecode does with globals (LOAD_NAME: the class bodies within a function).
 _LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS"})
 _STORES = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
-_code_cache = {}  # id(code) -> (code, reads, writes)
+_code_cache = {}  # code -> (reads, writes); equal code (a cell run again) hits
 # Attributes read through ``type``'s own descriptors: no code of the object's runs.
 _TYPE_DICT, _TYPE_MRO = type.__dict__["__dict__"], type.__dict__["__mro__"]
 _TYPE_FLAGS, _HEAPTYPE = type.__dict__["__flags__"], 1 << 9
@@ -332,8 +332,8 @@ _INNER = {  # what each kind of callable wraps, by id: a metaclass's hash or == 
 
 
 def _code_names(code):
-    found = _code_cache.get(id(code))
-    if found is None or found[0] is not code:
+    found = _code_cache.get(code)
+    if found is None:
         reads, writes, stack = set(), set(), [code]
         while stack:
             co = stack.pop()
@@ -344,8 +344,8 @@ def _code_names(code):
             stack.extend(c for c in co.co_consts if type(c) is types.CodeType)
         if len(_code_cache) > 4096:
             _code_cache.clear()
-        found = _code_cache[id(code)] = (code, reads, writes)
-    return found[1], found[2]
+        found = _code_cache[code] = (reads, writes)
+    return found
 
 
 def _codes(value, namespace, out, depth=0):
