@@ -39,7 +39,7 @@ OTHER = [
     "total = 0\nfor r in roots:\n    total += r\ntotal",
     "settings = {'n': 3, 'mode': 'fast'}\nsettings['n'] += 1",
     "%time squares = [r * r for r in roots]",
-    "label = f\"{len(roots)} roots\"\nlabel.upper()",
+    'label = f"{len(roots)} roots"\nlabel.upper()',
     "import os\nhere = os.getcwd()",
 ]
 SETS = {
@@ -115,11 +115,17 @@ def main():
         }
         print(json.dumps(line, ensure_ascii=False))
     err = sys.stderr
-    print(f"P11: {ROUNDS} interleaved rounds of {N} foreground cells (run_cell), µs per cell", file=err)
+    print(
+        f"P11: {ROUNDS} interleaved rounds of {N} foreground cells (run_cell), µs per cell",
+        file=err,
+    )
     for name in SETS:
         for side in ("off", "on"):
             each = " ".join(f"{v:.0f}" for v in rounds[f"{name} {side}"])
-            print(f"  {what[name]:<40} check {side:<3} {figures[f'{name} {side}']:>6.0f}  {each}", file=err)
+            print(
+                f"  {what[name]:<40} check {side:<3} {figures[f'{name} {side}']:>6.0f}  {each}",
+                file=err,
+            )
         extra = figures[name + " on"] - figures[name + " off"]
         print(f"  {'':<40} the check costs {extra:+.0f} µs per cell", file=err)
 
