@@ -12,15 +12,11 @@ Prints one JSON line per figure on stdout (read by scripts/bench.sh) and a table
 stderr.
 """
 
-import base64
 import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "python")]
-
-from kernel_client import Kernel  # noqa: E402
+import inkernel
 
 ROUNDS = int(os.environ.get("PC_BENCH_ROUNDS", "7"))
 N = int(os.environ.get("PC_BENCH_CELLS", "300"))
@@ -88,15 +84,7 @@ print(json.dumps(_rounds))
 
 
 def main():
-    cfg = {"n": N, "rounds": ROUNDS, "sets": SETS}
-    cfg = base64.b64encode(json.dumps(cfg).encode()).decode("ascii")
-    kernel = Kernel()
-    try:
-        kernel.bootstrap()
-        lines = kernel.ok(CODE % {"cfg": cfg}, timeout=900).strip().splitlines()
-    finally:
-        kernel.shutdown()
-    figures, rounds = json.loads(lines[-2]), json.loads(lines[-1])
+    figures, rounds = inkernel.run(CODE, {"n": N, "rounds": ROUNDS, "sets": SETS})
     what = {
         "touching": "new cells naming the job's variables",
         "other": "new cells about other variables",

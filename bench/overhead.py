@@ -12,15 +12,11 @@ Prints one JSON line per figure on stdout (read by scripts/bench.sh) and a
 side-by-side table on stderr.
 """
 
-import base64
 import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "python")]
-
-from kernel_client import Kernel  # noqa: E402
+import inkernel
 
 N = int(os.environ.get("PC_BENCH_JOBS", "500"))
 ROUNDS = int(os.environ.get("PC_BENCH_ROUNDS", "7"))
@@ -73,15 +69,7 @@ TARGETS = {"bare": 3.0, "recipe": 1.0}
 
 
 def main():
-    cfg = base64.b64encode(json.dumps({"n": N, "rounds": ROUNDS, "cell": CELL}).encode())
-    cfg = cfg.decode("ascii")
-    kernel = Kernel()
-    try:
-        kernel.bootstrap()
-        lines = kernel.ok(CODE % {"cfg": cfg}, timeout=900).strip().splitlines()
-    finally:
-        kernel.shutdown()
-    figures, rounds = json.loads(lines[-2]), json.loads(lines[-1])
+    figures, rounds = inkernel.run(CODE, {"n": N, "rounds": ROUNDS, "cell": CELL})
     for baseline, target in TARGETS.items():
         print(
             json.dumps(

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  killJob,
   newJob,
   notebook,
   outputText,
@@ -33,11 +34,6 @@ const session = useNotebook(
 );
 
 const warning = (page, text) => page.locator('.Toastify__toast', { hasText: text });
-
-async function kill(page, jobId) {
-  await rowOf(page, jobId).locator('button[aria-label="Kill job"]').click();
-  await waitForState(page, jobId, 'killed', 20_000);
-}
 
 test('a foreground rebind of a name a running job reads is told, in-place changes are not', async () => {
   const { page } = session;
@@ -77,7 +73,7 @@ test('a foreground rebind of a name a running job reads is told, in-place change
   await toast.getByRole('button', { name: 'Go to job' }).click();
   await page.locator(`#parallel-cell-jobs [data-job-id="${reader}"].pc-job-shown`).waitFor();
   assert.equal(await rowOf(page, reader).getAttribute('data-job-state'), 'running');
-  await kill(page, reader);
+  await killJob(page, reader);
 });
 
 test('a second job assigning a name the first uses is told when it starts', async () => {
@@ -96,5 +92,5 @@ test('a second job assigning a name the first uses is told when it starts', asyn
     assert.match(await rowOf(page, job).locator('[data-role="conflict"]').innerText(), /model/);
   }
   await waitForOutput(page, 6, /second job ran/);
-  await kill(page, trainer);
+  await killJob(page, trainer);
 });

@@ -371,6 +371,12 @@ export async function waitForState(page, jobId, state, timeout = 30_000) {
   );
 }
 
+/** Kill a job with its row's button and wait until it is `killed`. */
+export async function killJob(page, jobId, timeout = 20_000) {
+  await rowOf(page, jobId).locator('button[aria-label="Kill job"]').click();
+  await waitForState(page, jobId, 'killed', timeout);
+}
+
 /** The text of cell `i`'s output area. */
 export const outputText = (page, i) => cell(page, i).locator('.jp-OutputArea').innerText();
 

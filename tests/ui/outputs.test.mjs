@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   cell,
+  killJob,
   lines,
   newJob,
   notebook,
@@ -65,11 +66,6 @@ const session = useNotebook(
   'outputs.ipynb'
 );
 
-async function kill(page, jobId) {
-  await rowOf(page, jobId).locator('button[aria-label="Kill job"]').click();
-  await waitForState(page, jobId, 'killed', 20_000);
-}
-
 test('logging set up before the first job, and child processes, write into the job cell', async () => {
   const { page } = session;
   await runInForeground(page, 0);
@@ -108,12 +104,12 @@ test('a kill lets finally and __exit__ finish their cleanup', async () => {
   const first = await newJob(page, () => runInBackground(page, 5));
   await waitForState(page, first, 'running');
   await page.waitForTimeout(300);
-  await kill(page, first);
+  await killJob(page, first);
   await waitForOutput(page, 5, /cleanup complete/);
   const second = await newJob(page, () => runInBackground(page, 6));
   await waitForState(page, second, 'running');
   await page.waitForTimeout(300);
-  await kill(page, second);
+  await killJob(page, second);
   await waitForOutput(page, 6, /file written 100000/);
   assert.equal(await cell(page, 6).getAttribute('data-parallel-cell-state'), 'killed');
 });
@@ -123,7 +119,7 @@ test('a kill swallowed by a bare except does not get past the handler', async ()
   const jobId = await newJob(page, () => runInBackground(page, 7));
   await waitForState(page, jobId, 'running');
   await page.waitForTimeout(300);
-  await kill(page, jobId);
+  await killJob(page, jobId);
   await page.waitForTimeout(500);
   assert.doesNotMatch(await outputText(page, 7), /after the handler/);
 });
@@ -133,7 +129,7 @@ test('a pool a killed job used serves the foreground afterwards', async () => {
   const jobId = await newJob(page, () => runInBackground(page, 8));
   await waitForOutput(page, 8, /pool in job/);
   await page.waitForTimeout(300);
-  await kill(page, jobId);
+  await killJob(page, jobId);
   await runInForeground(page, 9);
   await waitForOutput(page, 9, /pool for the foreground/);
   assert.doesNotMatch(await outputText(page, 8), /foreground/);
