@@ -21,7 +21,7 @@ const LONG_NAP = 'import time\ntime.sleep(8)\nprint("napped long")';
 const CONFIG = [
   'import _parallel_cell_runtime as rt',
   'c = rt.Config',
-  'print("config", c.log_limit_outputs, c.kill_grace_seconds, c.interruptible_sleep)'
+  'print("config", c.log_limit_outputs, c.kill_grace_seconds, c.interruptible_sleep, c.warn_conflicts)'
 ].join('\n');
 
 const session = useNotebook(
@@ -38,7 +38,8 @@ const session = useNotebook(
         notifyAfterSeconds: 0,
         logLimit: 50,
         killGraceSeconds: 0.25,
-        interruptibleSleep: false
+        interruptibleSleep: false,
+        warnConflicts: false
       }
     }
   }
@@ -54,7 +55,8 @@ test('the Settings Editor shows the settings of Background Jobs', async () => {
     'Jobs running at once per kernel',
     'Notify when a job ends',
     'Outputs kept per job for replay',
-    'Kill interrupts time.sleep and waits'
+    'Kill interrupts time.sleep and waits',
+    'Warn about name conflicts'
   ]) {
     await form.getByText(title, { exact: false }).first().waitFor({ timeout: 30_000 });
   }
@@ -90,7 +92,7 @@ test('the runtime settings reach the kernel', async () => {
   await showNotebook(page, 'a.ipynb');
   await runInForeground(page, 2);
   await waitForOutput(page, 2, /config \d+/);
-  assert.match(await outputText(page, 2), /config 50 0\.25 False/);
+  assert.match(await outputText(page, 2), /config 50 0\.25 False False/);
 });
 
 test('with interruptible sleep off, a kill waits for time.sleep to return', async () => {
