@@ -52,10 +52,10 @@ _names = __import__('_parallel_cell_runtime.names', fromlist=['x'])
 _cfg = json.loads(base64.b64decode("%(cfg)s"))
 _shell = get_ipython()
 pages = {}
+values = []  # before the job starts: it reads both
 _job = _rt._RUNTIME.start_job(
     "import time\\nwhile True:\\n    n = len(pages) + len(values)\\n    time.sleep(0.05)",
     'kernel')
-values = []
 
 def _run(on, cells, fresh):
     _rt.Config.warn_conflicts = on
@@ -77,6 +77,7 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.St
             for _side in ('off', 'on'):
                 _rounds[_set + ' ' + _side].append(_run(_side == 'on', _cells, _fresh))
 _rt.Config.warn_conflicts = True
+assert _job.state == 'running', f'the job the check looks at ended: {_job.state} {_job.error}'
 _rt.jobs.kill(_job.num)
 print(json.dumps({k: statistics.median(v) for k, v in _rounds.items()}))
 print(json.dumps(_rounds))

@@ -66,8 +66,11 @@ class Conflicts:
         live = self._live()
         if not live or not isinstance(raw, str):
             return
-        uses = frozenset().union(*(self.uses(job) for job in live))
-        if not _may_rebind(raw, uses, getattr(self.runtime.shell, "user_ns", None) or {}):
+        ns = getattr(self.runtime.shell, "user_ns", None) or {}
+        # Modules never count (see _writes): `np` in both a job and a cell is no reason
+        # to analyse the cell.
+        uses = {n for job in live for n in self.uses(job) if not isinstance(ns.get(n), ModuleType)}
+        if not _may_rebind(raw, uses, ns):
             return
         writes = self._writes(self._analyse(raw))
         if writes:
