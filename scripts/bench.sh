@@ -11,6 +11,10 @@ echo "== P2 kernel overhead (ipykernel 7, in the kernel)" >&2
 echo "== P11 the name-conflict check per foreground cell (ipykernel 7, in the kernel)" >&2
 .venv/bin/python bench/conflicts.py | tee -a "$out" >&2
 
+echo "== P12 page-kernel round trip through the websocket, TCP_NODELAY set vs not" >&2
+.venv/bin/python bench/nodelay.py 2>&1 >>"$out" | grep -v 'WARNING' >&2 || true
+tail -n 1 "$out" >&2
+
 echo "== P7 CPU-bound work: threads vs Dask (ipykernel 7, embedded LocalCluster)" >&2
 .venv/bin/python bench/cluster.py | tee -a "$out" >&2
 
