@@ -19,7 +19,7 @@ TS_SRC := $(shell find labextension/src -name '*.ts' ! -name 'bootstrap.generate
 EXT_SRC := package.json $(shell find labextension/style labextension/schema -type f 2>/dev/null)
 PY_SRC := pyproject.toml install.json $(wildcard jupyter-config/*/*.json) $(shell find parallel_cell -name '*.py' ! -path '*/labextension/*' 2>/dev/null)
 
-.PHONY: lab build setup setup-test test test-rust test-py test-ui test-lint bench soak clean
+.PHONY: lab build setup setup-test test test-rust test-py test-ui test-lint bench soak dist clean
 
 ## make lab: set up, build, install into .venv and start JupyterLab with the demo notebook
 lab: build
@@ -78,6 +78,10 @@ test-ui: setup-test $(INSTALLED) $(INSTALLED_RTC)
 
 test-lint: build
 	scripts/test-lint.sh
+
+## make dist: the release files, sdist and wheel, in dist/ (twine check --strict clean)
+dist: build
+	scripts/dist.sh dist
 
 ## make bench: benchmarks beside their baselines; writes docs/benchmarks.md
 bench: setup-test $(INSTALLED)

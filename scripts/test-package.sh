@@ -17,4 +17,8 @@ check "install.json marks it as a python-managed extension" '[ -f "$ext/install.
 servers="$(.venv/bin/jupyter server extension list 2>&1 | sed 's/\x1b\[[0-9;]*m//g')"
 check "jupyter server extension list shows parallel_cell.server enabled and OK" \
   'grep -q "parallel_cell.server enabled" <<<"$servers" && grep -q "parallel_cell.server  *OK" <<<"$servers"'
+dist="$(mktemp -d)"
+trap 'rm -rf "$dist"' EXIT
+check "make dist's sdist and wheel build and pass twine check --strict" \
+  'scripts/dist.sh "$dist" >/dev/null 2>&1 && ls "$dist"/*.tar.gz "$dist"/*.whl >/dev/null 2>&1'
 [ "$fail" = 0 ] || { echo "$listing"; echo "$servers"; exit 1; }
