@@ -6,7 +6,10 @@ the kernel's environment. Installing this package (``pip install .``) ships the 
 JupyterLab extension.
 """
 
-__version__ = "0.1.0"
+try:
+    from ._version import __version__  # written by the build, from package.json
+except ImportError:  # a source tree never built
+    __version__ = "0+unknown"
 
 
 def _jupyter_labextension_paths():

@@ -14,6 +14,10 @@ check "the prebuilt bundle contains the wasm core" 'ls "$ext"/static/*.wasm >/de
 check "pip lists the shared data files" \
   'grep -q "share/jupyter/labextensions/parallel-cell/package.json" <<<"$(.venv/bin/pip show -f parallel-cell)"'
 check "install.json marks it as a python-managed extension" '[ -f "$ext/install.json" ]'
+version="$(node -p 'require("./package.json").version')"
+installed="$(cd / && "$OLDPWD/.venv/bin/python" -c 'import parallel_cell; print(parallel_cell.__version__)')"
+check "one version ($version, package.json): the installed package and the lab extension say it" \
+  '[ "$installed" = "$version" ] && grep -Eq "parallel-cell v$version enabled" <<<"$listing"'
 servers="$(.venv/bin/jupyter server extension list 2>&1 | sed 's/\x1b\[[0-9;]*m//g')"
 check "jupyter server extension list shows parallel_cell.server enabled and OK" \
   'grep -q "parallel_cell.server enabled" <<<"$servers" && grep -q "parallel_cell.server  *OK" <<<"$servers"'
