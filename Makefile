@@ -17,7 +17,7 @@ PORT ?= 8888
 RUST_SRC := Cargo.toml Cargo.lock $(shell find crate -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 TS_SRC := $(shell find labextension/src -name '*.ts' ! -name 'bootstrap.generated.ts' ! -path '*/core/*' 2>/dev/null) labextension/tsconfig.json
 EXT_SRC := package.json $(shell find labextension/style labextension/schema -type f 2>/dev/null)
-PY_SRC := pyproject.toml install.json $(wildcard jupyter-config/*/*.json) $(shell find parallel_cell -name '*.py' ! -path '*/labextension/*' 2>/dev/null)
+PY_SRC := pyproject.toml install.json $(wildcard jupyter-config/*/*.json) $(shell find parallel_cell -name '*.py' ! -name _version.py ! -path '*/labextension/*' 2>/dev/null)
 
 .PHONY: lab build setup setup-test test test-rust test-py test-ui test-lint bench soak dist clean
 
