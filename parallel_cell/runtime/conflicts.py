@@ -12,8 +12,7 @@ stopped: each conflict goes to the pages as ``conflict`` and is kept for
 import re
 import threading
 from collections import deque
-from functools import partial
-from types import FunctionType, MethodType, ModuleType
+from types import ModuleType
 
 from . import names as _names
 from .config import Config, log, now_ms
@@ -25,7 +24,6 @@ KEPT = 1000  # conflicts ``jobs.conflicts()`` remembers
 
 
 _IDENT = re.compile(r"[^\W\d]\w*")  # a Python name (any script)
-_CALLABLES = (FunctionType, MethodType, partial)
 
 
 def _may_rebind(raw, uses, namespace):
@@ -39,7 +37,7 @@ def _may_rebind(raw, uses, namespace):
         value = namespace.get(word)
         if value is None or isinstance(value, ModuleType):
             continue
-        if isinstance(value, _CALLABLES):
+        if id(type(value)) in _names.WRAPPERS:  # a function, or what wraps one
             return True
         klass = value if isinstance(value, type) else type(value)
         try:
@@ -67,15 +65,16 @@ class Conflicts:
         if not live or not isinstance(raw, str):
             return
         ns = getattr(self.runtime.shell, "user_ns", None) or {}
+        uses = {job: self.uses(job) for job in live}
         # Modules never count (see _writes): `np` in both a job and a cell is no reason
         # to analyse the cell.
-        uses = {n for job in live for n in self.uses(job) if not isinstance(ns.get(n), ModuleType)}
-        if not _may_rebind(raw, uses, ns):
+        words = {n for used in uses.values() for n in used if not isinstance(ns.get(n), ModuleType)}
+        if not _may_rebind(raw, words, ns):
             return
         writes = self._writes(self._analyse(raw))
         if writes:
-            for job in live:
-                self._found(job, writes & self.uses(job), None, cell_id)
+            for job, used in uses.items():
+                self._found(job, writes & used, None, cell_id)
 
     def job_starting(self, job):
         """Thread job ``job`` is about to run: the running jobs whose names it rebinds."""
@@ -92,15 +91,12 @@ class Conflicts:
     # -- names --------------------------------------------------------------------
     def names_of(self, job):
         """The names ``job``'s cell reads and writes (worked out once, when first asked)."""
-        cached = getattr(job, "cell_names", None)
-        if cached is None:
-            source = getattr(job, "source", None)
-            if source is None:  # a function (``map``): nothing to read
-                cached = _names.CellNames(frozenset(), frozenset(), "a function, not a cell")
+        if job.cell_names is None:
+            if job.source is None:  # a function (``map``): nothing to read
+                job.cell_names = _names.CellNames(frozenset(), frozenset(), "a function")
             else:
-                cached = self._analyse(source)
-            job.cell_names = cached
-        return cached
+                job.cell_names = self._analyse(job.source)
+        return job.cell_names
 
     def uses(self, job):
         names = self.names_of(job)

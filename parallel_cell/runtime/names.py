@@ -322,7 +322,7 @@ _TYPE_DICT, _TYPE_MRO = type.__dict__["__dict__"], type.__dict__["__mro__"]
 _TYPE_FLAGS, _HEAPTYPE = type.__dict__["__flags__"], 1 << 9
 _LRU = getattr(functools, "_lru_cache_wrapper", None)
 _EMPTY_CELL = types.CellType()  # != compares a cell with it without running any code
-_INNER = {  # what each kind of callable wraps, by id: a metaclass's hash or == is code
+WRAPPERS = {  # what each kind of callable wraps, by id: a metaclass's hash or == is code
     id(types.FunctionType): None,
     **{id(kind): lambda v: [v.__func__] for kind in (staticmethod, classmethod, types.MethodType)},
     id(property): lambda v: [v.fget, v.fset, v.fdel],
@@ -356,8 +356,8 @@ def _codes(value, namespace, out, depth=0):
             out.append((value.__code__, value.__name__))
         inner = [c.cell_contents for c in value.__closure__ or () if c != _EMPTY_CELL]
         inner.append(value.__dict__.get("__wrapped__"))  # a decorator's, functools.wraps
-    elif _INNER.get(id(kind)):
-        inner = _INNER[id(kind)](value)
+    elif WRAPPERS.get(id(kind)):
+        inner = WRAPPERS[id(kind)](value)
     elif depth == 0:  # a class, or an instance of one defined in Python: all its methods
         klass = value if issubclass(kind, type) else kind
         if not _TYPE_FLAGS.__get__(klass) & _HEAPTYPE:
@@ -366,7 +366,7 @@ def _codes(value, namespace, out, depth=0):
     else:
         return
     for item in inner:
-        if depth < 3 and id(type(item)) in _INNER:
+        if depth < 3 and id(type(item)) in WRAPPERS:
             _codes(item, namespace, out, depth + 1)
 
 

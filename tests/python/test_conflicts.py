@@ -67,6 +67,17 @@ def test_deleting_or_rebinding_through_a_function_is_flagged(kernel, comm, reade
     assert [c["names"] for c in _conflicts(comm, start)] == [["acc_pages"]]
 
 
+def test_rebinding_through_a_decorated_notebook_function_is_flagged(kernel, comm, reader):
+    # lru_cache wraps the function in an object of its own: still the notebook's code.
+    kernel.ok(
+        "import functools\n@functools.lru_cache\n"
+        "def renew():\n    global acc_pages\n    acc_pages = {}"
+    )
+    start = len(comm.messages)
+    kernel.ok("renew()")
+    assert [c["names"] for c in _conflicts(comm, start)] == [["acc_pages"]]
+
+
 def test_a_job_using_a_name_through_a_notebook_function_is_covered(kernel, comm):
     kernel.ok("store = {}\ndef fill(k):\n    store[k] = k")
     job = comm.submit("import time\nfor k in range(200):\n    fill(k)\n    time.sleep(0.05)")
