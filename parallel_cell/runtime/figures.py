@@ -224,6 +224,13 @@ def _patch_mathtext(module):
 _PATCHES = {_GCF: _patch_gcf, _MATHTEXT: _patch_mathtext}
 
 
+def _apply(patch, module):
+    try:
+        patch(module)
+    except Exception:  # matplotlib as it was is better than no matplotlib
+        log.exception("parallel-cell: could not patch %s", module.__name__)
+
+
 # -- the import hook ----------------------------------------------------------------
 
 
@@ -264,10 +271,7 @@ class _PatchingLoader:
 
     def exec_module(self, module):
         self._pc_loader.exec_module(module)
-        try:
-            self._pc_patch(module)
-        except Exception:
-            log.exception("parallel-cell: could not patch %s", module.__name__)
+        _apply(self._pc_patch, module)
 
     def __getattr__(self, name):
         if name.startswith("_pc_"):
@@ -285,7 +289,4 @@ def install():
     for name, patch in _PATCHES.items():
         module = sys.modules.get(name)
         if module is not None:
-            try:
-                patch(module)
-            except Exception:
-                log.exception("parallel-cell: could not patch %s", name)
+            _apply(patch, module)
