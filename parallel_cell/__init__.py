@@ -6,10 +6,26 @@ the kernel's environment. Installing this package (``pip install .``) ships the 
 JupyterLab extension.
 """
 
-try:
-    from ._version import __version__  # written by the build, from package.json
-except ImportError:  # a source tree never built
-    __version__ = "0+unknown"
+
+def _read_version():
+    """The one version, written in package.json. In a source tree it is read from there;
+    an installed package has the copy the build wrote into _version.py."""
+    import json
+    from pathlib import Path
+
+    manifest = Path(__file__).resolve().parent.parent / "package.json"
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        from ._version import __version__ as version
+    except ImportError:
+        version = "0+unknown"
+    return version
+
+
+__version__ = _read_version()
 
 
 def _jupyter_labextension_paths():

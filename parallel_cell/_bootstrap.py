@@ -7,15 +7,16 @@ base64) builds the package in ``sys.modules`` as ``_parallel_cell_runtime`` and 
 submodules, running the modules in ``MODULES`` order (each imports only earlier ones;
 ``__init__`` last). Nothing of the payload is ever pasted into Python source: the only
 source executed is the fixed loader and a one-line ``exec`` whose two string literals
-are base64 (no quotes, no backslashes). The bootstrap is idempotent and versioned: a
-runtime of the same or a newer version already loaded is kept. It leaves nothing in the
-user's namespace. This module must stay importable without IPython: the build imports
-it to generate the frontend's copy of the code.
+are base64 (no quotes, no backslashes). The bootstrap is idempotent and versioned by
+identity (package version + digest of the sources): a kernel keeps a runtime of the same
+identity or of a newer release. It leaves nothing in the user's namespace. This module
+must stay importable without IPython: the build imports it to generate the frontend's
+copy of the code.
 """
 
 import base64
+import hashlib
 import json
-import re
 import zlib
 from pathlib import Path
 
@@ -60,6 +61,16 @@ import base64, json, sys, types, zlib
 def _version_key(text):
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in text.replace("-", ".").split("."))
 
+def _replaces(offered, current):
+    # Identities are "<release>+<digest of the sources>". A kernel keeps its runtime for
+    # the same identity or an older page's release; other sources of the same release
+    # (an edited runtime) replace it.
+    if current is None:
+        return True
+    if offered == current:
+        return False
+    return _version_key(current.split("+")[0]) <= _version_key(offered.split("+")[0])
+
 def _shell():
     try:
         from IPython import get_ipython
@@ -75,6 +86,7 @@ def _shell():
 
 def _build(name, version, prefix, modules):
     package = types.ModuleType(name, "parallel-cell kernel runtime " + version)
+    package.VERSION = version
     package.__file__ = prefix + "__init__.py>"
     package.__path__ = []
     package.__package__ = name
@@ -104,7 +116,7 @@ def _load(payload):
     shell = _shell() if spec["register"] else None
     current = sys.modules.get(name)
     current_version = getattr(current, "VERSION", None)
-    if current_version is None or _version_key(current_version) < _version_key(version):
+    if _replaces(version, current_version):
         ours = lambda key: key == name or key.startswith(name + ".")
         saved = {key: mod for key, mod in sys.modules.items() if ours(key)}
         for key in saved:
@@ -130,12 +142,26 @@ def runtime_sources() -> dict:
     return {name: (RUNTIME_DIR / f"{name}.py").read_text(encoding="utf-8") for name in MODULES}
 
 
-def runtime_version(sources=None) -> str:
-    source = (sources or runtime_sources())["protocol"]
-    match = re.search(r'^VERSION = "([^"]+)"$', source, re.M)
-    if match is None:
-        raise ValueError("runtime/protocol.py has no VERSION")
-    return match.group(1)
+def worker_sources(sources=None) -> dict:
+    """The worker side's modules: None for one the kernel's runtime also has."""
+    sources = sources or runtime_sources()
+    return {
+        stem: None if stem in sources else (RUNTIME_DIR / f"{stem}.py").read_text("utf-8")
+        for stem in WORKER_MODULES
+    }
+
+
+def runtime_version(sources=None, worker=None) -> str:
+    """The runtime's identity: the package's version and a digest of every source it
+    ships, so an edited runtime is a new one without anyone bumping a number."""
+    from . import __version__
+
+    sources = sources or runtime_sources()
+    worker = worker if worker is not None else worker_sources(sources)
+    digest = hashlib.sha256()
+    for name, source in [*sources.items(), *sorted(worker.items())]:
+        digest.update(f"{name}\0{source or ''}\0".encode())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
 def _b64(text: str) -> str:
@@ -146,16 +172,14 @@ def payload(register: bool = True) -> str:
     """The runtime as data for the loader: base64 of a zlib-compressed JSON object
     (3.7 times smaller than the JSON: it travels to every kernel the page connects to)."""
     sources = runtime_sources()
+    worker = worker_sources(sources)
     spec = {
         "name": PACKAGE,
-        "version": runtime_version(sources),
+        "version": runtime_version(sources, worker),
         "prefix": FILE_PREFIX,
         "register": bool(register),
         "modules": sources,
-        "worker": {
-            stem: None if stem in sources else (RUNTIME_DIR / f"{stem}.py").read_text("utf-8")
-            for stem in WORKER_MODULES
-        },
+        "worker": worker,
     }
     packed = zlib.compress(json.dumps(spec).encode("utf-8"), 9)
     return base64.b64encode(packed).decode("ascii")

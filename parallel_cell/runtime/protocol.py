@@ -4,7 +4,10 @@ import json
 import platform
 import re
 
-VERSION = "0.3.3"
+# The runtime's identity, "<package version>+<digest of its sources>": the loader sets
+# it on the package before it runs this module (parallel_cell/_bootstrap.py).
+from . import VERSION
+
 PROTOCOL = 2
 COMM_TARGET = "parallel_cell.v2"
 

@@ -4,7 +4,6 @@ and the scheduler, which travel by value (nothing of parallel-cell is installed 
 """
 
 import ast
-import hashlib
 import re
 import sys
 
@@ -199,15 +198,13 @@ _WORKER = []  # [(sources, version)], computed on the first cluster job
 def worker_code():
     """The worker side as ``entry`` takes it: [(module stem, source)] in the order the
     bootstrap gives them (``WORKER_MODULES``: the modules shared with the kernel first,
-    ``worker`` last), and a version naming those sources. The sources do not change
-    while this runtime is loaded: computed once."""
+    ``worker`` last), and the runtime's identity, which names those sources. They do not
+    change while this runtime is loaded: computed once."""
     if not _WORKER:
         package = sys.modules[__name__.rpartition(".")[0]]
         sources = list(package.WORKER_SOURCES.items())  # set by the bootstrap's loader
-        digest = hashlib.sha1()
-        for _, source in sources:
-            digest.update(source.encode("utf-8"))
-        _WORKER.append((sources, digest.hexdigest()[:12]))
+        # The runtime's identity digests the worker's sources too.
+        _WORKER.append((sources, package.VERSION))
     return _WORKER[0]
 
 

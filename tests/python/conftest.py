@@ -11,6 +11,8 @@ if str(ROOT) not in sys.path:
 
 from kernel_client import Kernel  # noqa: E402
 
+from parallel_cell._bootstrap import runtime_version  # noqa: E402
+
 
 def _ipykernel_major():
     import ipykernel
@@ -47,5 +49,5 @@ def comm(kernel):
     """A comm to the runtime, opened and greeted."""
     c = kernel.open_comm()
     hello = c.wait_type("hello")
-    assert hello["runtime"] == "0.3.3"
+    assert hello["runtime"] == runtime_version()
     return c

@@ -1,5 +1,6 @@
 """Bootstrap: idempotent, versioned, leaves the user namespace alone."""
 
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ from parallel_cell._bootstrap import (
     load_runtime,
     runtime_sources,
     runtime_version,
+    worker_sources,
 )
 
 NS_KEYS = "sorted(get_ipython().user_ns)"
@@ -38,7 +40,7 @@ def test_bootstrap_twice_is_idempotent_and_leaves_no_names(fresh_kernel):
     # the streams are wrapped once, not once per bootstrap
     assert k.evaluate("type(__import__('sys').stdout._pc_target).__name__") == "'OutStream'"
     c = k.open_comm()
-    assert c.wait_type("hello")["runtime"] == "0.3.3"
+    assert c.wait_type("hello")["runtime"] == runtime_version()
     assert c.run("print('hi')")["state"] == "done"
     assert c.text(c.messages[-1]["job_id"]) == "hi\n"
 
@@ -53,20 +55,61 @@ def test_bootstrap_fills_inspects_module_cache_while_the_kernel_is_idle(fresh_ke
     assert int(k.evaluate(count)) > 100
 
 
+LOADED_VERSION = "__import__('sys').modules['_parallel_cell_runtime'].VERSION"
+
+
 def test_newer_version_replaces_older(fresh_kernel):
     k = fresh_kernel
     k.bootstrap()
-    k.ok("import sys; sys.modules['_parallel_cell_runtime'].VERSION = '0.0.1'")
+    k.ok("import sys; sys.modules['_parallel_cell_runtime'].VERSION = '0.0.1+0123456789ab'")
     old = k.evaluate(MODULE_ID)
     k.bootstrap()
     assert k.evaluate(MODULE_ID) != old
-    assert k.evaluate("__import__('sys').modules['_parallel_cell_runtime'].VERSION") == "'0.3.3'"
+    assert k.evaluate(LOADED_VERSION) == repr(runtime_version())
     assert k.evaluate("type(__import__('sys').stdout._pc_target).__name__") == "'OutStream'"
     c = k.open_comm()
     c.wait_type("hello")
     assert c.run("print('after upgrade')")["state"] == "done"
     # The older runtime no longer hears the foreground's cells: one callback, the new one's.
     assert k.evaluate(PRE_RUN_CELL) == f"[{k.evaluate(RUNTIME_CLASS)}]"
+
+
+def test_edited_sources_of_the_same_release_replace_the_runtime(fresh_kernel):
+    # Nobody has to remember to bump a number: other sources are another identity.
+    k = fresh_kernel
+    k.bootstrap()
+    release = runtime_version().split("+")[0]
+    k.ok(f"import sys; sys.modules['_parallel_cell_runtime'].VERSION = '{release}+000000000000'")
+    old = k.evaluate(MODULE_ID)
+    k.bootstrap()
+    assert k.evaluate(MODULE_ID) != old
+    assert k.evaluate(LOADED_VERSION) == repr(runtime_version())
+
+
+def test_a_newer_release_already_loaded_is_kept(fresh_kernel):
+    # An older page (a second JupyterLab on the same kernel) does not downgrade it.
+    k = fresh_kernel
+    k.bootstrap()
+    k.ok("import sys; sys.modules['_parallel_cell_runtime'].VERSION = '99.0.0+0123456789ab'")
+    old = k.evaluate(MODULE_ID)
+    k.bootstrap()
+    assert k.evaluate(MODULE_ID) == old
+    assert k.evaluate(LOADED_VERSION) == "'99.0.0+0123456789ab'"
+
+
+def test_identity_is_the_package_version_and_a_digest_of_every_shipped_source():
+    from parallel_cell import __version__
+
+    sources = runtime_sources()
+    identity = runtime_version(sources)
+    assert re.fullmatch(re.escape(__version__) + r"\+[0-9a-f]{12}", identity)
+    assert runtime_version(dict(sources)) == identity
+    edited = {**sources, "kill": sources["kill"] + "\n# an edit\n"}
+    assert runtime_version(edited) != identity
+    # The worker's own modules count too (they travel to Dask workers).
+    worker = worker_sources(sources)
+    edited_worker = {**worker, "worker": worker["worker"] + "\n# an edit\n"}
+    assert runtime_version(sources, edited_worker) != identity
 
 
 def test_kernel_needs_nothing_of_ours_installed(fresh_kernel):
@@ -91,7 +134,7 @@ def test_bootstrap_without_ipython_says_so():
 
 def test_runtime_loads_without_a_kernel():
     runtime = load_runtime(register=False)
-    assert runtime.VERSION == runtime_version(runtime_sources()) == "0.3.3"
+    assert runtime.VERSION == runtime.protocol.VERSION == runtime_version(runtime_sources())
     assert runtime.COMM_TARGET == "parallel_cell.v2"
     assert issubclass(runtime.JobKilled, BaseException)
     assert not issubclass(runtime.JobKilled, Exception)
