@@ -6,6 +6,12 @@ import { BOOTSTRAP_CODE } from './bootstrap.generated';
 import type { ClientMessage } from './effects';
 import { COMM_TARGET, PROTOCOL_VERSION } from './protocol.generated';
 
+/** What a kernel connection tells of subshells from JupyterLab 4.4 on. */
+interface SubshellFields {
+  supportsSubshells: boolean;
+  commsOverSubshells: string;
+}
+
 export { COMM_TARGET, PROTOCOL_VERSION };
 
 /** Why a kernel cannot host background jobs. */
@@ -131,9 +137,11 @@ export class KernelLink {
    * message waits until the kernel is idle.
    */
   get concurrent(): boolean {
+    // Both fields are JupyterLab ≥ 4.4's; before, there are no subshells.
+    const kernel = this.kernel as Kernel.IKernelConnection & Partial<SubshellFields>;
     return (
-      this.kernel.supportsSubshells &&
-      (this.kernel.commsOverSubshells ?? 'perCommTarget') !== 'disabled'
+      kernel.supportsSubshells === true &&
+      (kernel.commsOverSubshells ?? 'perCommTarget') !== 'disabled'
     );
   }
 
