@@ -19,7 +19,7 @@ TS_SRC := $(shell find labextension/src -name '*.ts' ! -name 'bootstrap.generate
 EXT_SRC := package.json $(shell find labextension/style labextension/schema -type f 2>/dev/null)
 PY_SRC := pyproject.toml install.json $(wildcard jupyter-config/*/*.json) $(shell find parallel_cell -name '*.py' ! -name _version.py ! -path '*/labextension/*' 2>/dev/null)
 
-.PHONY: lab build setup setup-test test test-rust test-py test-ui test-lint bench soak dist clean
+.PHONY: lab build setup setup-test test test-rust test-py test-ui test-compat test-lint bench soak dist clean
 
 ## make lab: set up, build, install into .venv and start JupyterLab with the demo notebook
 lab: build
@@ -75,6 +75,11 @@ test-py: build
 
 test-ui: setup-test $(INSTALLED) $(INSTALLED_RTC)
 	scripts/test-ui.sh
+
+## make test-compat: the release files in fresh environments of older and newer
+## JupyterLab / Notebook 7 / ipykernel / Python, each through the core journeys
+test-compat: setup-test $(INSTALLED)
+	scripts/test-compat.sh
 
 test-lint: build
 	scripts/test-lint.sh

@@ -3,7 +3,7 @@
 # Ends with one summary line of layers passed and failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-layers=(lint rust package py ui)
+layers=(lint rust package py ui compat)
 passed=0; failed=0; report=()
 start_all=$SECONDS
 for layer in "${layers[@]}"; do

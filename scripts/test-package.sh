@@ -25,4 +25,7 @@ dist="$(mktemp -d)"
 trap 'rm -rf "$dist"' EXIT
 check "make dist's sdist and wheel build and pass twine check --strict" \
   'scripts/dist.sh "$dist" >/dev/null 2>&1 && ls "$dist"/*.tar.gz "$dist"/*.whl >/dev/null 2>&1'
+wheel_files="$(.venv/bin/python -m zipfile -l "$dist"/*.whl 2>/dev/null)"
+check "the wheel carries the built extension once (as shared data, not inside the package)" \
+  'grep -q "data/share/jupyter/labextensions/parallel-cell/package.json" <<<"$wheel_files" && ! grep -q "^parallel_cell/labextension/" <<<"$wheel_files"'
 [ "$fail" = 0 ] || { echo "$listing"; echo "$servers"; exit 1; }

@@ -42,11 +42,11 @@ export function notebook(sources, kernel = 'python3') {
 }
 
 /** Start `jupyter lab` (or `jupyter notebook`, Notebook 7) on a free loopback port in a
- * fresh temporary root; from the project's `.venv`, or another venv (`.venv-rtc`). */
+ * fresh temporary root; from the project's `.venv`, or another venv (`.venv-rtc`, a path relative to the project or absolute). */
 export async function startLab(
   files = {},
   app = 'lab',
-  { disabled = [], settings = {}, args: extraArgs = [], venv = '.venv' } = {}
+  { disabled = [], settings = {}, args: extraArgs = [], venv = process.env.PC_VENV ?? '.venv' } = {}
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'pc-ui-'));
   const root = join(dir, 'root');
@@ -128,7 +128,7 @@ export async function startLab(
   let proc = null;
   let log = '';
   const launch = async () => {
-    proc = spawn(join(ROOT, venv, 'bin', 'jupyter'), args, {
+    proc = spawn(resolve(ROOT, venv, 'bin', 'jupyter'), args, {
       // Files a server writes where it runs (jupyter-collaboration's store) stay in the
       // test's temporary folder.
       cwd: dir,
@@ -271,10 +271,11 @@ export async function runInForeground(page, i) {
 
 /** Bring notebook `path` to the front (opening it if needed) with its kernel idle. */
 export async function showNotebook(page, path) {
-  await page.evaluate(
-    p => window.jupyterapp.commands.execute('docmanager:open', { path: p }),
-    path
-  );
+  // The command's result (the widget) stays in the page: JupyterLab 4.0's cannot be
+  // serialized back.
+  await page.evaluate(async p => {
+    await window.jupyterapp.commands.execute('docmanager:open', { path: p });
+  }, path);
   await page.waitForFunction(
     p => {
       const w = window.jupyterapp.shell.currentWidget;
@@ -399,12 +400,12 @@ export function waitForOutput(page, i, pattern, timeout = 30_000) {
 export function useNotebook(
   files,
   notebookName,
-  { app = 'lab', settings = {}, panel = true } = {}
+  { app = 'lab', settings = {}, panel = true, venv = process.env.PC_VENV ?? '.venv' } = {}
 ) {
   const { before, after } = testHooks;
   const state = { lab: null, browser: null, page: null, context: null, errors: [] };
   before(async () => {
-    state.lab = await startLab(files, app, { settings });
+    state.lab = await startLab(files, app, { settings, venv });
     state.browser = await launchBrowser();
     const opened = await openNotebook(
       state.browser,
