@@ -193,7 +193,7 @@ fn constants() {
 
 #[test]
 fn nesting_depth_limit_is_serde_json_s() {
-    // The wasm surface walks JS values with the same limit (tests/web.rs checks it there).
+    // The wasm surface walks JS values with the same limit (crate/tests/web.rs checks it there).
     use parallel_cell_core::protocol::MAX_DEPTH;
     let nested = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
     assert!(serde_json::from_str::<serde_json::Value>(&nested(MAX_DEPTH)).is_ok());
