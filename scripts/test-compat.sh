@@ -35,11 +35,13 @@ wheel="$(ls "$out"/dist/*.whl)"
 sdist="$(ls "$out"/dist/*.tar.gz)"
 version="$(node -p 'require("./package.json").version')"
 
-# Commands the sdist must not need: each one logs that it was called and fails.
+# Commands the sdist must not need: each one fails, and logs a call that is more than
+# a `--version` probe (pip asks `rustc --version` for its user agent).
 shims="$out/shims"
 rm -rf "$shims" && mkdir -p "$shims"
 for tool in node npm npx jlpm yarn cargo rustc rustup wasm-bindgen wasm-opt; do
-  printf '#!/bin/sh\necho "%s $*" >> "%s/called.log"\nexit 127\n' "$tool" "$shims" >"$shims/$tool"
+  printf '#!/bin/sh\n[ "$*" = --version ] || echo "%s $*" >> "%s/called.log"\nexit 127\n' \
+    "$tool" "$shims" >"$shims/$tool"
   chmod +x "$shims/$tool"
 done
 
