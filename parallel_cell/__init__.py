@@ -32,6 +32,16 @@ def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "parallel-cell"}]
 
 
+def load_ipython_extension(ipython):
+    """``%load_ext parallel_cell``: load the kernel runtime the JupyterLab extension would
+    send (the same code: a kernel that has it keeps it), with ``%job``, ``%%job`` and
+    ``%jobs``. With no page of ours linked, a job's output goes to its cell in standard
+    display messages (any frontend), or is printed in a terminal IPython."""
+    from ._bootstrap import load_runtime
+
+    load_runtime(register=True)
+
+
 # The user API lives in the kernel runtime, which the frontend loads as the module
 # ``_parallel_cell_runtime``; these names resolve to that module's objects (loading it
 # if needed) so that ``except parallel_cell.JobKilled`` matches what a kill raises.

@@ -43,6 +43,7 @@ MODULES = (
     "conflicts",
     "job",
     "flusher",
+    "display",
     "kill",
     "runner",
     "queue",

@@ -23,6 +23,8 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - conflicts: telling when a cell about to run rebinds names a live job uses
 - job: one ``Job`` per background run, with its output buffer and replay log
 - flusher: batched, paced sending of outputs
+- display: a job's output in its cell through display messages when no page is linked
+  (VS Code, Colab, JupyterLab without the extension), or printed in a terminal
 - kill: kill escalation and the reasons a kill is not taken
 - runner: a thread job's own thread (its cell run, its outcome)
 - queue: the kernel's line of jobs: the cap, arrival order, chains (``after``)
@@ -88,12 +90,13 @@ def register(shell):
     install_streams()
     install_input_guard(shell)
     kernel = getattr(shell, "kernel", None)
-    manager = getattr(kernel, "comm_manager", None)
-    if manager is None:
-        import comm
+    if kernel is not None:  # a terminal IPython has no kernel: no page can link
+        manager = getattr(kernel, "comm_manager", None)
+        if manager is None:
+            import comm
 
-        manager = comm.get_comm_manager()
-    manager.register_target(COMM_TARGET, runtime.on_comm_open)
+            manager = comm.get_comm_manager()
+        manager.register_target(COMM_TARGET, runtime.on_comm_open)
     _watch_foreground(shell, runtime)
     runtime.ensure_flusher()
     warm_tracebacks()

@@ -13,6 +13,7 @@ from .job import TERMINAL
 from .threads import checkpoint
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_KILL_RE = re.compile(r"--kill\s+(\d+)")
 
 
 def _runtime():
@@ -110,6 +111,16 @@ class JobManager:
                 f"(see jobs.traceback({job.num}))"
             )
         raise RuntimeError(f"job {job.num} has no result: it is {job.state}")
+
+    def text(self, n):
+        """Everything job ``n`` printed (stdout and stderr, in order) that its replay log
+        still holds (``Config.log_limit_outputs`` outputs, ``log_limit_bytes``)."""
+        job = self._get(n)
+        with job.lock:
+            logged = job.logged_since(0)
+        return _Text(
+            "".join(out.get("text", "") for _, out in logged if out.get("output_type") == "stream")
+        )
 
     def traceback(self, n):
         """The job's traceback as plain text, or None if it did not fail."""
@@ -237,10 +248,16 @@ def register_magics(shell):
     class JobMagics(Magics):
         @line_cell_magic
         def job(self, line, cell=None):
-            """%job <code> / %%job: run code (any statements) as a background job."""
+            """%job <code> / %%job: run code (any statements) as a background job.
+            %job --kill N: kill job N."""
+            kill = _KILL_RE.fullmatch(line.strip()) if cell is None else None
+            if kill:
+                print(f"[parallel-cell] job {kill.group(1)}: {jobs.kill(int(kill.group(1)))}")
+                return
             code = line if cell is None else cell
             n = jobs.new(code)
-            print(f"[parallel-cell] started job {n}")
+            if jobs[n].display is None:  # otherwise its display says so
+                print(f"[parallel-cell] started job {n}")
 
         @line_magic
         def jobs(self, line):

@@ -12,9 +12,10 @@ from .threads import internal_thread, orig_sleep
 class Flusher:
     """One thread that sends the pending outputs of every job that has some."""
 
-    def __init__(self, broadcast, on_logged=None):
+    def __init__(self, broadcast, on_logged=None, on_display=None):
         self.broadcast = broadcast
         self.on_logged = on_logged  # after outputs were logged (the log budget)
+        self.on_display = on_display  # (job, outputs) of a job that writes its own cell
         self._cv = threading.Condition(threading.Lock())
         self._dirty = {}  # job -> None, ordered
         self._urgent = False
@@ -78,6 +79,8 @@ class Flusher:
                 seq = job.next_seq
                 job.next_seq += len(outputs)
                 job.log_outputs(seq, outputs)
+            if job.display is not None and self.on_display is not None:
+                self.on_display(job, outputs)
             # At most about batch_bytes per message (a single bigger output goes alone).
             sent, batch, size = 0, [], 0
             for out in outputs:

@@ -58,6 +58,7 @@ class Job:
         self.source_hash = extra.get("source_hash")  # the page's, kept and given back
         self.first_line = extra.get("first_line") or label  # names it in messages
         self.superseded = False  # its cell ran again since (foreground or a newer job)
+        self.display = None  # no page linked when it started: it writes its cell (display.py)
         self.log_trimmed = None  # why its replay log was freed, once it was
         self.keeps_source = False  # its cell defines code: keep its lines for tracebacks
         self.state = "queued"  # until it starts (a thread) or is placed (Dask)

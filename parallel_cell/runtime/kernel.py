@@ -9,8 +9,9 @@ from . import ending, figures
 from . import kill as _kill
 from .capture import install_streams
 from .cluster import ClusterJobs
-from .config import Config, log
+from .config import Config, log, now_ms
 from .conflicts import Conflicts
+from .display import Displays, display_for
 from .executor import NO_RESULT, compile_cell, format_error
 from .flusher import Flusher
 from .job import Job, output_size
@@ -66,7 +67,8 @@ class Runtime:
         self.queue = JobQueue(self)
         self.records = Records(self)
         self.outbox = Outbox(self._open_comms)  # every message leaves from one thread
-        self.flusher = Flusher(self.broadcast, self.records.enforce_budget)
+        self.displays = Displays(now_ms, self.outbox.call)  # jobs that write their own cell
+        self.flusher = Flusher(self.broadcast, self.records.enforce_budget, self.displays.feed)
         self.cluster = ClusterJobs(self)
         self.conflicts = Conflicts(self)
 
@@ -254,9 +256,22 @@ class Runtime:
         job = self._new_job(
             origin, cell_id, notebook, job_id, "thread", first_line=first, source=code
         )
+        self._maybe_display(job)
         self.queue.hold(job)  # from code: starts at once, but takes a slot
         self._launch(job, code, func, wait)
         return job
+
+    def _maybe_display(self, job):
+        """A job started from code while no page is linked writes its cell itself, in
+        messages every frontend shows (display.py). A page that links later lists it but
+        leaves its cell alone: it gets no cell id."""
+        if job.origin != "kernel" or self._open_comms():
+            return
+        display = display_for(self.shell, job)
+        if display is not None:
+            job.cell_id = None
+            self.ensure_flusher()
+            self.displays.attach(job, display)
 
     def _launch(self, job, code, func, wait):
         if func is None and not wait and len(code) > _COMPILE_INLINE_CHARS:
@@ -306,6 +321,7 @@ class Runtime:
         cluster; returns the job at once (``started`` follows once it is sent)."""
         self.ensure_flusher()
         job = self._new_job(origin, cell_id, notebook, job_id, "dask", source=code)
+        self._maybe_display(job)
         self.cluster.start(job, code, call)
         return job
 

@@ -1,4 +1,4 @@
-"""Every comm message of the runtime leaves from one thread, in the order it was put in.
+"""Every message of the runtime leaves from one thread, in the order it was put in.
 
 Why one thread: ipykernel gives each thread that publishes on iopub a zmq socket of its
 own and closes it only some 10 s after the thread has ended (its event-pipe GC). Job
@@ -36,6 +36,10 @@ class Outbox:
             self._items.append((comm, msg))
             self._cv.notify()
 
+    def call(self, fn):
+        """Run ``fn()`` on the sending thread, in order with the messages put in."""
+        self.put(_CALL, fn)
+
     def close(self, comm):
         """Close ``comm`` once what was put in for it before has left."""
         self.put(comm, None)
@@ -48,8 +52,21 @@ class Outbox:
                 items = list(self._items)
                 self._items.clear()
             for comm, msg in items:
+                if comm is _CALL:
+                    _run(msg)
+                    continue
                 for target in (comm,) if comm is not None else self._comms():
                     _deliver(target, msg)
+
+
+_CALL = object()  # an item that is a function to run, not a message
+
+
+def _run(fn):
+    try:
+        fn()
+    except Exception:
+        log.exception("parallel-cell: sending from the outbox failed")
 
 
 def _deliver(comm, msg):

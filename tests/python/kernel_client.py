@@ -46,6 +46,7 @@ class Kernel:
         )
         self._cv = threading.Condition()
         self._by_parent = defaultdict(list)  # parent msg_id -> iopub messages
+        self._all_by_parent = defaultdict(list)  # the same, never taken away
         self._comms = {}  # comm_id -> CommClient
         self._shell_replies = {}
         self._stop = False
@@ -72,6 +73,7 @@ class Kernel:
             parent = msg.get("parent_header", {}).get("msg_id")
             with self._cv:
                 self._by_parent[parent].append(msg)
+                self._all_by_parent[parent].append(msg)
                 self._cv.notify_all()
 
     def _send_shell(self, kind, content, subshell_id=None, metadata=None):
@@ -108,6 +110,21 @@ class Kernel:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise KernelError(f"kernel not idle after {msg_id} within {timeout}s")
+                self._cv.wait(left)
+
+    def wait_parent(self, msg_id, predicate, timeout=30):
+        """Every iopub message so far whose parent is ``msg_id`` (also those after the
+        request's idle: a background job's), once ``predicate`` of them is true."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                messages = list(self._all_by_parent.get(msg_id, ()))
+                if predicate(messages):
+                    return messages
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    kinds = [m["header"]["msg_type"] for m in messages]
+                    raise KernelError(f"{msg_id}: not as expected in {timeout}s: {kinds}")
                 self._cv.wait(left)
 
     # -- executing --------------------------------------------------------------------
