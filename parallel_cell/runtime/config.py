@@ -21,6 +21,7 @@ class Config:
     cleanup_grace_seconds = 2.0  # a killed job's finally/__exit__ may run this long
     interruptible_sleep = True  # sleeps and waits in job threads end at once on a kill
     warn_conflicts = True  # tell when a cell rebinds names a running or queued job uses
+    cell_displays = True  # with no page linked, a job from code writes its cell (display.py)
     cluster_address = ""  # Dask scheduler for "Run on Cluster"; "": an embedded LocalCluster
 
 

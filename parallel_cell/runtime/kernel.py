@@ -265,7 +265,7 @@ class Runtime:
         """A job started from code while no page is linked writes its cell itself, in
         messages every frontend shows (display.py). A page that links later lists it but
         leaves its cell alone: it gets no cell id."""
-        if job.origin != "kernel" or self._open_comms():
+        if job.origin != "kernel" or not Config.cell_displays or self._open_comms():
             return
         display = display_for(self.shell, job)
         if display is not None:
