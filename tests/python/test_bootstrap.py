@@ -58,13 +58,18 @@ def test_bootstrap_fills_inspects_module_cache_while_the_kernel_is_idle(fresh_ke
 LOADED_VERSION = "__import__('sys').modules['_parallel_cell_runtime'].VERSION"
 
 
-def test_newer_version_replaces_older(fresh_kernel):
-    k = fresh_kernel
+def bootstrap_over(k, loaded):
+    """Bootstrap a kernel whose runtime says it is ``loaded``; whether it was replaced."""
     k.bootstrap()
-    k.ok("import sys; sys.modules['_parallel_cell_runtime'].VERSION = '0.0.1+0123456789ab'")
+    k.ok(f"import sys; sys.modules['_parallel_cell_runtime'].VERSION = {loaded!r}")
     old = k.evaluate(MODULE_ID)
     k.bootstrap()
-    assert k.evaluate(MODULE_ID) != old
+    return k.evaluate(MODULE_ID) != old
+
+
+def test_newer_version_replaces_older(fresh_kernel):
+    k = fresh_kernel
+    assert bootstrap_over(k, "0.0.1+0123456789ab")
     assert k.evaluate(LOADED_VERSION) == repr(runtime_version())
     assert k.evaluate("type(__import__('sys').stdout._pc_target).__name__") == "'OutStream'"
     c = k.open_comm()
@@ -76,25 +81,15 @@ def test_newer_version_replaces_older(fresh_kernel):
 
 def test_edited_sources_of_the_same_release_replace_the_runtime(fresh_kernel):
     # Nobody has to remember to bump a number: other sources are another identity.
-    k = fresh_kernel
-    k.bootstrap()
     release = runtime_version().split("+")[0]
-    k.ok(f"import sys; sys.modules['_parallel_cell_runtime'].VERSION = '{release}+000000000000'")
-    old = k.evaluate(MODULE_ID)
-    k.bootstrap()
-    assert k.evaluate(MODULE_ID) != old
-    assert k.evaluate(LOADED_VERSION) == repr(runtime_version())
+    assert bootstrap_over(fresh_kernel, f"{release}+000000000000")
+    assert fresh_kernel.evaluate(LOADED_VERSION) == repr(runtime_version())
 
 
 def test_a_newer_release_already_loaded_is_kept(fresh_kernel):
     # An older page (a second JupyterLab on the same kernel) does not downgrade it.
-    k = fresh_kernel
-    k.bootstrap()
-    k.ok("import sys; sys.modules['_parallel_cell_runtime'].VERSION = '99.0.0+0123456789ab'")
-    old = k.evaluate(MODULE_ID)
-    k.bootstrap()
-    assert k.evaluate(MODULE_ID) == old
-    assert k.evaluate(LOADED_VERSION) == "'99.0.0+0123456789ab'"
+    assert not bootstrap_over(fresh_kernel, "99.0.0+0123456789ab")
+    assert fresh_kernel.evaluate(LOADED_VERSION) == "'99.0.0+0123456789ab'"
 
 
 def test_identity_is_the_package_version_and_a_digest_of_every_shipped_source():
