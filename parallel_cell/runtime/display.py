@@ -305,4 +305,5 @@ class Displays:
                         self._call(lambda d=display, t=now: d.update(t))
                 except Exception:
                     log.exception("parallel-cell: updating a job's display failed")
+            displays = job = display = None  # an ended job is not kept alive by this thread
             orig_sleep(TICK)

@@ -59,6 +59,7 @@ class Flusher:
                     sent += self.flush_job(job)
                 except Exception:
                     log.exception("parallel-cell: flushing job output failed")
+            jobs = job = None  # this thread waits next: it must not keep the last job alive
             if sent and self.on_logged is not None:
                 try:
                     self.on_logged()

@@ -57,6 +57,7 @@ class Outbox:
                     continue
                 for target in (comm,) if comm is not None else self._comms():
                     _deliver(target, msg)
+            items = comm = msg = None  # nothing sent stays alive while this thread waits
 
 
 _CALL = object()  # an item that is a function to run, not a message
