@@ -52,8 +52,8 @@ class TextTail:
     last lines and counting those that scrolled away."""
 
     def __init__(self, keep_lines=FINAL_LINES):
-        self.lines = [""]
-        self.keep = keep_lines
+        self.lines = [""]  # the last one is the line being written (often still empty)
+        self.keep = keep_lines + 1
         self.dropped = 0
 
     def write(self, text):

@@ -129,7 +129,8 @@ def test_updates_are_rate_limited_and_the_text_bounded_the_log_whole(k):
     num = int(re.match(r"\[job (\d+)\]", text(shown[0])).group(1))
     final = text(shown[-1])
     assert final.splitlines()[-1] == "n 4999"
-    assert f"earlier lines: jobs.text({num}) has them all" in final
+    assert final.splitlines()[1] == f"… 4,000 earlier lines: jobs.text({num}) has them all"
+    assert final.splitlines()[2] == "n 4000"
     assert len(final) < 110_000
     # Live updates: at most 4 a second on the kernel's own clock, plus the first and last.
     times = [m["header"]["date"] for m in shown]
@@ -205,3 +206,15 @@ def test_a_page_that_links_later_lists_the_job_and_leaves_its_cell_alone(fresh_k
     k.wait_execute(started)
     c.wait_for(lambda m: m.get("type") == "finished" and m.get("state") == "done", start=0)
     assert ours(k.wait_parent(started, lambda ms: True)) == []
+
+
+def test_carriage_returns_rewrite_the_line_as_a_terminal_does():
+    from parallel_cell._bootstrap import load_runtime
+
+    tail = load_runtime(register=False).display.TextTail()
+    for i in range(1, 101):  # a progress bar (tqdm writes "\r" + the whole bar)
+        tail.write(f"\r{i:3d}/100 [{'#' * (i // 10):<10}]")
+    tail.write("\nfinished\n")
+    tail.write("half")
+    tail.write(" a line\r\n")
+    assert tail.render(40, 8_000, 1) == "100/100 [##########]\nfinished\nhalf a line"
