@@ -40,6 +40,24 @@ from .threads import internal_thread
 _EVENT_WAIT_SECONDS = 10.0
 
 
+class Task:
+    """A cluster job's Dask task, once sent (``job.task``): how to reach it, and the
+    events its worker has sent so far."""
+
+    def __init__(self, client, topic, stop_event):
+        self.client = client
+        self.topic = topic  # the worker's events (outputs, placement) come on it
+        self.stop_event = stop_event  # a Dask Event the kill sets
+        self.future = None
+        self.events = {}  # n -> event body, until its turn comes
+        self.events_done = 0
+        self.attempt = None  # the run whose events count (see _on_event)
+        self.worker_died = False
+        self.events_seen = threading.Condition()
+        self.restart_done = None  # set once its worker restarted (a confirmed kill)
+        self.restart_failed = None  # why that restart failed
+
+
 class ClusterLink:
     """The kernel's Dask clients: to an embedded LocalCluster (started on first use and
     reused), or to ``Config.cluster_address``. One client per address, kept: jobs still
@@ -142,30 +160,11 @@ class ClusterJobs:
             tb = err.__traceback__
             return ("error", format_error(None, type(err), err, tb), NO_RESULT, [])
         finally:
-            future = getattr(job, "future", None)
-            if future is not None:
-                # Let Dask forget the task: while a future holds its result, the scheduler
-                # runs the task again if the worker keeping that result goes away.
-                try:
-                    future.release()
-                except Exception:
-                    log.debug("parallel-cell: releasing a future failed", exc_info=True)
-            topic = getattr(job, "topic", None)
-            client = getattr(job, "client", None)
-            if topic is not None and client is not None:
-                try:
-                    client.unsubscribe_topic(topic)
-                    client.run_on_scheduler(FORGET_EVENTS, topic)
-                    if job.cancel.is_set():  # the scheduler keeps a set Event for good
-                        from distributed import Event
-
-                        Event(job.stop_event, client=client).clear()
-                except Exception:
-                    log.debug("parallel-cell: forgetting a job's events failed", exc_info=True)
+            if job.task is not None:
+                _forget(job.task, job.cancel.is_set())
 
     def _run(self, job, spec):
         client = self.link.get_client()
-        job.client = client
         if job.cancel.is_set():
             return ("killed", None, NO_RESULT, [])
         job.dashboard = self.link.dashboard(client)
@@ -183,15 +182,10 @@ class ClusterJobs:
             event=f"parallel-cell-stop-{token}",
             interruptible=Config.interruptible_sleep,
         )
-        job.topic, job.stop_event = spec["topic"], spec["event"]
-        job.events = {}  # n -> event body, until its turn comes
-        job.events_done = 0
-        job.attempt = None  # the run whose events count (see _on_event)
-        job.worker_died = False
-        job.events_seen = threading.Condition()
-        client.subscribe_topic(job.topic, lambda event: self._on_event(job, event))
+        task = job.task = Task(client, spec["topic"], spec["event"])
+        client.subscribe_topic(task.topic, lambda event: self._on_event(job, event))
         sources, version = worker_code()
-        job.future = client.submit(ENTRY, sources, version, spec, key=f"parallel-cell-{token}")
+        task.future = client.submit(ENTRY, sources, version, spec, key=f"parallel-cell-{token}")
         job.started_at = now_ms()  # sent; it runs (``placed``) once a worker takes it
         self.runtime.broadcast(msg_started(job))
         if job.cancel.is_set():  # killed while it was being sent
@@ -201,29 +195,29 @@ class ClusterJobs:
     def _wait(self, job):
         from concurrent.futures import CancelledError
 
+        task = job.task
         try:
-            answer = job.future.result()
+            answer = task.future.result()
         except CancelledError:
-            if job.worker_died:
+            if task.worker_died:
                 return self._worker_died_error(job)
-            restarting = getattr(job, "restart_done", None)
-            if restarting is not None:  # end the job once its worker is back (or not)
-                restarting.wait(120)
-                failed = getattr(job, "restart_failed", None)
-                if failed is not None:
-                    return ("error", plain_error("NotStopped", failed), NO_RESULT, [])
+            if task.restart_done is not None:  # end the job once its worker is back (or not)
+                task.restart_done.wait(120)
+                if task.restart_failed is not None:
+                    error = plain_error("NotStopped", task.restart_failed)
+                    return ("error", error, NO_RESULT, [])
             return ("killed", None, NO_RESULT, [])
         except Exception as err:
             if job.cancel.is_set():
                 return ("killed", None, NO_RESULT, [])
-            if job.worker_died or type(err).__name__ == "KilledWorker":
+            if task.worker_died or type(err).__name__ == "KilledWorker":
                 return self._worker_died_error(job)
             return ("error", format_error(None, type(err), err, err.__traceback__), NO_RESULT, [])
-        with job.events_seen:  # outputs may still be on their way: the answer counts them
-            job.events_seen.wait_for(
-                lambda: job.events_done >= answer["events"], timeout=_EVENT_WAIT_SECONDS
+        with task.events_seen:  # outputs may still be on their way: the answer counts them
+            task.events_seen.wait_for(
+                lambda: task.events_done >= answer["events"], timeout=_EVENT_WAIT_SECONDS
             )
-            missing = answer["events"] - job.events_done
+            missing = answer["events"] - task.events_done
         if missing > 0:
             job.emit_stream(
                 "stderr",
@@ -231,8 +225,8 @@ class ClusterJobs:
                 "from the worker]\n",
                 block=False,
             )
-        rerun = job.attempt is not None and answer.get("attempt") != job.attempt
-        if job.worker_died or rerun:  # the answer of a run Dask started again
+        rerun = task.attempt is not None and answer.get("attempt") != task.attempt
+        if task.worker_died or rerun:  # the answer of a run Dask started again
             return self._worker_died_error(job)
         return self._take_answer(job, answer)
 
@@ -273,22 +267,23 @@ class ClusterJobs:
         body = event[1] if isinstance(event, tuple) and len(event) == 2 else event
         if not isinstance(body, dict) or not isinstance(body.get("n"), int):
             return
-        with job.events_seen:
+        task = job.task
+        with task.events_seen:
             attempt = body.get("a")
-            if job.attempt is None:
-                job.attempt = attempt
-            elif attempt != job.attempt:
+            if task.attempt is None:
+                task.attempt = attempt
+            elif attempt != task.attempt:
                 # Its worker died and Dask started the cell again: a notebook cell must
                 # not run twice behind the person's back. Stop that run; the job ends.
-                if not job.worker_died:
-                    job.worker_died = True
+                if not task.worker_died:
+                    task.worker_died = True
                     internal_thread(self._cancel, f"parallel-cell rerun {job.num}", job).start()
                 return
-            job.events[body["n"]] = body
-            while job.events_done + 1 in job.events:
-                job.events_done += 1
-                self._apply(job, job.events.pop(job.events_done))
-            job.events_seen.notify_all()
+            task.events[body["n"]] = body
+            while task.events_done + 1 in task.events:
+                task.events_done += 1
+                self._apply(job, task.events.pop(task.events_done))
+            task.events_seen.notify_all()
 
     def _apply(self, job, body):
         placed = body.get("placed")
@@ -320,8 +315,8 @@ class ClusterJobs:
         if queued:
             internal_thread(self._cancel, f"parallel-cell cancel {job.num}", job).start()
             return True
-        if restart_worker and job.worker is not None:
-            job.restart_done = threading.Event()
+        if restart_worker and job.worker is not None and job.task is not None:
+            job.task.restart_done = threading.Event()
             internal_thread(self._restart, f"parallel-cell restart {job.num}", job).start()
             return True
         if first:
@@ -330,19 +325,19 @@ class ClusterJobs:
         return True
 
     def _cancel(self, job):
-        future = getattr(job, "future", None)
-        if future is None:
+        task = job.task
+        if task is None or task.future is None:
             return  # not sent yet: ``_run`` sees the kill before sending
         try:
             self._set_stop_event(job)  # in case it started meanwhile
-            future.cancel()
+            task.future.cancel()
         except Exception:
             log.debug("parallel-cell: cancelling a task failed", exc_info=True)
 
     def _set_stop_event(self, job):
         from distributed import Event
 
-        Event(job.stop_event, client=job.client).set()
+        Event(job.task.stop_event, client=job.task.client).set()
 
     def _stop(self, job):
         try:
@@ -360,16 +355,36 @@ class ClusterJobs:
         self.runtime.broadcast(msg_cancelling(job.job_id, reason))
 
     def _restart(self, job):
-        worker = job.worker
+        worker, task = job.worker, job.task
         try:
-            job.future.cancel()  # first, or the scheduler would run it again elsewhere
-            job.client.restart_workers([worker])
+            task.future.cancel()  # first, or the scheduler would run it again elsewhere
+            task.client.restart_workers([worker])
             note = f"[parallel-cell: worker {worker} was restarted to stop this job]\n"
             job.emit_stream("stderr", note, block=False)
         except Exception as err:
             # Not killed: the task may still run there, out of Dask's sight. Say so.
-            job.restart_failed = (
+            task.restart_failed = (
                 f"restarting worker {worker} failed ({type(err).__name__}: {err}); the task "
                 "may still be running there, without Dask"
             )
-        job.restart_done.set()
+        task.restart_done.set()
+
+
+def _forget(task, killed):
+    """After the job: let Dask forget its task, and the scheduler its events."""
+    if task.future is not None:
+        # While a future holds its result, the scheduler runs the task again if the
+        # worker keeping that result goes away.
+        try:
+            task.future.release()
+        except Exception:
+            log.debug("parallel-cell: releasing a future failed", exc_info=True)
+    try:
+        task.client.unsubscribe_topic(task.topic)
+        task.client.run_on_scheduler(FORGET_EVENTS, task.topic)
+        if killed:  # the scheduler keeps a set Event for good
+            from distributed import Event
+
+            Event(task.stop_event, client=task.client).clear()
+    except Exception:
+        log.debug("parallel-cell: forgetting a job's events failed", exc_info=True)

@@ -53,6 +53,7 @@ class Job:
         self.label = label
         self.target = target  # "thread", or "dask" (cluster.py drives it)
         self.worker = None  # the Dask worker running it, once placed
+        self.task = None  # a cluster job's Dask task, once sent (cluster.Task)
         self.dashboard = None  # the cluster's dashboard URL, when it serves one
         self.after = extra.get("after")  # the job it runs after (a chain), by id
         self.source_hash = extra.get("source_hash")  # the page's, kept and given back

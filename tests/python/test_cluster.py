@@ -362,7 +362,7 @@ def test_a_finished_jobs_events_are_forgotten_by_the_scheduler(kernel, comm):
     assert fin["state"] == "done"
     assert comm.text(fin["job_id"]) == "".join(f"{i}\n" for i in range(50))
     # The kernel's client reads the scheduler's event log: the job's topic is empty.
-    topic = f"{RUNTIME}.jobs[{fin['job_id']!r}].topic"
+    topic = f"{RUNTIME}.jobs[{fin['job_id']!r}].task.topic"
     left = kernel.evaluate(f"len({RUNTIME}.cluster.link.client.get_events({topic}))")
     assert left == "0"
 
