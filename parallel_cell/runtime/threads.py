@@ -31,10 +31,6 @@ def _count_kill(exc):
 JobKilled._on_raise = _count_kill
 
 
-def now_ms():
-    return time.time() * 1000.0
-
-
 THREAD_JOBS = {}  # thread ident -> Job, for threads running job code
 
 
