@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 
+from . import routing
 from .capture import display_hook
 from .config import Config
 from .executor import NO_RESULT
@@ -119,11 +120,7 @@ class Job:
         with self.lock:
             if self.closed:  # a thread it started, printing after it ended
                 return False
-            pending = self._pending
-            if pending and pending[-1][0] == name:
-                pending[-1][1].append(text)
-            else:
-                pending.append([name, [text]])
+            routing.pend(self._pending, name, text)
             self._after_emit(len(text))
         if block:
             self._backpressure()
@@ -134,7 +131,7 @@ class Job:
         with self.lock:
             if self.closed:
                 return False
-            self._pending.append([None, output])
+            routing.pend(self._pending, None, output)
             self._after_emit(output_size(output))
         if block:
             self._backpressure()
@@ -154,18 +151,7 @@ class Job:
 
     def take_pending(self):
         """Under ``lock``: the pending outputs as nbformat dicts, coalesced."""
-        outputs = []
-        piece = Config.batch_bytes
-        for name, item in self._pending:
-            if name is None:
-                outputs.append(item)
-                continue
-            text = "".join(item)
-            # Huge text goes as several stream outputs (the frontend joins them again),
-            # so that no message grows without bound.
-            for start in range(0, len(text), piece):
-                chunk = text[start : start + piece]
-                outputs.append({"output_type": "stream", "name": name, "text": chunk})
+        outputs = routing.as_outputs(self._pending, Config.batch_bytes)
         self._pending = []
         self._pending_bytes = 0
         return outputs

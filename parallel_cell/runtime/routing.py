@@ -92,6 +92,33 @@ def sleep(secs):
 sleep._parallel_cell_original = orig_sleep
 
 
+def pend(pending, name, item):
+    """Queue a job's stream write (``name`` "stdout"/"stderr", ``item`` its text) or an
+    output (``name`` None, ``item`` the output) on ``pending``, joining writes to one
+    stream. The kernel's Job and a worker's task buffer the same way."""
+    if name is not None and pending and pending[-1][0] == name:
+        pending[-1][1].append(item)
+    else:
+        pending.append([name, [item] if name is not None else item])
+
+
+def as_outputs(pending, piece):
+    """``pending`` as nbformat outputs; huge text goes as several stream outputs of at
+    most ``piece`` characters (the frontend joins them again), so no message grows
+    without bound."""
+    outputs = []
+    for name, item in pending:
+        if name is None:
+            outputs.append(item)
+            continue
+        text = "".join(item)
+        for start in range(0, len(text), piece):
+            outputs.append(
+                {"output_type": "stream", "name": name, "text": text[start : start + piece]}
+            )
+    return outputs
+
+
 def _is_routed(stream):
     # Also an older runtime version's stand-in (the marker is on its class).
     return getattr(type(stream), "_parallel_cell_proxy", False)

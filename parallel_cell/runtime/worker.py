@@ -106,10 +106,7 @@ class _Task:
         if self.ended.is_set():
             return False
         with self.lock:
-            if self.pending and self.pending[-1][0] == name:
-                self.pending[-1][1].append(text)
-            else:
-                self.pending.append([name, [text]])
+            routing.pend(self.pending, name, text)
             self.pending_bytes += len(text)
             full = self.pending_bytes >= _BATCH_BYTES
         if full:
@@ -118,22 +115,14 @@ class _Task:
 
     def emit(self, output):
         with self.lock:
-            self.pending.append([None, output])
+            routing.pend(self.pending, None, output)
             self.pending_bytes += 1024
         self.flush()
 
     def flush(self):
         with self.lock:
-            items, self.pending, self.pending_bytes = self.pending, [], 0
-            outputs = []
-            for name, item in items:
-                if name is None:
-                    outputs.append(item)
-                    continue
-                text = "".join(item)
-                for start in range(0, len(text), _BATCH_BYTES):
-                    piece = text[start : start + _BATCH_BYTES]
-                    outputs.append({"output_type": "stream", "name": name, "text": piece})
+            outputs = routing.as_outputs(self.pending, _BATCH_BYTES)
+            self.pending, self.pending_bytes = [], 0
             # One event per batch, cut where it grows big; sent under the lock so
             # that events keep their order.
             batch, size = [], 0
