@@ -154,6 +154,8 @@ class RoutedStream:
         return self._pc_target
 
     def write(self, text):
+        if getattr(_TEE_ACTIVE, "on", False):  # back from the foreground's tee, below
+            return _unrouted_write(self._pc_target)(text)
         job = current_sink()
         if job is not None:
             own = self._pc_redirect(job)
@@ -164,13 +166,13 @@ class RoutedStream:
             if job.emit_stream(self._pc_name, text):
                 return len(text)
         tee = self.__dict__.get("_pc_tee")
-        if tee is not None and not getattr(_TEE_ACTIVE, "on", False):
+        if tee is not None:
             _TEE_ACTIVE.on = True
             try:
                 return tee(text)
             finally:
                 _TEE_ACTIVE.on = False
-        return self._pc_target.write(text)
+        return _unrouted_write(self._pc_target)(text)
 
     def writelines(self, lines):
         for line in lines:
@@ -284,6 +286,15 @@ class _RoutedWrite:
 
     def __delete__(self, stream):
         stream.__dict__.pop("write", None)
+
+
+def _unrouted_write(stream):
+    """``stream.write``, past the routing of its class (``_RoutedWrite``): for a write
+    already known not to be a job's, which need not be looked up again."""
+    routed = type(stream).__dict__.get("write")
+    if type(routed) is _RoutedWrite:
+        return stream.__dict__.get("write") or routed.original.__get__(stream)
+    return stream.write
 
 
 def _route_kernel_stream_class(stream):
