@@ -29,7 +29,7 @@ from IPython.lib.backgroundjobs import BackgroundJobManager
 
 _rt = __import__('_parallel_cell_runtime')
 # The page-linked path (the page writes the cell): without a page, a job from code
-# would also write its own cell in display messages (%load_ext, display.py).
+# would also write its own cell in display messages (display.py).
 _rt.jobs.configure(cell_displays=False)
 _cfg = json.loads(base64.b64decode("%(cfg)s"))
 N, ROUNDS, CELL = _cfg["n"], _cfg["rounds"], _cfg["cell"]
