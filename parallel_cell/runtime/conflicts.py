@@ -124,8 +124,12 @@ class Conflicts:
         )
 
     def _live(self):
+        """The jobs not ended, without looking at every ended job the kernel keeps."""
         with self.runtime.lock:
-            return [j for j in self.runtime.jobs.values() if j.state in LIVE]
+            live = self.runtime.live
+            for job_id in [k for k, j in live.items() if j.state not in LIVE]:
+                del live[job_id]  # ended by a path that did not say so
+            return list(live.values())
 
     # -- telling ------------------------------------------------------------------
     def _found(self, job, hit, by, cell_id):

@@ -30,6 +30,8 @@ def finish(runtime, job, state, error, result, names, show_error=True):
             job.finished_sent = True
         runtime.broadcast(msg_finished(job))
     job.done_event.set()
+    with runtime.lock:
+        runtime.live.pop(job.job_id, None)
     threads_changed(runtime, job)
     runtime.records.ended(job)
     runtime.queue.ended(job)  # the next job may start: after the ``finished``

@@ -59,6 +59,7 @@ class Runtime:
         self.shell = shell
         self.lock = threading.Lock()  # jobs, comms, numbering
         self.jobs = {}  # job_id -> Job
+        self.live = {}  # job_id -> Job not ended yet (what conflicts look at), in order
         # Every job id this kernel has seen -> None, or the final state of a forgotten
         # job (its ``after`` still answers): ids stay unique for the kernel's life.
         self._used_ids = {}
@@ -293,6 +294,7 @@ class Runtime:
             label = f"<background job {num}>"
             job = Job(self, job_id, num, cell_id, notebook, origin, label, target, **extra)
             self.jobs[job_id] = job
+            self.live[job_id] = job
             self.records.note(job)
         return job
 
