@@ -32,8 +32,7 @@ from .records import Records
 from .runner import run_cell, run_job
 from .threads import install_input_guard, internal_thread
 
-# A cell longer than this is compiled off the comm handler's thread (IPython's transform
-# and the parse take seconds for megabytes of code; a handler must not block).
+# A cell longer than this is compiled off the comm handler's thread (megabytes take seconds).
 _COMPILE_INLINE_CHARS = 32 * 1024
 
 
@@ -379,8 +378,7 @@ class Runtime:
         return _kill.kill(job, self.broadcast)
 
 
-# The first non-blank line of a cell: found without splitting a whole (maybe huge) cell
-# on the comm handler's thread. Line ends as ``str.splitlines`` has them.
+# A cell's first non-blank line, found without splitting a whole (maybe huge) cell.
 _FIRST_LINE = re.compile("\\s*([^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*)")
 
 
