@@ -57,10 +57,8 @@ class TextTail:
         self.dropped = 0
 
     def write(self, text):
-        for i, part in enumerate(text.replace("\r\n", "\n").split("\n")):
-            if i:
-                self.lines.append("")
-            self.lines[-1] = _overwritten(self.lines[-1] + part)
+        done, self.lines[-1] = _split_lines(self.lines[-1], text)
+        self.lines[-1:-1] = done
         extra = len(self.lines) - self.keep
         if extra > 0:
             del self.lines[:extra]
@@ -83,6 +81,13 @@ class TextTail:
         return text
 
 
+def _split_lines(partial, text):
+    """``partial`` (the line being written) continued by ``text``: the lines it finishes,
+    and the line still being written."""
+    *done, rest = (partial + text).replace("\r\n", "\n").split("\n")
+    return [_overwritten(line).rstrip("\r") for line in done], _overwritten(rest)
+
+
 def _overwritten(line):
     """A line after its carriage returns: what the last non-empty write left (a
     progress bar rewrites the whole line), and a trailing ``\r`` while one is pending."""
@@ -103,7 +108,6 @@ class CellDisplay:
         self.text = TextTail()
         self.lock = threading.Lock()
         self.dirty = True
-        self.final_sent = False
         self._extra = 0  # rich outputs shown so far (each has its own display id)
 
     def begin(self, now_ms):
@@ -147,7 +151,6 @@ class CellDisplay:
         with self.lock:
             self.dirty = False
             content = self._bundle(now_ms, live=not final)
-            self.final_sent = final
         self._send("update_display_data", content, self.parent)
 
     def send(self, msg_type, content):
@@ -182,7 +185,6 @@ class TerminalEcho:
         self.partial = ""
         self.lock = threading.Lock()
         self.dirty = False
-        self.final_sent = False
 
     def begin(self, now_ms):
         self._print([f"[job {self.job.num}] started"])
@@ -193,9 +195,8 @@ class TerminalEcho:
             for out in outputs:
                 kind = out.get("output_type")
                 if kind == "stream":
-                    text = (self.partial + out.get("text", "")).replace("\r\n", "\n")
-                    *done, self.partial = text.split("\n")
-                    lines += [self._prefixed(_overwritten(line).rstrip("\r")) for line in done]
+                    done, self.partial = _split_lines(self.partial, out.get("text", ""))
+                    lines += [self._prefixed(line) for line in done]
                 elif kind in ("display_data", "execute_result"):
                     plain = (out.get("data") or {}).get("text/plain")
                     if plain:
@@ -210,8 +211,7 @@ class TerminalEcho:
             return
         with self.lock:
             rest, self.partial = self.partial, ""
-            self.final_sent = True
-        lines = [self._prefixed(_overwritten(rest).rstrip("\r"))] if rest else []
+        lines = [self._prefixed(rest.rstrip("\r"))] if rest else []
         self._print(lines + [status_line(self.job, now_ms)])
 
     def _prefixed(self, line):

@@ -269,8 +269,7 @@ class Runtime:
             return
         display = display_for(self.shell, job)
         if display is not None:
-            job.cell_id = None
-            self.ensure_flusher()
+            job.cell_id = None  # both callers have started the flusher
             self.displays.attach(job, display)
 
     def _launch(self, job, code, func, wait):
