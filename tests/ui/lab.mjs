@@ -42,7 +42,8 @@ export function notebook(sources, kernel = 'python3') {
 }
 
 /** Start `jupyter lab` (or `jupyter notebook`, Notebook 7) on a free loopback port in a
- * fresh temporary root; from the project's `.venv`, or another venv (`.venv-rtc`, a path relative to the project or absolute). */
+ * fresh temporary root; from the project's `.venv` (or `$PC_VENV`), or another venv
+ * (`.venv-rtc`; a path relative to the project, or absolute). */
 export async function startLab(
   files = {},
   app = 'lab',
@@ -216,8 +217,15 @@ export async function launchBrowser() {
   });
 }
 
-/** Open a notebook and wait until its kernel is idle and the extension is active. */
-export async function openNotebook(browser, lab, name, urlPath = 'lab/tree') {
+/** Open a notebook and wait until its kernel is idle and the extension is active (with
+ * `extension: false`, for a page where it is disabled, only the kernel). */
+export async function openNotebook(
+  browser,
+  lab,
+  name,
+  urlPath = 'lab/tree',
+  { extension = true } = {}
+) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const errors = [];
@@ -232,11 +240,13 @@ export async function openNotebook(browser, lab, name, urlPath = 'lab/tree') {
     null,
     { timeout: 60_000 }
   );
-  await page.waitForFunction(
-    () => window.jupyterapp.commands.hasCommand('parallel-cell:run-in-background'),
-    null,
-    { timeout: 30_000 }
-  );
+  if (extension) {
+    await page.waitForFunction(
+      () => window.jupyterapp.commands.hasCommand('parallel-cell:run-in-background'),
+      null,
+      { timeout: 30_000 }
+    );
+  }
   return { page, context, errors };
 }
 
@@ -400,7 +410,7 @@ export function waitForOutput(page, i, pattern, timeout = 30_000) {
 export function useNotebook(
   files,
   notebookName,
-  { app = 'lab', settings = {}, panel = true, venv = process.env.PC_VENV ?? '.venv' } = {}
+  { app = 'lab', settings = {}, panel = true, venv } = {}
 ) {
   const { before, after } = testHooks;
   const state = { lab: null, browser: null, page: null, context: null, errors: [] };

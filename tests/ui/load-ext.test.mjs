@@ -30,6 +30,15 @@ const CELLS = [
 ];
 
 let browser;
+
+/** Run cell 0 (`%load_ext parallel_cell`) and wait until it has run. */
+async function loadExtension(page) {
+  await runInForeground(page, 0);
+  await page.waitForFunction(
+    el => /\[1\]/.test(el.textContent ?? ''),
+    await cell(page, 0).locator('.jp-InputPrompt').elementHandle()
+  );
+}
 before(async () => {
   browser = await launchBrowser();
 });
@@ -43,18 +52,12 @@ for (const app of ['lab', 'notebook']) {
       disabled: ['parallel-cell']
     });
     try {
-      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-      const page = await context.newPage();
-      await page.goto(
-        `${lab.base}/${app === 'lab' ? 'lab/tree' : 'notebooks'}/plain.ipynb?token=${lab.token}`
-      );
-      await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 60_000 });
-      await page.waitForFunction(
-        () =>
-          window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status ===
-          'idle',
-        null,
-        { timeout: 60_000 }
+      const { page, context } = await openNotebook(
+        browser,
+        lab,
+        'plain.ipynb',
+        app === 'lab' ? 'lab/tree' : 'notebooks',
+        { extension: false }
       );
       assert.equal(
         await page.evaluate(() =>
@@ -63,11 +66,7 @@ for (const app of ['lab', 'notebook']) {
         false,
         'the page extension is disabled'
       );
-      await runInForeground(page, 0);
-      await page.waitForFunction(
-        el => /\[1\]/.test(el.textContent ?? ''),
-        await cell(page, 0).locator('.jp-InputPrompt').elementHandle()
-      );
+      await loadExtension(page);
       await runInForeground(page, 1);
       await waitForOutput(page, 1, /\[job 1\] running/);
       // The foreground runs while the job does; the job's lines keep coming meanwhile.
@@ -98,11 +97,7 @@ test('the extension links later: the job is listed, its cell keeps its output, o
   });
   try {
     const { page, context } = await openNotebook(browser, lab, 'later.ipynb');
-    await runInForeground(page, 0);
-    await page.waitForFunction(
-      el => /\[1\]/.test(el.textContent ?? ''),
-      await cell(page, 0).locator('.jp-InputPrompt').elementHandle()
-    );
+    await loadExtension(page);
     await runInForeground(page, 1);
     await waitForOutput(page, 1, /bg2/);
     // A first Run in Background links the page to the kernel's runtime.
