@@ -226,6 +226,7 @@ fn on_panel_action(inner: &Rc<RefCell<Inner>>, action: Action) {
         }
         Action::Kill(id) => run(inner, |s, now| s.kill(&id, now)),
         Action::Goto(id) => run(inner, |s, _| s.goto_cell(&id).into_iter().collect()),
+        Action::SaveOutput(id) => run(inner, |s, _| s.save_output(&id)),
         Action::KillAll => run(inner, |s, now| s.kill_all(now)),
         Action::ClearFinished => run(inner, |s, _| s.clear_finished()),
         Action::ShowMore => {

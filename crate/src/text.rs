@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 /// Every English string the core shows, indexed by the `T_*` constants.
-pub const SOURCES: [&str; 43] = [
+pub const SOURCES: [&str; 44] = [
     "Background jobs",
     "Kill all",
     "Clear finished",
@@ -64,6 +64,8 @@ pub const SOURCES: [&str; 43] = [
     "threads it started still running: {n}",
     // Global names of the job that another cell rebound or deleted while it ran or waited.
     "another cell rebinds names this job uses: {names}",
+    // The row's button that saves the job's logged text to a file.
+    "Save output",
 ];
 
 /// The header toolbar's label.
@@ -128,6 +130,8 @@ pub const T_WAITS_JOB: usize = 37;
 pub const T_THREADS_RUNNING: usize = 41;
 /// Names of the job another cell rebinds (`{names}`).
 pub const T_CONFLICT: usize = 42;
+/// The row's "Save output" button.
+pub const T_SAVE: usize = 43;
 
 /// The strings in use: English until translations are set.
 #[derive(Clone, Debug, Default)]

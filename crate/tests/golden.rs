@@ -69,7 +69,8 @@ fn client_messages_round_trip() {
             "list",
             "replay",
             "saved",
-            "submit"
+            "submit",
+            "text"
         ]
     );
 }
@@ -111,6 +112,7 @@ fn kernel_messages_round_trip() {
             "placed",
             "queued",
             "started",
+            "text",
             "threads"
         ]
     );

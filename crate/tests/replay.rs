@@ -1,6 +1,6 @@
 //! Replays, natively: outputs missed while away reach the cell once and in order, also when
 //! live outputs arrive before the replay, when the kernel's log was trimmed, when the hold
-//! fills up, and when the kernel cannot answer.
+//! fills up, and when the kernel cannot answer; "Save output" asks for a job's logged text.
 
 use parallel_cell_core::protocol::*;
 use parallel_cell_core::scheduler::{Effect, Scheduler, HOLD_MAX_OUTPUTS};
@@ -282,4 +282,42 @@ fn a_lost_kernel_releases_the_hold() {
     assert_eq!(texts(&fx), seqs(4, 6));
     assert_eq!(state(&s, "r"), JobState::Lost);
     assert!(s.job("r").unwrap().hold.is_none());
+}
+
+#[test]
+fn save_output_asks_the_jobs_kernel_and_hands_the_parts_on() {
+    let mut s = Scheduler::new();
+    assert!(s.save_output("a").is_empty(), "an unknown job: nothing");
+    submit(&mut s, "a");
+    assert!(
+        sent(&s.save_output("a")).is_empty(),
+        "a job its kernel does not have yet: nothing to ask"
+    );
+    s.receive(K, hello(), 1.0);
+    s.receive(K, started("a", 3), 2.0);
+    assert_eq!(sent(&s.save_output("a")), [("text", "a".to_owned())]);
+    let part = |text: &str, last| {
+        KernelMsg::Text(JobText {
+            job_id: "a".into(),
+            text: text.into(),
+            last,
+        })
+    };
+    let fx = s.receive(K, part("tick 0\n", false), 3.0);
+    assert_eq!(
+        fx,
+        [Effect::OutputText {
+            job_id: "a".into(),
+            num: Some(3),
+            notebook: Some("nb.ipynb".into()),
+            text: "tick 0\n".into(),
+            last: false,
+        }]
+    );
+    assert!(matches!(&s.receive(K, part("", true), 4.0)[..],
+        [Effect::OutputText { last: true, text, .. }] if text.is_empty()));
+    assert!(
+        s.receive("other-kernel", part("x", true), 5.0).is_empty(),
+        "another kernel's job of that id is not this one"
+    );
 }

@@ -37,6 +37,7 @@ fn generated() -> String {
         Cleared::decl(),
         LogTrimmed::decl(),
         Threads::decl(),
+        JobText::decl(),
         Conflict::decl(),
         JobList::decl(),
         KernelError::decl(),

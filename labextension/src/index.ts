@@ -5,6 +5,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { Target } from './effects';
+import { saveJobText } from './files';
 import { BackgroundJobs } from './jobs';
 import { JobsPanel, PANEL_ID, jobsIcon } from './panel';
 import { loadCore } from './wasm';
@@ -205,7 +206,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         showJob: jobId => {
           void app.commands.execute(CommandIDs.openPanel);
           panel.showJob(jobId);
-        }
+        },
+        saveText: (notebook, num, text) =>
+          saveJobText(app.serviceManager.contents, notebook, num, text),
+        openFile: path => void app.commands.execute('docmanager:open', { path })
       });
       refresh();
       tracker.activeCellChanged.connect(refresh);
@@ -218,6 +222,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (jobs) {
           jobs.notifications = loaded.get('notifications').composite as boolean;
           jobs.notifyAfterSeconds = loaded.get('notifyAfterSeconds').composite as number;
+          jobs.streamLimit = loaded.get('streamLimit').composite as number;
           jobs.configureRuntime({
             log_limit: loaded.get('logLimit').composite as number,
             kill_grace_ms: Math.round((loaded.get('killGraceSeconds').composite as number) * 1000),

@@ -21,7 +21,13 @@ export interface IJobsOptions {
   kernelChanged?: () => void;
   /** Show a job's row in the panel. */
   showJob?: (jobId: string) => void;
+  /** Save a job's logged text beside its notebook; resolves to the file's path. */
+  saveText?: (notebook: string | null, num: number | null, text: string) => Promise<string>;
+  /** Open a file in JupyterLab. */
+  openFile?: (path: string) => void;
 }
+
+type TextEffect = Extract<Effect, { kind: 'output_text' }>;
 
 type ConflictEffect = Extract<Effect, { kind: 'conflict' }>;
 
@@ -33,6 +39,8 @@ export class BackgroundJobs {
   constructor(options: IJobsOptions) {
     this._trans = options.trans;
     this._showJob = options.showJob ?? (() => undefined);
+    this._saveText = options.saveText;
+    this._openFile = options.openFile ?? (() => undefined);
     this._links = new KernelLinks((kernelId, data) => this._core.receive(kernelId, data));
     this._core = new Core(options.root, (effect: Effect) => this._onEffect(effect));
     // The panel's words, through JupyterLab's translator.
@@ -69,6 +77,10 @@ export class BackgroundJobs {
   notifications = true;
   /** No notification for jobs that ended faster than this (a setting). */
   notifyAfterSeconds = 0;
+  /** Characters a cell shows of one output stream (a setting). */
+  set streamLimit(chars: number) {
+    this._cells.writer.streamLimit = chars;
+  }
 
   /** The runtime settings each kernel gets (now, and when it connects later). */
   configureRuntime(settings: Omit<RuntimeSettings, 'type'>): void {
@@ -196,6 +208,37 @@ export class BackgroundJobs {
       case 'problem':
         this._problem(effect.message);
         return;
+      case 'output_text':
+        this._gatherText(effect);
+        return;
+    }
+  }
+
+  /** "Save output": the parts of a job's text come in order; the last saves the file. */
+  private _gatherText(effect: TextEffect): void {
+    const parts = this._texts.get(effect.job_id) ?? [];
+    parts.push(effect.text);
+    if (!effect.last) {
+      this._texts.set(effect.job_id, parts);
+      return;
+    }
+    this._texts.delete(effect.job_id);
+    void this._saveJobText(effect, parts.join(''));
+  }
+
+  private async _saveJobText(effect: TextEffect, text: string): Promise<void> {
+    const job = String(effect.num ?? '');
+    try {
+      if (!this._saveText) {
+        throw new Error(this._trans.__('this page cannot write files'));
+      }
+      const path = await this._saveText(effect.notebook, effect.num, text);
+      Notification.success(this._trans.__('Saved the output of job %1 to %2', job, path), {
+        autoClose: 8000,
+        actions: [{ label: this._trans.__('Open'), callback: () => this._openFile(path) }]
+      });
+    } catch (error) {
+      this._problem(this._trans.__('Could not save the output of job %1: %2', job, String(error)));
     }
   }
 
@@ -300,6 +343,9 @@ export class BackgroundJobs {
   }
 
   private readonly _trans: TranslationBundle;
+  private readonly _saveText: IJobsOptions['saveText'];
+  private readonly _openFile: (path: string) => void;
+  private readonly _texts = new Map<string, string[]>();
   private readonly _links: KernelLinks;
   private readonly _cells: JobCells;
   private readonly _kernels: KernelWatch;

@@ -195,7 +195,11 @@ job_ids: Array<string>, } | { "type": "saved",
 /**
  * The jobs (at most [`MAX_CLEAR`] ids).
  */
-job_ids: Array<string>, };
+job_ids: Array<string>, } | { "type": "text", 
+/**
+ * The job.
+ */
+job_id: string, };
 
 export type JobInfo = { 
 /**
@@ -470,6 +474,20 @@ job_id: string,
  */
 running: number, };
 
+export type JobText = { 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * The text (kernel text: a file's content, never markup).
+ */
+text: string, 
+/**
+ * No part follows (missing or `null`: `false`).
+ */
+last: boolean, };
+
 export type Conflict = { 
 /**
  * The job whose names were stepped on.
@@ -500,7 +518,7 @@ message: string,
  */
 job_id: string | null, };
 
-export type KernelMsg = { "type": "hello" } & Hello | { "type": "queued" } & Queued | { "type": "started" } & Started | { "type": "placed" } & Placed | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "cleared" } & Cleared | { "type": "log_trimmed" } & LogTrimmed | { "type": "threads" } & Threads | { "type": "conflict" } & Conflict | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
+export type KernelMsg = { "type": "hello" } & Hello | { "type": "queued" } & Queued | { "type": "started" } & Started | { "type": "placed" } & Placed | { "type": "output" } & Outputs | { "type": "cancelling" } & Cancelling | { "type": "finished" } & Finished | { "type": "cleared" } & Cleared | { "type": "log_trimmed" } & LogTrimmed | { "type": "threads" } & Threads | { "type": "conflict" } & Conflict | { "type": "text" } & JobText | { "type": "jobs" } & JobList | { "type": "error" } & KernelError;
 
 export type Effect = { "kind": "send", 
 /**
@@ -630,7 +648,27 @@ names: Array<string>,
 /**
  * The job that rebinds them, in words; `null`: a foreground cell.
  */
-by: string | null, } | { "kind": "goto_cell", 
+by: string | null, } | { "kind": "output_text", 
+/**
+ * The job.
+ */
+job_id: string, 
+/**
+ * Its number in its kernel, when known.
+ */
+num: number | null, 
+/**
+ * Its notebook.
+ */
+notebook: string | null, 
+/**
+ * The text (kernel text: a file's content, never markup).
+ */
+text: string, 
+/**
+ * No part follows.
+ */
+last: boolean, } | { "kind": "goto_cell", 
 /**
  * The notebook.
  */

@@ -10,6 +10,7 @@ from . import kernel as _kernel
 from .config import Config, now_ms
 from .executor import NO_RESULT
 from .job import TERMINAL
+from .records import logged_text
 from .threads import checkpoint
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -115,12 +116,7 @@ class JobManager:
     def text(self, n):
         """Everything job ``n`` printed (stdout and stderr, in order) that its replay log
         still holds (``Config.log_limit_outputs`` outputs, ``log_limit_bytes``)."""
-        job = self._get(n)
-        with job.lock:
-            logged = job.logged_since(0)
-        return _Text(
-            "".join(out.get("text", "") for _, out in logged if out.get("output_type") == "stream")
-        )
+        return _Text(logged_text(self._get(n)))
 
     def traceback(self, n):
         """The job's traceback as plain text, or None if it did not fail."""

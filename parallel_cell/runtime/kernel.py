@@ -14,7 +14,7 @@ from .conflicts import Conflicts
 from .display import Displays, display_for
 from .executor import NO_RESULT, compile_cell, format_error
 from .flusher import Flusher
-from .job import Job, output_size
+from .job import Job
 from .outbox import Outbox
 from .protocol import (
     PROTOCOL,
@@ -24,11 +24,11 @@ from .protocol import (
     msg_error,
     msg_hello,
     msg_jobs,
-    msg_output,
     msg_started,
+    msg_text,
 )
 from .queue import JobQueue
-from .records import Records
+from .records import Records, logged_text, replayed
 from .runner import run_cell, run_job
 from .threads import install_input_guard, internal_thread
 
@@ -151,11 +151,15 @@ class Runtime:
     def _handle_submit(self, comm, req):
         self.submit(req)
 
-    def _handle_kill(self, comm, req):
+    def _known(self, req):
         with self.lock:
             job = self.jobs.get(req["job_id"])
         if job is None:
             raise ProtocolError(f"unknown job: {req['job_id']}", req["job_id"])
+        return job
+
+    def _handle_kill(self, comm, req):
+        job = self._known(req)
         # A kill that lost the race with the job's end is a no-op: ``finished`` said it.
         self.kill(job, restart_worker=req.get("restart_worker", False))
 
@@ -164,23 +168,17 @@ class Runtime:
             jobs = sorted(self.jobs.values(), key=lambda j: j.num)
         self._send(comm, msg_jobs(jobs))
 
+    def _handle_text(self, comm, req):
+        job = self._known(req)
+        text, part = logged_text(job), Config.text_part_chars
+        for at in range(0, max(len(text), 1), part):
+            self._send(comm, msg_text(job.job_id, text[at : at + part], at + part >= len(text)))
+
     def _handle_replay(self, comm, req):
-        with self.lock:
-            job = self.jobs.get(req["job_id"])
-        if job is None:
-            raise ProtocolError(f"unknown job: {req['job_id']}", req["job_id"])
+        job = self._known(req)
         with job.send_lock:  # nothing new is sent for this job until the replay is out
-            with job.lock:
-                items = job.logged_since(req["since"])
-            batch, size = [], 0
-            for seq, out in items:
-                if batch and (size > Config.batch_bytes or seq != batch[0][0] + len(batch)):
-                    self._send(comm, msg_output(job.job_id, batch[0][0], [o for _, o in batch]))
-                    batch, size = [], 0
-                batch.append((seq, out))
-                size += output_size(out)
-            if batch:
-                self._send(comm, msg_output(job.job_id, batch[0][0], [o for _, o in batch]))
+            for msg in replayed(job, req["since"]):
+                self._send(comm, msg)
 
     def _handle_configure(self, comm, req):
         Config.log_limit_outputs = req["log_limit"]

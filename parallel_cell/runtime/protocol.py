@@ -35,6 +35,7 @@ _CLIENT_FIELDS = {
     ),
     "clear": (("job_ids", "ids"),),
     "saved": (("job_ids", "ids"),),
+    "text": (("job_id", "id"),),
 }
 
 # Fields a message may leave out (kept out of the decoded message when absent).
@@ -197,6 +198,10 @@ def msg_cleared(job_ids):
 
 def msg_log_trimmed(job_id, reason):
     return {"type": "log_trimmed", "job_id": job_id, "reason": reason}
+
+
+def msg_text(job_id, text, last):
+    return {"type": "text", "job_id": job_id, "text": text, "last": last}
 
 
 def with_target(job, msg):

@@ -13,8 +13,31 @@ import linecache
 
 from .config import Config
 from .executor import NO_RESULT
-from .job import LOG_TOTAL, TERMINAL
-from .protocol import msg_cleared, msg_log_trimmed
+from .job import LOG_TOTAL, TERMINAL, output_size
+from .protocol import msg_cleared, msg_log_trimmed, msg_output
+
+
+def logged_text(job):
+    """Everything ``job`` printed (stdout and stderr, in order) that its replay log holds."""
+    with job.lock:
+        logged = job.logged_since(0)
+    return "".join(out.get("text", "") for _, out in logged if out.get("output_type") == "stream")
+
+
+def replayed(job, since):
+    """``output`` messages of ``job``'s logged outputs from ``since``: consecutive seqs,
+    at most about ``Config.batch_bytes`` each."""
+    with job.lock:
+        items = job.logged_since(since)
+    batch, size = [], 0
+    for seq, out in items:
+        if batch and (size > Config.batch_bytes or seq != batch[0][0] + len(batch)):
+            yield msg_output(job.job_id, batch[0][0], [o for _, o in batch])
+            batch, size = [], 0
+        batch.append((seq, out))
+        size += output_size(out)
+    if batch:
+        yield msg_output(job.job_id, batch[0][0], [o for _, o in batch])
 
 
 def _size(n):

@@ -1,5 +1,6 @@
 """The wire format: golden messages both ways, malformed input answered, not fatal."""
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -111,6 +112,47 @@ def test_malformed_messages_get_error_replies(kernel, comm):
     assert kernel.ok("print(1 + 1)") == "2\n"
 
 
+def test_text_sends_the_logged_text_in_ordered_parts(kernel, comm):
+    # 3 parts of 256 KiB and the rest; stderr interleaved in order, rich outputs left out.
+    job = comm.submit(
+        "import sys\nfrom IPython.display import display\n"
+        "for i in range(8000):\n"
+        "    print(f'{i:08d} ' + 'x' * 90)\n"
+        "    if i % 1000 == 0: print(f'warn {i}', file=sys.stderr); display(i)\n"
+    )
+    comm.wait_type("finished", job, timeout=30)
+    start = len(comm.messages)
+    comm.send({"type": "text", "job_id": job})
+    comm.wait_for(lambda m: m["type"] == "text" and m["last"], start=start, timeout=20)
+    parts = [m for m in comm.messages[start:] if m["type"] == "text"]
+    assert [p["last"] for p in parts] == [False, False, False, True]
+    text = "".join(p["text"] for p in parts)
+    lines = text.splitlines()
+    assert len(lines) == 8008
+    assert lines[0] == "00000000 " + "x" * 90 and lines[1] == "warn 0"
+    assert lines[-1] == "00007999 " + "x" * 90
+    num = comm.wait_type("started", job)["num"]
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    logged = f"__import__('_parallel_cell_runtime').jobs.text({num}).encode()"
+    assert kernel.evaluate(f"__import__('hashlib').sha256({logged}).hexdigest()") == repr(digest)
+
+
+def test_text_of_a_job_with_no_output_is_one_empty_last_part(comm):
+    job = comm.run("x = 1")["job_id"]
+    start = len(comm.messages)
+    comm.send({"type": "text", "job_id": job})
+    assert comm.wait_type("text", job, start=start) == {
+        "type": "text",
+        "job_id": job,
+        "text": "",
+        "last": True,
+    }
+    start = len(comm.messages)
+    comm.send({"type": "text", "job_id": "no-such-job"})
+    err = comm.wait_type("error", start=start)
+    assert err["job_id"] == "no-such-job" and "unknown job" in err["message"]
+
+
 # Messages of cluster jobs: checked in test_cluster.py.
 CLUSTER_GOLDEN = ("started_dask", "placed", "jobs_dask")
 
@@ -122,6 +164,8 @@ def test_kernel_messages_match_golden_shapes(kernel, comm):
     seen["finished_done"] = comm.wait_type("finished", done)
     seen["started"] = comm.wait_type("started", done)
     seen["output_stream"] = comm.wait_type("output", done)
+    comm.send({"type": "text", "job_id": done})
+    seen["text"] = comm.wait_type("text", done)
     rich = comm.submit(
         "from IPython.display import display, HTML, clear_output\n"
         "h = display(HTML('<b>hi</b>'), display_id='d1')\nh.update(2)\n"

@@ -51,6 +51,7 @@ pub fn action_of(boundary: &Element, ev: &Event) -> Option<Action> {
     match button.get_attribute("data-action")?.as_str() {
         "kill" => job_id().map(Action::Kill),
         "goto" => job_id().map(Action::Goto),
+        "save-output" => job_id().map(Action::SaveOutput),
         "kill-all" => Some(Action::KillAll),
         "clear-finished" => Some(Action::ClearFinished),
         "show-more" => Some(Action::ShowMore),

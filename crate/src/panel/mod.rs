@@ -54,6 +54,8 @@ pub enum Action {
     Kill(String),
     /// The title of a job: show its cell.
     Goto(String),
+    /// "Save output" of a job.
+    SaveOutput(String),
     /// "Kill all".
     KillAll,
     /// "Clear finished".

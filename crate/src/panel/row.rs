@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::protocol::JobState;
 use crate::scheduler::Job;
 use crate::text::{
-    Text, T_ASSIGNED, T_CONFLICT, T_DASHBOARD, T_GOTO, T_KILL, T_STATE, T_THREADS_RUNNING,
+    Text, T_ASSIGNED, T_CONFLICT, T_DASHBOARD, T_GOTO, T_KILL, T_SAVE, T_STATE, T_THREADS_RUNNING,
 };
 
 /// The longest list of assigned names a row shows (characters); the rest is counted.
@@ -21,12 +21,12 @@ pub const MAX_ASSIGNED: usize = 60;
 /// Build the row template: an `<li>` with the row's fixed parts, cloned for each job.
 /// Built with DOM calls (no markup strings), once per panel and language.
 pub fn template(document: &Document, text: &Text) -> Result<Element> {
-    let (goto, kill) = (text.get(T_GOTO), text.get(T_KILL));
+    let (goto, kill, save) = (text.get(T_GOTO), text.get(T_KILL), text.get(T_SAVE));
     let li = document.create_element("li").map_err(dom_err)?;
     li.set_class_name("pc-job");
     // (tag, class, attributes, text)
     type Part<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
-    let parts: [Part; 6] = [
+    let parts: [Part; 7] = [
         ("span", "pc-job-state", &[("data-role", "state")], ""),
         (
             "button",
@@ -35,6 +35,17 @@ pub fn template(document: &Document, text: &Text) -> Result<Element> {
             "",
         ),
         ("span", "pc-job-elapsed", &[("data-role", "elapsed")], ""),
+        (
+            "button",
+            "pc-job-save",
+            &[
+                ("type", "button"),
+                ("data-action", "save-output"),
+                ("aria-label", save),
+                ("title", save),
+            ],
+            "⤓",
+        ),
         (
             "button",
             "pc-job-kill",
@@ -84,11 +95,11 @@ export function pc_draw_row(template, list, id, state, badge, title, elapsed, pl
   if (!hasCell) c[1].setAttribute('disabled', '');
   c[2].textContent = elapsed;
   if (state === 'done' || state === 'error' || state === 'killed' || state === 'lost') {
-    c[3].setAttribute('disabled', '');
-    c[3].setAttribute('hidden', '');
+    c[4].setAttribute('disabled', '');
+    c[4].setAttribute('hidden', '');
   }
-  c[4].firstChild.textContent = place;
-  c[5].textContent = lastLine;
+  c[5].firstChild.textContent = place;
+  c[6].textContent = lastLine;
   list.appendChild(li);
   return li;
 }
@@ -222,7 +233,8 @@ impl Row {
             let state_badge = self.li.first_element_child().ok_or_else(missing)?;
             let title = state_badge.next_element_sibling().ok_or_else(missing)?;
             let elapsed = title.next_element_sibling().ok_or_else(missing)?;
-            let kill = elapsed.next_element_sibling().ok_or_else(missing)?;
+            let save = elapsed.next_element_sibling().ok_or_else(missing)?;
+            let kill = save.next_element_sibling().ok_or_else(missing)?;
             let place_line = kill.next_element_sibling().ok_or_else(missing)?;
             let place = place_line.first_element_child().ok_or_else(missing)?;
             let last_line = place_line.next_element_sibling().ok_or_else(missing)?;

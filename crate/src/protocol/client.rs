@@ -118,6 +118,12 @@ pub enum ClientMsg {
         /// The jobs (at most [`MAX_CLEAR`] ids).
         job_ids: Vec<String>,
     },
+    /// Send the job's stdout/stderr text its replay log holds (to save it to a file);
+    /// answered by `text` messages, the last with `last: true`.
+    Text {
+        /// The job.
+        job_id: String,
+    },
 }
 
 /// The most ids one `clear` may carry.

@@ -4,9 +4,9 @@ use serde::{de, Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::{
-    Cancelling, Cleared, ClientMsg, Conflict, Finished, JobList, JobState, KernelError, KernelMsg,
-    LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads, MAX_CLEAR, MAX_CONFLICT_NAMES,
-    MAX_ID_LEN,
+    Cancelling, Cleared, ClientMsg, Conflict, Finished, JobList, JobState, JobText, KernelError,
+    KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads, MAX_CLEAR,
+    MAX_CONFLICT_NAMES, MAX_ID_LEN,
 };
 use crate::error::{Error, Result};
 
@@ -29,6 +29,7 @@ impl<'de> Deserialize<'de> for KernelMsg {
             "output" => serde_json::from_value(value).map(KernelMsg::Output),
             "cancelling" => serde_json::from_value(value).map(KernelMsg::Cancelling),
             "finished" => serde_json::from_value(value).map(KernelMsg::Finished),
+            "text" => serde_json::from_value(value).map(KernelMsg::Text),
             "jobs" => serde_json::from_value(value).map(KernelMsg::Jobs),
             "error" => serde_json::from_value(value).map(KernelMsg::Error),
             other => Err(de::Error::unknown_variant(
@@ -45,6 +46,7 @@ impl<'de> Deserialize<'de> for KernelMsg {
                     "log_trimmed",
                     "threads",
                     "conflict",
+                    "text",
                     "jobs",
                     "error",
                 ],
@@ -192,9 +194,9 @@ impl ClientMsg {
                 check_opt_id("after", after.as_deref())?;
                 check_opt_id("source_hash", source_hash.as_deref())
             }
-            ClientMsg::Kill { job_id, .. } | ClientMsg::Replay { job_id, .. } => {
-                check_id("job_id", job_id)
-            }
+            ClientMsg::Kill { job_id, .. }
+            | ClientMsg::Replay { job_id, .. }
+            | ClientMsg::Text { job_id } => check_id("job_id", job_id),
             ClientMsg::Configure {
                 cap, log_budget, ..
             } => {
@@ -247,7 +249,8 @@ impl KernelMsg {
             }
             KernelMsg::Output(Outputs { job_id, .. })
             | KernelMsg::Cancelling(Cancelling { job_id, .. })
-            | KernelMsg::Threads(Threads { job_id, .. }) => check_id("job_id", job_id),
+            | KernelMsg::Threads(Threads { job_id, .. })
+            | KernelMsg::Text(JobText { job_id, .. }) => check_id("job_id", job_id),
             KernelMsg::Conflict(Conflict { job_id, names, by }) => {
                 check_id("job_id", job_id)?;
                 check_opt_id("by", by.as_deref())?;

@@ -249,6 +249,20 @@ pub struct Conflict {
     pub by: Option<String>,
 }
 
+/// A part of the job's logged stdout/stderr text, asked for by `text`; parts come in
+/// order, the last with `last`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct JobText {
+    /// The job.
+    pub job_id: String,
+    /// The text (kernel text: a file's content, never markup).
+    pub text: String,
+    /// No part follows (missing or `null`: `false`).
+    #[serde(default, deserialize_with = "decode::flag")]
+    pub last: bool,
+}
+
 /// The answer to `list`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -294,6 +308,8 @@ pub enum KernelMsg {
     Threads(Threads),
     /// `conflict`.
     Conflict(Conflict),
+    /// `text`.
+    Text(JobText),
     /// `jobs`.
     Jobs(JobList),
     /// `error`.

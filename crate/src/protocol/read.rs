@@ -249,6 +249,11 @@ impl KernelMsg {
                 error: f.error()?,
                 assigned: f.strings("assigned")?,
             }),
+            "text" => KernelMsg::Text(JobText {
+                job_id: f.string("job_id")?,
+                text: f.string("text")?,
+                last: f.flag("last")?,
+            }),
             "jobs" => KernelMsg::Jobs(JobList {
                 jobs: list(f.req("jobs")?, "jobs", JobInfo::read)?,
             }),

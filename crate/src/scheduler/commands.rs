@@ -20,6 +20,22 @@ impl Scheduler {
         out
     }
 
+    /// "Save output" in a job's row: ask its kernel for the text the job's replay log
+    /// holds (answered in `text` parts, each an [`Effect::OutputText`]).
+    pub fn save_output(&self, job_id: &str) -> Vec<Effect> {
+        self.jobs
+            .get(job_id)
+            .filter(|job| job.sent)
+            .map(|job| Effect::Send {
+                kernel_id: job.kernel_id.clone(),
+                message: ClientMsg::Text {
+                    job_id: job.wire_id.clone(),
+                },
+            })
+            .into_iter()
+            .collect()
+    }
+
     /// The person confirmed that the worker running Dask job `job_id` may be restarted:
     /// a `kill` with `restart_worker` goes out. Only for a Dask job that is cancelling on
     /// a worker; anything else is ignored.

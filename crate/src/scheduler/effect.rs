@@ -104,6 +104,23 @@ pub enum Effect {
         /// The job that rebinds them, in words; `null`: a foreground cell.
         by: Option<String>,
     },
+    /// A part of a job's logged text, asked for by [`Scheduler::save_output`]: gather the
+    /// parts until `last`, then save them to a file.
+    ///
+    /// [`Scheduler::save_output`]: super::Scheduler::save_output
+    OutputText {
+        /// The job.
+        job_id: String,
+        /// Its number in its kernel, when known.
+        #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+        num: Option<u64>,
+        /// Its notebook.
+        notebook: Option<String>,
+        /// The text (kernel text: a file's content, never markup).
+        text: String,
+        /// No part follows.
+        last: bool,
+    },
     /// Show the cell a job came from.
     GotoCell {
         /// The notebook.

@@ -1,5 +1,5 @@
 //! What the kernel says: `hello`, `queued`, `started`, `placed`, `output`, `cancelling`,
-//! `finished`, `cleared`, `log_trimmed`, `threads`, `conflict`, `error`.
+//! `finished`, `cleared`, `log_trimmed`, `threads`, `conflict`, `text`, `error`.
 //!
 //! Each handler is idempotent: a duplicate, late or out-of-order message changes nothing
 //! it should not, and a message about an unknown job is dropped (or, for `queued` and
@@ -8,7 +8,7 @@
 use super::{adopted, dedupe_rows, Effect, Scheduler};
 use crate::protocol::{
     Cancelling, Cleared, ClientMsg, Conflict, ErrorInfo, Finished, Hello, JobList, JobState,
-    KernelError, KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads,
+    JobText, KernelError, KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads,
     PROTOCOL_VERSION,
 };
 use crate::text::{T_KERNEL_ERROR, T_KERNEL_ERROR_JOB, T_PROTOCOL};
@@ -126,6 +126,17 @@ impl Scheduler {
             }
             KernelMsg::Cleared(Cleared { job_ids }) => {
                 self.on_cleared(kernel_id, &job_ids, &mut out);
+            }
+            KernelMsg::Text(JobText { job_id, text, last }) => {
+                if let Some(job) = self.key(kernel_id, &job_id).and_then(|k| self.jobs.get(&k)) {
+                    out.push(Effect::OutputText {
+                        job_id: job.id.clone(),
+                        num: job.num,
+                        notebook: job.notebook.clone(),
+                        text,
+                        last,
+                    });
+                }
             }
             KernelMsg::LogTrimmed(LogTrimmed { job_id, reason }) => {
                 if let Some(job) = self

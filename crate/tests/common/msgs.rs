@@ -116,6 +116,7 @@ pub fn sent(effects: &[Effect]) -> Vec<(&'static str, String)> {
                 ClientMsg::Configure { .. } => ("configure", String::new()),
                 ClientMsg::Clear { job_ids } => ("clear", job_ids.join(",")),
                 ClientMsg::Saved { job_ids } => ("saved", job_ids.join(",")),
+                ClientMsg::Text { job_id } => ("text", job_id.clone()),
             }),
             _ => None,
         })
