@@ -16,6 +16,7 @@ class Config:
     log_limit_bytes = 4 * 1024 * 1024  # per job, for replay
     logged_jobs = 100  # ended jobs whose logs are kept; older ones keep a marker
     log_budget_bytes = 64 * 1024 * 1024  # all replay logs together; oldest ended go first
+    text_part_chars = 256 * 1024  # a job's logged text goes to a page in parts this long
     cap = 4  # thread jobs running at once; frontend jobs beyond it wait in the queue
     kill_grace_seconds = 0.5  # a kill not taken this long is examined for a reason
     cleanup_grace_seconds = 2.0  # a killed job's finally/__exit__ may run this long
