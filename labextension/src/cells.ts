@@ -49,6 +49,12 @@ export class JobCells {
       running: trans.__('running'),
       cancelling: trans.__('killing')
     };
+    this.writer.gapText = (lines, chars) =>
+      trans.__(
+        "⋯ %1 lines (%2 characters) not shown here: Save output in the job's row of Background Jobs keeps them ⋯",
+        lines.toLocaleString(),
+        chars.toLocaleString()
+      );
     this._notes = {
       missing: trans.__(
         'Its cell is not in the notebook any more (deleted, or its code changed): its output stays in this panel.'

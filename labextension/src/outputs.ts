@@ -7,6 +7,10 @@
 // whole text on every add, so a job printing megabytes would cost time quadratic in the
 // number of adds; the pause before the next write grows with what the last one cost, so
 // output never takes more than about a third of the page's main thread.
+//
+// A stream output is bounded (`streamLimit` characters): past it the cell shows the
+// head and the live tail with a marked gap, so each write re-renders at most the limit
+// however much a job prints; the kernel's replay log has the rest ("Save output").
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import type * as nbformat from '@jupyterlab/nbformat';
 import type { WireOutput } from './effects';
@@ -15,6 +19,67 @@ import type { WireOutput } from './effects';
 const PAUSE_PER_COST = 2;
 /** The longest pause between two writes to the cells (ms). */
 const MAX_PAUSE = 5000;
+/** Characters a cell shows of one stream output, by default (the setting's default). */
+export const STREAM_LIMIT = 100_000;
+/** The share of the limit kept from the start of the stream; the rest is its tail. */
+const HEAD_SHARE = 0.2;
+
+type IOutputModel = ReturnType<ICodeCellModel['outputs']['get']>;
+
+/** A stream output past the limit: its head, the gap, its live tail. */
+interface IBounded {
+  /** The output model last written (the output is ours only while it is the last). */
+  model: IOutputModel;
+  name: string;
+  head: string;
+  tail: string;
+  hiddenChars: number;
+  hiddenLines: number;
+}
+
+/** What the gap says, from the lines and characters it hides. */
+export type GapText = (lines: number, chars: number) => string;
+
+const defaultGap: GapText = (lines, chars) =>
+  `⋯ ${lines.toLocaleString()} lines (${chars.toLocaleString()} characters) not shown here: Save output in the job's row of Background Jobs keeps them ⋯`;
+
+/** `text` with each line's carriage returns applied, as a terminal shows it. */
+export function overwrite(text: string): string {
+  if (!text.includes('\r')) {
+    return text;
+  }
+  return text
+    .replace(/\r+\n/g, '\n')
+    .split('\n')
+    .map(line => {
+      const parts = line.split('\r');
+      let shown = parts[0];
+      for (const part of parts.slice(1)) {
+        shown = part + shown.slice(part.length);
+      }
+      // A trailing \r stays, so the next write overwrites the line.
+      return line.endsWith('\r') ? shown + '\r' : shown;
+    })
+    .join('\n');
+}
+
+/** The text of a stream output model. */
+function streamText(model: IOutputModel): string {
+  const live = (model as { streamText?: { text: string } }).streamText;
+  if (live) {
+    return live.text; // JupyterLab ≥ 4.1 keeps it as a text model
+  }
+  const text = (model.toJSON() as nbformat.IStream).text;
+  return typeof text === 'string' ? text : text.join('');
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    n++;
+  }
+  return n;
+}
 
 interface IPending {
   cell: ICodeCellModel;
@@ -52,8 +117,15 @@ export class OutputWriter {
    */
   constructor(private readonly mayWrite: (cell: ICodeCellModel) => boolean = () => true) {}
 
+  /** Characters a cell shows of one stream output (the setting). */
+  streamLimit = STREAM_LIMIT;
+
+  /** What the marked gap of a bounded stream output says (translated by the page). */
+  gapText: GapText = defaultGap;
+
   /** Forget per-cell state and pending writes (a new run of the cell starts empty). */
   reset(cell: ICodeCellModel): void {
+    this._bounded.delete(cell.id);
     this._displays.delete(cell.id);
     this._clearPending.delete(cell.id);
     this._pending.delete(cell.id);
@@ -132,6 +204,7 @@ export class OutputWriter {
       case 'clear_output': {
         const wait = Boolean((output as { wait?: boolean }).wait);
         area.clear(wait);
+        this._bounded.delete(cell.id);
         if (wait) {
           this._clearPending.add(cell.id);
         } else {
@@ -161,8 +234,16 @@ export class OutputWriter {
       default: {
         // clear_output(wait=True) empties the area on the next add; the display
         // indices go with it.
-        if (this._clearPending.delete(cell.id)) {
+        const clearing = this._clearPending.delete(cell.id);
+        if (clearing) {
           this._displays.delete(cell.id);
+        }
+        if (
+          !clearing &&
+          output.output_type === 'stream' &&
+          this._appendBounded(cell, output as nbformat.IStream)
+        ) {
+          return;
         }
         const transient = (output as { transient?: { display_id?: string } }).transient;
         const clean = { ...(output as nbformat.IOutput) };
@@ -183,6 +264,74 @@ export class OutputWriter {
     }
   }
 
+  /**
+   * Append `output` to the cell's last stream output when that one is (or now becomes)
+   * longer than the limit: the middle gives way to a marked gap. `false`: under the
+   * limit, JupyterLab's own append does it.
+   */
+  private _appendBounded(cell: ICodeCellModel, output: nbformat.IStream): boolean {
+    const area = cell.outputs;
+    const last = area.length > 0 ? area.get(area.length - 1) : undefined;
+    const added = typeof output.text === 'string' ? output.text : output.text.join('');
+    let bounded = this._bounded.get(cell.id);
+    if (bounded && (bounded.model !== last || bounded.name !== output.name)) {
+      this._bounded.delete(cell.id);
+      bounded = undefined;
+    }
+    if (!bounded) {
+      const before =
+        last?.type === 'stream' && (last.toJSON() as nbformat.IStream).name === output.name
+          ? streamText(last)
+          : null;
+      const length = (before?.length ?? 0) + added.length;
+      if (length <= this.streamLimit) {
+        return false;
+      }
+      const all = overwrite((before ?? '') + added);
+      const headMax = Math.floor(this.streamLimit * HEAD_SHARE);
+      const newline = all.lastIndexOf('\n', headMax);
+      const head = all.slice(0, newline > 0 ? newline + 1 : headMax);
+      bounded = { model: last!, name: output.name, head, tail: '', hiddenChars: 0, hiddenLines: 0 };
+      if (before === null) {
+        area.add({ output_type: 'stream', name: output.name, text: '' });
+      }
+      this._trim(bounded, all.slice(head.length));
+    } else {
+      // Carriage returns act on the tail's last line and what is added.
+      const start = bounded.tail.lastIndexOf('\n') + 1;
+      this._trim(
+        bounded,
+        bounded.tail.slice(0, start) + overwrite(bounded.tail.slice(start) + added)
+      );
+    }
+    const gap = `${bounded.head.endsWith('\n') ? '' : '\n'}${this.gapText(bounded.hiddenLines, bounded.hiddenChars)}\n`;
+    area.set(area.length - 1, {
+      output_type: 'stream',
+      name: output.name,
+      text: bounded.head + gap + bounded.tail
+    });
+    bounded.model = area.get(area.length - 1);
+    this._bounded.set(cell.id, bounded);
+    return true;
+  }
+
+  /** Set `bounded`'s tail to `tail`, cut from the front (at a line start) to fit. */
+  private _trim(bounded: IBounded, tail: string): void {
+    const room = this.streamLimit - bounded.head.length;
+    if (tail.length > room) {
+      let cut = tail.length - room;
+      const newline = tail.indexOf('\n', cut);
+      if (newline >= 0 && newline < cut + 1000) {
+        cut = newline + 1;
+      }
+      bounded.hiddenChars += cut;
+      bounded.hiddenLines += countLines(tail.slice(0, cut));
+      tail = tail.slice(cut);
+    }
+    bounded.tail = tail;
+  }
+
+  private readonly _bounded = new Map<string, IBounded>();
   private readonly _displays = new Map<string, Map<string, number[]>>();
   private readonly _clearPending = new Set<string>();
   private readonly _pending = new Map<string, IPending>();
