@@ -14,7 +14,7 @@ use super::*;
 use crate::error::{Error, Result};
 
 /// A value read out of a field of a JSON object.
-trait FromJson: Sized {
+pub(super) trait FromJson: Sized {
     /// The value of field `key`.
     fn from_json(v: Value, key: &str) -> Result<Self>;
 
@@ -162,45 +162,9 @@ objects! {
     ClearOutput { wait }
 }
 
-/// Enums tagged by a field: each tag and the variant it reads.
-macro_rules! tagged {
-    ($($ty:ident by $key:literal, $what:literal { $($tag:literal => $variant:ident),* })*) => {$(
-        impl $ty {
-            /// Read it out of parsed JSON (not validated).
-            pub fn read(value: Value) -> Result<Self> {
-                let mut f = Fields::of(value)?;
-                let tag: String = f.req($key)?;
-                let v = Value::Object(f.0);
-                Ok(match tag.as_str() {
-                    $($tag => $ty::$variant(FromJson::from_json(v, $tag)?),)*
-                    other => {
-                        return Err(Error::Decode(format!(
-                            concat!("unknown ", $what, " \"{}\""),
-                            truncate(other, 40)
-                        )))
-                    }
-                })
-            }
-        }
-
-        impl FromJson for $ty {
-            fn from_json(v: Value, _: &str) -> Result<Self> {
-                $ty::read(v)
-            }
-        }
-    )*};
-}
-
-tagged! {
-    KernelMsg by "type", "message type" {
-        "hello" => Hello, "queued" => Queued, "started" => Started, "placed" => Placed,
-        "output" => Output, "cancelling" => Cancelling, "finished" => Finished,
-        "cleared" => Cleared, "log_trimmed" => LogTrimmed, "threads" => Threads,
-        "conflict" => Conflict, "jobs" => Jobs, "error" => Error
-    }
-    Output by "output_type", "output type" {
-        "stream" => Stream, "display_data" => DisplayData, "execute_result" => ExecuteResult,
-        "error" => Error, "update_display_data" => UpdateDisplayData,
-        "clear_output" => ClearOutput
+// An output in a list of outputs: `Output::read` (`decode.rs` dispatches the tags).
+impl FromJson for Output {
+    fn from_json(v: Value, _: &str) -> Result<Self> {
+        Output::read(v)
     }
 }
