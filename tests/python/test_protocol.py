@@ -63,6 +63,26 @@ def test_golden_kernel_messages_encode(runtime, name):
     assert ENCODERS[msg["type"]](runtime.protocol, msg) == msg
 
 
+def test_golden_job_messages_decode_in_the_server():
+    """The server extension reads every job a golden ``queued``, ``started`` or ``jobs``
+    carries, field for field."""
+    from parallel_cell.server.link import job_fields
+
+    def jobs_in(msg):
+        if msg["type"] == "jobs":
+            return msg["jobs"]
+        return [msg] if msg["type"] in ("queued", "started") else []
+
+    infos = [info for msg in golden("kernel").values() for info in jobs_in(msg)]
+    assert len(infos) >= 10
+    for info in infos:
+        fields = job_fields(info)
+        assert fields is not None, info
+        for key in ("job_id", "cell_id", "notebook", "source_hash", "origin", "next_seq"):
+            assert fields[key] == info.get(key, 0 if key == "next_seq" else None), (key, info)
+        assert fields["ended"] == (info.get("state") in ("done", "error", "killed", "lost"))
+
+
 def test_decoder_rejects_bad_messages(runtime):
     bad = [
         "text",
