@@ -378,27 +378,3 @@ fn client_dask_fields() {
     .unwrap();
     assert_eq!(serde_json::to_value(null).unwrap()["cluster"], Value::Null);
 }
-
-#[test]
-fn every_output_type_has_a_golden() {
-    let mut types: Vec<String> = golden("kernel")
-        .iter()
-        .filter_map(|(_, text)| serde_json::from_str::<Value>(text).ok())
-        .filter_map(|v| v["outputs"].as_array().cloned())
-        .flatten()
-        .map(|o| o["output_type"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    types.sort();
-    types.dedup();
-    assert_eq!(
-        types,
-        [
-            "clear_output",
-            "display_data",
-            "error",
-            "execute_result",
-            "stream",
-            "update_display_data"
-        ]
-    );
-}
