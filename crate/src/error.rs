@@ -38,6 +38,13 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+// So the readers' shared helpers (the tag of a message) can make either error.
+impl serde::de::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error::Decode(msg.to_string())
+    }
+}
+
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::Decode(e.to_string())

@@ -4,6 +4,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -25,6 +26,63 @@ def runtime():
 def test_golden_client_messages_decode(runtime, name):
     msg = golden("client")[name]
     assert runtime.decode_client_msg(msg) == msg
+
+
+def _job(msg):
+    """A job with the fields ``msg`` carries; a thread job, not chained, where it says none."""
+    defaults = {"after": None, "source_hash": None, "target": "thread", "worker": None}
+    return SimpleNamespace(**{**defaults, "dashboard": None, **msg})
+
+
+# How the runtime builds each kernel message, from the fields the golden holds.
+ENCODERS = {
+    "hello": lambda p, m: {
+        **p.msg_hello(m["ipykernel"], m["implementation"]),
+        **{k: m[k] for k in ("runtime", "python")},  # this process's own versions
+    },
+    "started": lambda p, m: p.msg_started(_job(m)),
+    "queued": lambda p, m: p.msg_queued(_job(m)),
+    "placed": lambda p, m: p.msg_placed(_job(m)),
+    "finished": lambda p, m: p.msg_finished(_job(m)),
+    "output": lambda p, m: p.msg_output(m["job_id"], m["seq"], m["outputs"]),
+    "cancelling": lambda p, m: p.msg_cancelling(m["job_id"], m["reason"]),
+    "cleared": lambda p, m: p.msg_cleared(m["job_ids"]),
+    "log_trimmed": lambda p, m: p.msg_log_trimmed(m["job_id"], m["reason"]),
+    "threads": lambda p, m: p.msg_threads(m["job_id"], m["running"]),
+    "conflict": lambda p, m: p.msg_conflict(m["job_id"], m["names"], m["by"]),
+    "text": lambda p, m: p.msg_text(m["job_id"], m["text"], m["last"]),
+    "error": lambda p, m: p.msg_error(m["message"], m["job_id"]),
+}
+
+
+# ``jobs`` goldens list ``Job.info()`` entries: checked against jobs.json in test_pure.py.
+@pytest.mark.parametrize(
+    "name", sorted(n for n, m in golden("kernel").items() if m["type"] != "jobs")
+)
+def test_golden_kernel_messages_encode(runtime, name):
+    """The runtime writes every kernel golden exactly."""
+    msg = golden("kernel")[name]
+    assert ENCODERS[msg["type"]](runtime.protocol, msg) == msg
+
+
+def test_golden_job_messages_decode_in_the_server():
+    """The server extension reads every job a golden ``queued``, ``started`` or ``jobs``
+    carries, field for field."""
+    from parallel_cell.server.link import job_fields
+
+    def jobs_in(msg):
+        if msg["type"] == "jobs":
+            return msg["jobs"]
+        return [msg] if msg["type"] in ("queued", "started") else []
+
+    infos = [info for msg in golden("kernel").values() for info in jobs_in(msg)]
+    assert len(infos) >= 10
+    for info in infos:
+        fields = job_fields(info)
+        assert fields is not None, info
+        for key in ("job_id", "cell_id", "notebook", "source_hash", "origin", "next_seq"):
+            assert fields[key] == info.get(key, 0 if key == "next_seq" else None), (key, info)
+        assert fields["ended"] == (info.get("state") in ("done", "error", "killed", "lost"))
 
 
 def test_decoder_rejects_bad_messages(runtime):
@@ -179,6 +237,7 @@ def test_kernel_messages_match_golden_shapes(kernel, comm):
         "outputs": comm.outputs(rich),
     }
     seen["finished_error"] = comm.run("1/0")
+    seen["output_error"] = comm.wait_type("output", seen["finished_error"]["job_id"])
     spin = comm.submit("while True: pass")
     comm.wait_type("started", spin)
     comm.kill(spin)

@@ -3,56 +3,58 @@
 use serde::{de, Deserialize, Deserializer};
 use serde_json::Value;
 
+use super::read::FromJson;
 use super::{
     Cancelling, Cleared, ClientMsg, Conflict, Finished, JobList, JobState, JobText, KernelError,
-    KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads, MAX_CLEAR,
+    KernelMsg, LogTrimmed, Output, Outputs, Placed, Queued, Started, Target, Threads, MAX_CLEAR,
     MAX_CONFLICT_NAMES, MAX_ID_LEN,
 };
 use crate::error::{Error, Result};
 
-// serde's `Deserialize` for the kernel's messages, for Rust users of these types and as
-// the reference the hand-written reader (`read.rs`, which the core uses) is tested
-// against. It goes through a `serde_json::Value` and dispatches on the tag by hand:
-// serde's derive for internally tagged enums buffers through its private `Content` type.
-impl<'de> Deserialize<'de> for KernelMsg {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let (tag, value) = tagged(Value::deserialize(d)?, "type")?;
-        let msg = match tag.as_str() {
-            "hello" => serde_json::from_value(value).map(KernelMsg::Hello),
-            "queued" => serde_json::from_value(value).map(KernelMsg::Queued),
-            "cleared" => serde_json::from_value(value).map(KernelMsg::Cleared),
-            "log_trimmed" => serde_json::from_value(value).map(KernelMsg::LogTrimmed),
-            "threads" => serde_json::from_value(value).map(KernelMsg::Threads),
-            "conflict" => serde_json::from_value(value).map(KernelMsg::Conflict),
-            "started" => serde_json::from_value(value).map(KernelMsg::Started),
-            "placed" => serde_json::from_value(value).map(KernelMsg::Placed),
-            "output" => serde_json::from_value(value).map(KernelMsg::Output),
-            "cancelling" => serde_json::from_value(value).map(KernelMsg::Cancelling),
-            "finished" => serde_json::from_value(value).map(KernelMsg::Finished),
-            "text" => serde_json::from_value(value).map(KernelMsg::Text),
-            "jobs" => serde_json::from_value(value).map(KernelMsg::Jobs),
-            "error" => serde_json::from_value(value).map(KernelMsg::Error),
-            other => Err(de::Error::unknown_variant(
-                other,
-                &[
-                    "hello",
-                    "queued",
-                    "started",
-                    "placed",
-                    "output",
-                    "cancelling",
-                    "finished",
-                    "cleared",
-                    "log_trimmed",
-                    "threads",
-                    "conflict",
-                    "text",
-                    "jobs",
-                    "error",
-                ],
-            )),
-        };
-        msg.map_err(de::Error::custom)
+/// The enums tagged by a field, each tag with its variant, for both readers: `read`, the
+/// core's (`read.rs`), and serde's `Deserialize` through the derives, for Rust users and as
+/// the reference `read` is tested against. Both go through a `serde_json::Value`: serde's
+/// derive for internally tagged enums buffers through its private `Content` type.
+macro_rules! tagged_enums {
+    ($($ty:ident by $key:literal, $what:literal { $($tag:literal => $variant:ident),* })*) => {$(
+        impl $ty {
+            /// Read it out of parsed JSON (not validated: see `validate`).
+            pub fn read(value: Value) -> Result<Self> {
+                let (tag, v) = tagged::<Error>(value, $key)?;
+                Ok(match tag.as_str() {
+                    $($tag => $ty::$variant(FromJson::from_json(v, $tag)?),)*
+                    other => return Err(Error::Decode(format!(
+                        concat!("unknown ", $what, " \"{}\""),
+                        truncate(other, 40)
+                    ))),
+                })
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let (tag, v) = tagged(Value::deserialize(d)?, $key)?;
+                let read = match tag.as_str() {
+                    $($tag => serde_json::from_value(v).map($ty::$variant),)*
+                    other => return Err(de::Error::unknown_variant(other, &[$($tag),*])),
+                };
+                read.map_err(de::Error::custom)
+            }
+        }
+    )*};
+}
+
+tagged_enums! {
+    KernelMsg by "type", "message type" {
+        "hello" => Hello, "queued" => Queued, "started" => Started, "placed" => Placed,
+        "output" => Output, "cancelling" => Cancelling, "finished" => Finished,
+        "cleared" => Cleared, "log_trimmed" => LogTrimmed, "threads" => Threads,
+        "conflict" => Conflict, "text" => Text, "jobs" => Jobs, "error" => Error
+    }
+    Output by "output_type", "output type" {
+        "stream" => Stream, "display_data" => DisplayData, "execute_result" => ExecuteResult,
+        "error" => Error, "update_display_data" => UpdateDisplayData,
+        "clear_output" => ClearOutput
     }
 }
 

@@ -1,9 +1,7 @@
 //! nbformat outputs, as a job's cell receives them.
 
-use serde::{de, Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-
-use super::decode::tagged;
 
 /// Which stream a `stream` output was written to.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,33 +104,4 @@ pub enum Output {
     UpdateDisplayData(UpdateDisplayData),
     /// `clear_output` (an instruction, as on iopub).
     ClearOutput(ClearOutput),
-}
-
-impl<'de> Deserialize<'de> for Output {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
-        let (tag, value) = tagged(value, "output_type")?;
-        let output = match tag.as_str() {
-            "stream" => serde_json::from_value(value).map(Output::Stream),
-            "display_data" => serde_json::from_value(value).map(Output::DisplayData),
-            "execute_result" => serde_json::from_value(value).map(Output::ExecuteResult),
-            "error" => serde_json::from_value(value).map(Output::Error),
-            "update_display_data" => serde_json::from_value(value).map(Output::UpdateDisplayData),
-            "clear_output" => serde_json::from_value(value).map(Output::ClearOutput),
-            other => {
-                return Err(de::Error::unknown_variant(
-                    other,
-                    &[
-                        "stream",
-                        "display_data",
-                        "execute_result",
-                        "error",
-                        "update_display_data",
-                        "clear_output",
-                    ],
-                ))
-            }
-        };
-        output.map_err(de::Error::custom)
-    }
 }
