@@ -234,12 +234,12 @@ export class JobCells {
 
   /** A job's state changed: its cell's badge, and timing as a foreground run records it. */
   state(effect: Extract<Effect, { kind: 'cell_state' }>, now: number): void {
-    if (effect.state !== null && FINAL_STATES.has(effect.state)) {
-      // A job that ended has all its outputs in its cell by the time its cell says so.
-      this.writer.flush();
-    }
     const panel = this.panel(effect.notebook);
     const cell = this.cell(effect.notebook, effect.cell_id);
+    if (cell && effect.state !== null && FINAL_STATES.has(effect.state)) {
+      // A job that ended has all its outputs in its cell by the time its cell says so.
+      this.writer.flush(cell.model as ICodeCellModel);
+    }
     if (!panel || !cell || !this._owns(effect.job_id, cell)) {
       return;
     }

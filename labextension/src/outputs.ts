@@ -6,7 +6,9 @@
 // stream text of the same name becomes one add). JupyterLab re-renders a stream output's
 // whole text on every add, so a job printing megabytes would cost time quadratic in the
 // number of adds; the pause before the next write grows with what the last one cost, so
-// output never takes more than about a third of the page's main thread.
+// output never takes more than about a third of the page's main thread. A turn of writes
+// stops after ~8 ms (many chatty jobs make many short tasks, not one long one), and while
+// the person types, writes wait for a pause between keys (at most 2 s).
 //
 // A stream output is bounded (`streamLimit` characters): past it the cell shows the
 // head and the live tail with a marked gap, so each write re-renders at most the limit
@@ -19,8 +21,14 @@ import type { WireOutput } from './effects';
 const PAUSE_PER_COST = 2;
 /** The longest pause between two writes to the cells (ms). */
 const MAX_PAUSE = 5000;
+/** A turn of writes stops after the cell that takes it past this (ms). */
+const SLICE_MS = 8;
+/** Writes wait while the person types: until keys are this far apart (ms)… */
+const INPUT_QUIET_MS = 150;
+/** …but never longer than this (ms). */
+const MAX_DEFER_MS = 2000;
 /** Characters a cell shows of one stream output, by default (the setting's default). */
-export const STREAM_LIMIT = 100_000;
+export const STREAM_LIMIT = 50_000;
 /** The share of the limit kept from the start of the stream; the rest is its tail. */
 const HEAD_SHARE = 0.2;
 
@@ -115,7 +123,12 @@ export class OutputWriter {
    * @param mayWrite whether this page still writes `cell`'s notebook when the queued
    * outputs are due (another page may have taken over a shared notebook meanwhile).
    */
-  constructor(private readonly mayWrite: (cell: ICodeCellModel) => boolean = () => true) {}
+  constructor(private readonly mayWrite: (cell: ICodeCellModel) => boolean = () => true) {
+    window.addEventListener('keydown', () => (this._lastKey = performance.now()), {
+      capture: true,
+      passive: true
+    });
+  }
 
   /** Characters a cell shows of one stream output (the setting). */
   streamLimit = STREAM_LIMIT;
@@ -161,39 +174,68 @@ export class OutputWriter {
     return pending?.cell === cell && pending.mark ? pending.mark : readMark(cell);
   }
 
-  /** Write everything queued now. */
-  flush(): void {
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
+  /** Write everything queued now, or only what is queued for `cell`. */
+  flush(cell?: ICodeCellModel): void {
+    for (const [id, pending] of this._pending) {
+      if (!cell || id === cell.id) {
+        this._pending.delete(id);
+        this._write(pending);
+      }
     }
+  }
+
+  /**
+   * The timer's turn: write the cells in the order their outputs came, until a slice of
+   * the main thread is spent (at least one cell); the rest wait for the next turn, so
+   * many chatty jobs never make one long task.
+   */
+  private _turn(): void {
     const started = performance.now();
-    const pending = [...this._pending.values()];
-    this._pending.clear();
-    for (const { cell, outputs, mark } of pending) {
-      if (cell.isDisposed) {
-        continue; // the cell was deleted: the panel keeps the job's last line
-      }
-      // Another page took over, or already wrote these outputs into the shared cell.
-      const current = readMark(cell);
-      if (!this.mayWrite(cell) || (mark && current?.job === mark.job && current.seq >= mark.seq)) {
-        continue;
-      }
-      for (const output of outputs) {
-        this._applyOne(cell, output);
-      }
-      if (mark) {
-        cell.setMetadata(MARK_KEY, { ...mark });
+    const typing = started - this._lastKey < INPUT_QUIET_MS;
+    this._deferredSince = typing ? (this._deferredSince ?? started) : null;
+    if (typing && started - this._deferredSince! < MAX_DEFER_MS) {
+      this._timer = window.setTimeout(() => {
+        this._timer = null;
+        this._turn();
+      }, INPUT_QUIET_MS);
+      return;
+    }
+    this._deferredSince = null;
+    for (const [id, pending] of this._pending) {
+      this._pending.delete(id);
+      this._write(pending);
+      if (performance.now() - started > SLICE_MS) {
+        break;
       }
     }
     this._pause = Math.min(MAX_PAUSE, (performance.now() - started) * PAUSE_PER_COST);
+    if (this._pending.size > 0) {
+      this._schedule();
+    }
+  }
+
+  private _write({ cell, outputs, mark }: IPending): void {
+    if (cell.isDisposed) {
+      return; // the cell was deleted: the panel keeps the job's last line
+    }
+    // Another page took over, or already wrote these outputs into the shared cell.
+    const current = readMark(cell);
+    if (!this.mayWrite(cell) || (mark && current?.job === mark.job && current.seq >= mark.seq)) {
+      return;
+    }
+    for (const output of outputs) {
+      this._applyOne(cell, output);
+    }
+    if (mark) {
+      cell.setMetadata(MARK_KEY, { ...mark });
+    }
   }
 
   private _schedule(): void {
     if (this._timer === null) {
       this._timer = window.setTimeout(() => {
         this._timer = null;
-        this.flush();
+        this._turn();
       }, this._pause);
     }
   }
@@ -336,5 +378,7 @@ export class OutputWriter {
   private readonly _clearPending = new Set<string>();
   private readonly _pending = new Map<string, IPending>();
   private _timer: number | null = null;
+  private _lastKey = -Infinity;
+  private _deferredSince: number | null = null;
   private _pause = 0;
 }
