@@ -19,6 +19,8 @@ def verdict(f):
     if "additive" in f:
         extra = ours - base
         return f"+{extra:.0f} {f['unit']}", extra <= f["additive"]
+    if "budget" in f:  # a bound of its own; the baseline is there for comparison
+        return (f"{ours / base:.2f}×" if base else "—"), ours <= f["budget"]
     if f.get("absolute"):
         ok = ours >= base if f.get("higherIsBetter") else ours <= base
         return "—", ok
