@@ -3,7 +3,7 @@
 import threading
 
 from . import routing
-from .threads import THREAD_JOBS
+from .threads import THREAD_JOBS, unregister
 
 
 def _thread_job():
@@ -15,6 +15,8 @@ def install_streams():
     do their displays while the foreground captures (``%%capture``)."""
     routing.install(_thread_job)
     _route_captured_displays()
+    if not THREAD_JOBS:
+        unregister(None)  # no thread works for a job: the foreground skips the runtime
 
 
 def _route_captured_displays():

@@ -24,6 +24,8 @@ class Config:
     warn_conflicts = True  # tell when a cell rebinds names a running or queued job uses
     cell_displays = True  # with no page linked, a job from code writes its cell (display.py)
     cluster_address = ""  # Dask scheduler for "Run on Cluster"; "": an embedded LocalCluster
+    pool_threads = 1  # idle job threads kept for the next jobs (pool.py); 0: a new one each
+    pool_idle_seconds = 30.0  # an idle job thread ends after this long
 
 
 log = logging.getLogger("parallel_cell")

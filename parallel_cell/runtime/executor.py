@@ -12,6 +12,7 @@ import types
 from . import cellrun
 from .cellrun import NO_RESULT
 from .config import is_runtime_frame, log
+from .transform import transform_cell
 
 
 def _bound_names(target, out):
@@ -189,7 +190,7 @@ _COMPILED_MAX_SOURCE = 1 << 20
 
 def compile_cell(shell, raw, filename):
     """Transform and compile ``raw`` the way IPython would; raises SyntaxError."""
-    source = shell.transform_cell(raw) if shell is not None else raw
+    source = transform_cell(shell, raw) if shell is not None else raw
     flags = getattr(getattr(shell, "compile", None), "flags", 0)
     flags |= getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
     # AST transformers are the user's and may keep state: with any, compile every time.

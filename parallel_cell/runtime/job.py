@@ -13,7 +13,7 @@ from .capture import display_hook
 from .config import Config
 from .executor import NO_RESULT
 from .protocol import with_target
-from .threads import THREAD_JOBS, _waiting, checkpoint, orig_sleep
+from .threads import _waiting, checkpoint, orig_sleep, register, unregister
 
 TERMINAL = ("done", "error", "killed")
 
@@ -228,7 +228,7 @@ class Job:
     def enter_thread(self):
         """Make the calling thread part of this job: its output and displays go here."""
         ident = threading.get_ident()
-        THREAD_JOBS[ident] = self
+        register(ident, self)
         if ident != self.ident:  # a thread it started, or a work item it submitted
             with self.lock:
                 self.threads[ident] = self.threads.get(ident, 0) + 1
@@ -242,8 +242,7 @@ class Job:
         ident, display_pub, hook = token
         if hasattr(display_pub, "unregister_hook"):
             display_pub.unregister_hook(hook)
-        if THREAD_JOBS.get(ident) is self:
-            del THREAD_JOBS[ident]
+        unregister(ident, self)
         if ident == self.ident:
             return
         with self.lock:

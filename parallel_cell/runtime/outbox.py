@@ -31,7 +31,12 @@ class Outbox:
                 self._thread.start()
 
     def put(self, comm, msg):
-        """Send ``msg`` to ``comm`` (None: to every comm open when it leaves)."""
+        """Send ``msg`` to ``comm`` (None: to every comm open when it leaves). Not under
+        the runtime's lock: ``comms()`` takes it."""
+        if comm is None and not self._comms():
+            # No page to tell: its sending thread is not woken (twice a trivial job). A
+            # page that opens a comm later lists the jobs and replays their outputs.
+            return
         with self._cv:
             self._items.append((comm, msg))
             self._cv.notify()

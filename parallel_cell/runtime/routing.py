@@ -29,10 +29,16 @@ import sys
 import threading
 import time
 import types
+import weakref
 
 _STREAMS = ("stdout", "stderr")
 _lookup = [lambda: None]  # the job the calling thread works for, or None
 _TEE_ACTIVE = threading.local()
+# While no thread works for a job (``set_fast``), a RoutedStream's ``write`` and ``flush``
+# are its target's own, set on the instance: the foreground's writes pay nothing.
+_fast = [False]
+_FAST_LOCK = threading.Lock()
+_made = weakref.WeakSet()  # every RoutedStream, to switch
 
 
 def current_sink():
@@ -138,6 +144,22 @@ class RoutedStream:
         self.__dict__["_pc_name"] = name
         self.__dict__["_pc_target"] = target
         self.__dict__["_pc_redirects"] = tuple(redirects)  # ((job, stream), ...)
+        with _FAST_LOCK:
+            _made.add(self)
+            self._pc_direct(_fast[0])
+
+    def _pc_direct(self, on):
+        """Under ``_FAST_LOCK``: writes go straight to the foreground's stream (its tee
+        first) while ``on``; else through ``write`` below."""
+        if on:
+            tee = self.__dict__.get("_pc_tee")
+            self.__dict__["write"] = tee or _unrouted_write(self._pc_target)
+            flush = getattr(self._pc_target, "flush", None)
+            if flush is not None:
+                self.__dict__["flush"] = flush
+        else:
+            self.__dict__.pop("write", None)
+            self.__dict__.pop("flush", None)
 
     def _pc_redirect(self, job):
         for owner, stream in self._pc_redirects:
@@ -154,7 +176,9 @@ class RoutedStream:
         return self._pc_target
 
     def write(self, text):
-        if getattr(_TEE_ACTIVE, "on", False):  # back from the foreground's tee, below
+        # Back from the foreground's tee, below; or, with no job, from a tee set while
+        # there was one (it called this method): the tee has seen the text already.
+        if _fast[0] or getattr(_TEE_ACTIVE, "on", False):
             return _unrouted_write(self._pc_target)(text)
         job = current_sink()
         if job is not None:
@@ -192,13 +216,28 @@ class RoutedStream:
         if name == "write":
             # IPython 9 tees ``write`` during run_cell (``stream.write = tee`` and back):
             # keep our routing in front, so job output never enters the foreground's tee.
-            own = value == RoutedStream.write.__get__(self)
-            self.__dict__["_pc_tee"] = None if own else value
+            own = value == RoutedStream.write.__get__(self) or (
+                value == _unrouted_write(self._pc_target)  # read while writes went direct
+            )
+            with _FAST_LOCK:
+                self.__dict__["_pc_tee"] = None if own else value
+                self._pc_direct(_fast[0])
             return
         setattr(self._pc_target, name, value)
 
     def __repr__(self):
         return f"<parallel-cell routed {self._pc_name} over {self._pc_target!r}>"
+
+
+def set_fast(on):
+    """Whether writes skip the routing: only while no thread works for a job (the
+    kernel's side says so; a Dask worker's never does)."""
+    with _FAST_LOCK:
+        if _fast[0] == on:
+            return
+        _fast[0] = on
+        for stream in list(_made):
+            stream._pc_direct(on)
 
 
 def _alive(job):
@@ -283,9 +322,21 @@ class _RoutedWrite:
 
     def __set__(self, stream, value):
         stream.__dict__["write"] = value
+        _follow(stream)
 
     def __delete__(self, stream):
         stream.__dict__.pop("write", None)
+        _follow(stream)
+
+
+def _follow(target):
+    """``target``'s own ``write`` changed (IPython's tee on the kernel's stream, in the
+    cell that loaded the runtime): direct writes to it follow."""
+    with _FAST_LOCK:
+        if _fast[0]:
+            for stream in list(_made):
+                if stream._pc_target is target:
+                    stream._pc_direct(True)
 
 
 def _unrouted_write(stream):
@@ -311,6 +362,9 @@ def _route_kernel_stream_class(stream):
 def install(lookup):
     """Route stdout/stderr writes of job threads to their job (idempotent; a newer
     runtime's install replaces an older one's)."""
+    if _lookup[0] is lookup and type(sys) is RoutedSys:  # each job start: once is enough
+        if all(isinstance(sys.__dict__.get(name), RoutedStream) for name in _STREAMS):
+            return
     _lookup[0] = lookup
     cls = type(sys)
     if cls is not RoutedSys and (

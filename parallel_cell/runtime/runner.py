@@ -7,7 +7,7 @@ bound, and ends the job through the runtime.
 
 import threading
 
-from . import figures
+from . import figures, pool
 from . import kill as _kill
 from .config import log
 from .executor import (
@@ -40,7 +40,8 @@ def run_cell(shell, job, cell):
 
 
 def run_job(runtime, job, body):
-    """The body of a job's thread: run it, then end the job with its outcome."""
+    """The body of a job's thread: run it, then end the job with its outcome. True when
+    the thread may run another job (its job was never killed: see ``pool.py``)."""
     shell = runtime.shell
     job.ident = threading.get_ident()
     token = job.enter_thread()
@@ -81,7 +82,13 @@ def run_job(runtime, job, body):
         names = [
             n for n in arg.names if n in ns and (state == "done" or id(ns[n]) != before.get(n))
         ]
+    pool.JOBS.code_ended()
     runtime.finish_job(job, state, error, result, names)
+    # No raise comes after in_user_code went False: a kill before it may still be pending.
+    return not job.cancel.is_set()
+
+
+run_job._parallel_cell_pool = pool.JOBS
 
 
 def _execute(shell, job, fn, arg):

@@ -31,7 +31,53 @@ def _count_kill(exc):
 JobKilled._on_raise = _count_kill
 
 
-THREAD_JOBS = {}  # thread ident -> Job, for threads running job code
+THREAD_JOBS = {}  # thread ident -> Job, for threads running job code (see ``register``)
+_REGISTRY_LOCK = threading.Lock()
+
+
+_active = [True]  # the patches below that only job threads need are in place
+
+
+def register(ident, job):
+    """Thread ``ident`` works for ``job`` from now on: its writes are routed and its
+    waits, joins, thread starts and sockets patched, before any of its code runs."""
+    with _REGISTRY_LOCK:
+        THREAD_JOBS[ident] = job
+        _activate(True)
+
+
+def unregister(ident, job=None):
+    """Thread ``ident`` works for ``job`` (None: whoever) no more. With no thread
+    working for a job, the foreground's writes and calls skip the runtime."""
+    with _REGISTRY_LOCK:
+        if job is None or THREAD_JOBS.get(ident) is job:
+            THREAD_JOBS.pop(ident, None)
+        if not THREAD_JOBS:
+            _activate(False)
+
+
+def _activate(on):
+    """Under ``_REGISTRY_LOCK``: put the patches job threads need in place, or the
+    originals back (a class's method is looked up at each call, so a job thread always
+    finds the patch). Module functions (``time.sleep``) stay patched: a name imported
+    from them keeps what it was given."""
+    if _active[0] == on:
+        return
+    _active[0] = on
+    routing.set_fast(not on)
+    for owner, name, fn in _swapped():
+        orig = fn._parallel_cell_original
+        if getattr(owner, name) in (fn, orig):  # not another runtime's patch
+            setattr(owner, name, fn if on else orig)
+
+
+def _swapped():
+    return (
+        (threading.Condition, "wait", _cond_wait),
+        (threading.Thread, "join", _thread_join),
+        (threading.Thread, "start", _thread_start),
+        (socket.socket, "__init__", _socket_init),
+    )
 
 
 def current_job():
@@ -173,10 +219,12 @@ def _forget_reused_ident():
     forgets what an earlier thread of its ident left; ipykernel then maps it afresh."""
     ident = threading.get_ident()
     for name in ("stdout", "stderr"):
-        stream = getattr(sys, name, None)
-        for obj in (stream, getattr(stream, "_pc_target", None)):
+        # Instance dicts only: a miss through RoutedStream.__getattr__ raised and cost
+        # every thread start some 10 µs.
+        own = getattr(sys.__dict__.get(name), "__dict__", None) or {}
+        for found in (own, getattr(own.get("_pc_target"), "__dict__", None) or {}):
             for attr in ("_thread_to_parent", "_thread_to_parent_header"):
-                known = getattr(obj, attr, None)
+                known = found.get(attr)
                 if isinstance(known, dict):
                     known.pop(ident, None)
 
@@ -203,7 +251,9 @@ def _work_item_run(self, *args, **kwargs):
     the foreground; the pool thread itself belongs to no job."""
     job = self.__dict__.get("_parallel_cell_job")
     ident = threading.get_ident()
-    before = THREAD_JOBS.pop(ident, None)
+    before = THREAD_JOBS.get(ident)
+    if before is not None:
+        unregister(ident, before)
     token = None
     if job is not None and not job.closed:
         token = job.enter_thread()
@@ -213,11 +263,15 @@ def _work_item_run(self, *args, **kwargs):
         if token is not None:
             job.leave_thread(token)
         if before is not None:
-            THREAD_JOBS[ident] = before
+            register(ident, before)
 
 
 def internal_thread(target, name, *args):
-    """A thread of the runtime itself: never counted as part of a job."""
+    """A thread of the runtime itself: never counted as part of a job. A target with a
+    pool (a job's thread: ``runner.run_job``) runs on one of the pool's threads."""
+    pool = getattr(target, "_parallel_cell_pool", None)
+    if pool is not None:
+        return pool.thread(target, name, args)
     thread = threading.Thread(target=target, args=args, name=name, daemon=True)
     thread._parallel_cell_job = None
     return thread
@@ -278,7 +332,11 @@ def install_patches():
         patches.append(
             (threading.Thread, "_bootstrap_inner", _thread_bootstrap, _orig_thread_bootstrap)
         )
-    for owner, name, fn, orig in patches:
-        fn._parallel_cell_original = orig
-        fn.__doc__ = orig.__doc__
-        setattr(owner, name, fn)
+    with _REGISTRY_LOCK:
+        for owner, name, fn, orig in patches:
+            fn._parallel_cell_original = orig
+            fn.__doc__ = orig.__doc__
+            setattr(owner, name, fn)
+        _active[0] = True
+        if not THREAD_JOBS:
+            _activate(False)
