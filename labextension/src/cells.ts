@@ -93,10 +93,18 @@ export class JobCells {
 
   /** A new background run of `model` as job `jobId`: the cell starts empty, like a run. */
   claim(model: ICodeCellModel, jobId: string): void {
-    model.outputs.clear();
-    model.executionCount = null;
-    model.deleteMetadata('execution');
-    model.deleteMetadata(MARK_KEY);
+    // Each change costs a re-render of the cell: make only those needed.
+    if (model.outputs.length > 0) {
+      model.outputs.clear();
+    }
+    if (model.executionCount !== null) {
+      model.executionCount = null;
+    }
+    for (const key of ['execution', MARK_KEY]) {
+      if (model.getMetadata(key) !== undefined) {
+        model.deleteMetadata(key);
+      }
+    }
     this.writer.reset(model);
     this._owner.set(model.id, jobId);
   }

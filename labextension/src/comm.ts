@@ -150,12 +150,29 @@ export class KernelLink {
     if (!this._comm || !this.connected) {
       return false;
     }
+    if (this._batch) {
+      this._batch.push(message);
+      return true;
+    }
     this._comm.send(message as any);
+    // What follows before the next task goes out as one comm message (a list): each comm
+    // message costs the kernel a busy/idle round and the page its status updates.
+    this._batch = [];
+    window.setTimeout(() => this._sendBatch(), 0);
     return true;
+  }
+
+  private _sendBatch(): void {
+    const batch = this._batch ?? [];
+    this._batch = null;
+    if (batch.length > 0 && this._comm && this.connected) {
+      this._comm.send((batch.length === 1 ? batch[0] : batch) as any);
+    }
   }
 
   /** Forget the comm (kernel restarted or died): the next use reconnects. */
   reset(): void {
+    this._batch = null;
     this._comm = null;
     this._ready = null;
   }
@@ -227,6 +244,7 @@ export class KernelLink {
   }
 
   private _comm: Kernel.IComm | null = null;
+  private _batch: ClientMessage[] | null = null;
   private _ready: Promise<void> | null = null;
   private _interrupted = false;
 }

@@ -31,6 +31,9 @@ type TextEffect = Extract<Effect, { kind: 'output_text' }>;
 
 type ConflictEffect = Extract<Effect, { kind: 'conflict' }>;
 
+/** A submission of many cells yields to the page after this long (ms). */
+const SUBMIT_SLICE_MS = 8;
+
 /** Conflict warnings arriving this close together are one event (one cell, many jobs). */
 const CONFLICT_GATHER_MS = 100;
 
@@ -109,9 +112,15 @@ export class BackgroundJobs {
     }
     await this._links.connect(kernel);
     const ids: string[] = [];
+    let slice = performance.now();
     for (const cell of cells) {
-      if (cell.model.type !== 'code') {
-        continue;
+      if (cell.isDisposed || cell.model.type !== 'code') {
+        continue; // deleted while earlier slices went out, or not code
+      }
+      if (performance.now() - slice > SUBMIT_SLICE_MS) {
+        // Hundreds of cells: let the page draw and take input between slices.
+        await new Promise(resolve => window.setTimeout(resolve, 0));
+        slice = performance.now();
       }
       const model = cell.model as ICodeCellModel;
       const jobId = UUID.uuid4();

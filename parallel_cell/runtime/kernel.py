@@ -125,16 +125,17 @@ class Runtime:
             comm = self.comms.get(content.get("comm_id"))
         if comm is None:
             return
-        try:
-            request = decode_client_msg(content.get("data"))
-            getattr(self, "_handle_" + request["type"])(comm, request)
-        except ProtocolError as err:
-            self._send(comm, msg_error(err.message, err.job_id))
-        except Exception as err:  # never let a handler's failure reach the kernel
-            log.exception("parallel-cell: handler failed")
-            self._send(
-                comm, msg_error(f"internal error: {type(err).__name__}: {clip(str(err), 500)}")
-            )
+        data = content.get("data")  # a list: messages a page sent in one go, each on its own
+        for item in data if isinstance(data, list) else [data]:
+            try:
+                request = decode_client_msg(item)
+                getattr(self, "_handle_" + request["type"])(comm, request)
+            except ProtocolError as err:
+                self._send(comm, msg_error(err.message, err.job_id))
+            except Exception as err:  # never let a handler's failure reach the kernel
+                log.exception("parallel-cell: handler failed")
+                error = f"internal error: {type(err).__name__}: {clip(str(err), 500)}"
+                self._send(comm, msg_error(error))
 
     def _send(self, comm, msg):
         self.outbox.put(comm, msg)

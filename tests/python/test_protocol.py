@@ -157,6 +157,25 @@ def test_decoder_rejects_bad_version_2_fields(runtime):
         assert f'"{field}"' in err.value.message and len(err.value.message) < 200
 
 
+def test_a_list_is_messages_sent_in_one_go_each_handled_in_order(comm):
+    # A bad one among them is answered on its own; the others are handled as if alone.
+    start = len(comm.messages)
+    comm.send(
+        [
+            {"type": "submit", "job_id": "b1", "cell_id": "c", "notebook": "n", "code": "x1 = 1"},
+            {"type": "frobnicate"},
+            {"type": "submit", "job_id": "b2", "cell_id": "c", "notebook": "n", "code": "x2 = 2"},
+            {"type": "list"},
+        ]
+    )
+    jobs = comm.wait_type("jobs", start=start)
+    assert [j["job_id"] for j in jobs["jobs"] if j["job_id"] in ("b1", "b2")] == ["b1", "b2"]
+    kinds = [m["type"] for m in comm.messages[start:] if m["type"] in ("queued", "error", "jobs")]
+    assert kinds.index("error") < kinds.index("jobs")
+    assert comm.wait_type("finished", "b2")["state"] == "done"
+    assert comm.wait_type("finished", "b1")["state"] == "done"
+
+
 def test_malformed_messages_get_error_replies(kernel, comm):
     for data in ["nonsense", {"type": "frobnicate"}, {"type": "submit"}, {"type": "kill"}]:
         start = len(comm.messages)
