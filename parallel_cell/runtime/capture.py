@@ -3,7 +3,7 @@
 import threading
 
 from . import routing
-from .threads import THREAD_JOBS, unregister
+from .threads import THREAD_JOBS, idle
 
 
 def _thread_job():
@@ -14,9 +14,31 @@ def install_streams():
     """Job threads' stdout/stderr writes go to their job (see ``routing.py``), and so
     do their displays while the foreground captures (``%%capture``)."""
     routing.install(_thread_job)
-    _route_captured_displays()
-    if not THREAD_JOBS:
-        unregister(None)  # no thread works for a job: the foreground skips the runtime
+    if not _installed:  # every job start comes here: the rest is done once per runtime
+        _route_captured_displays()
+        _watch_cells()
+        _installed.append(True)
+
+
+_installed = []
+
+
+def _watch_cells():
+    """Each foreground cell starts past the runtime when no thread works for a job
+    (``threads.idle``): IPython's ``pre_execute``, once per runtime (an older one's
+    callback goes)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    events = getattr(get_ipython(), "events", None)
+    callbacks = getattr(events, "callbacks", {}).get("pre_execute")
+    if callbacks is None or idle in callbacks:
+        return
+    for old in [c for c in callbacks if getattr(c, "_parallel_cell_idle", False)]:
+        events.unregister("pre_execute", old)
+    events.register("pre_execute", idle)
+    idle()  # the cell that loads the runtime
 
 
 def _route_captured_displays():

@@ -12,6 +12,7 @@ from . import routing
 from .capture import display_hook
 from .config import Config
 from .executor import NO_RESULT
+from .pool import Done
 from .protocol import with_target
 from .threads import _waiting, checkpoint, orig_sleep, register, unregister
 
@@ -91,12 +92,12 @@ class Job:
         self.kill_hits = {}  # thread ident -> JobKilled raised in it since the kill
         self.loop_cancels = 0  # kills that came as a cancel of its event loop's tasks
         self.waiting = set()  # threads inside one of the runtime's waits
-        self.cancel = threading.Event()
+        self.cancel = Done()
         self.children = []  # weakrefs to the Popen objects it started
         self.sockets = []  # weakrefs to the sockets it opened
         self.lock = threading.Lock()  # state, pending outputs, in_user_code
         self.send_lock = threading.Lock()  # seq assignment + sending stay in order
-        self.done_event = threading.Event()
+        self.done_event = Done()
         self._wake = threading.Lock()  # held while running; released to end sleeps
         self._wake.acquire()
         self._force = threading.Lock()  # held until the grace is over; then as _wake

@@ -9,14 +9,25 @@ set on its Thread object removed; and every job runs in a fresh ``contextvars.Co
 Otherwise it ends, and the next job gets a new thread. Where thread-locals cannot be
 dropped (they live on the thread state's dict only up to CPython 3.12), or a trace or
 profile hook is set for new threads, every job gets a new thread, as before.
+
+``Done`` is the other half of the hand-over: the flag a job's end (and its kill) is.
 """
 
 import contextvars
 import sys
 import threading
+import time
 
 from .config import Config, log
-from .threads import THREAD_JOBS, JobKilled, _forget_reused_ident
+from .threads import (
+    _WAIT_SLICE,
+    THREAD_JOBS,
+    JobKilled,
+    _forget_reused_ident,
+    _interruptible_job,
+    _waiting,
+    checkpoint,
+)
 
 IDLE_NAME = "parallel-cell pool"
 _LOCAL_PREFIX = "thread.local."  # CPython's key of a threading.local on the thread's dict
@@ -57,6 +68,60 @@ def _no_async_exception():
 
 def _hooks_for_new_threads():
     return getattr(threading, "_trace_hook", None) or getattr(threading, "_profile_hook", None)
+
+
+class Done:
+    """A flag set once (a job's end, its kill) with ``threading.Event``'s ``set``,
+    ``is_set`` and ``wait``: a waiter blocks on a plain lock that ``set`` releases, where
+    an Event's Condition woke it to wait again for the Condition's own lock (~30 µs a
+    job). In a job thread the wait ends on a kill, as the patched Condition.wait does."""
+
+    __slots__ = ("_flag", "_lock")
+
+    def __init__(self):
+        self._flag = False
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def is_set(self):
+        return self._flag
+
+    def set(self):
+        if not self._flag:
+            self._flag = True
+            try:
+                self._lock.release()
+            except RuntimeError:  # another thread set it at the same moment
+                pass
+
+    def wait(self, timeout=None):
+        if self._flag:
+            return True
+        job = _interruptible_job()
+        if job is not None:
+            return self._wait_in_job(job, timeout)
+        if self._lock.acquire(True, -1 if timeout is None else max(0.0, timeout)):
+            self._lock.release()  # the next waiter wakes in turn
+        return self._flag
+
+    def _wait_in_job(self, job, timeout):
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        ident = threading.get_ident()
+        try:
+            _waiting(job, ident, True)
+            checkpoint()
+            while not self._flag:
+                left = _WAIT_SLICE if deadline is None else deadline - time.monotonic()
+                if self._lock.acquire(True, max(0.0, min(_WAIT_SLICE, left))):
+                    self._lock.release()
+                    break
+                checkpoint()
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        finally:
+            _waiting(job, ident, False)
+        checkpoint()  # a kill that came as it left: it found the thread still waiting
+        return self._flag
 
 
 class _Idle:

@@ -46,14 +46,23 @@ def register(ident, job):
         _activate(True)
 
 
-def unregister(ident, job=None):
-    """Thread ``ident`` works for ``job`` (None: whoever) no more. With no thread
-    working for a job, the foreground's writes and calls skip the runtime."""
+def unregister(ident, job):
+    """Thread ``ident`` works for ``job`` no more."""
     with _REGISTRY_LOCK:
-        if job is None or THREAD_JOBS.get(ident) is job:
-            THREAD_JOBS.pop(ident, None)
+        if THREAD_JOBS.get(ident) is job:
+            del THREAD_JOBS[ident]
+
+
+def idle():
+    """With no thread working for a job, the foreground's writes and calls skip the
+    runtime from now on. Called as a foreground cell starts, not as a job ends: a cell
+    that runs jobs one after another does not switch for each."""
+    with _REGISTRY_LOCK:
         if not THREAD_JOBS:
             _activate(False)
+
+
+idle._parallel_cell_idle = True  # IPython's pre_execute callback (capture._watch_cells)
 
 
 def _activate(on):
@@ -338,5 +347,3 @@ def install_patches():
             fn.__doc__ = orig.__doc__
             setattr(owner, name, fn)
         _active[0] = True
-        if not THREAD_JOBS:
-            _activate(False)

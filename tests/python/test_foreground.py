@@ -1,7 +1,7 @@
-"""The foreground pays nothing while no thread works for a job (threads.register,
-routing.set_fast): its writes reach its stream with no runtime frame between, the
-waits, joins, thread starts and sockets are the originals; a job starting puts the
-routing and the patches back before any of its code runs."""
+"""The foreground pays nothing while no thread works for a job (threads.idle,
+routing.set_fast): from the next foreground cell on, its writes reach its stream with no
+runtime frame between, the waits, joins, thread starts and sockets are the originals; a
+job starting puts the routing and the patches back before any of its code runs."""
 
 import json
 import time
@@ -36,10 +36,13 @@ def patched():
 
 
 def _wait_idle(kernel):
+    """Until no thread works for a job, then a foreground cell (it starts past the
+    runtime)."""
     deadline = time.monotonic() + 10
     while kernel.evaluate(f"len({RT}.threads.THREAD_JOBS)") != "0":
         assert time.monotonic() < deadline, "a job thread is still registered"
         time.sleep(0.05)
+    kernel.ok("pass")
 
 
 def test_foreground_writes_and_calls_skip_the_runtime_only_while_no_job_runs(kernel, comm):

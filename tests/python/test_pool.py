@@ -128,3 +128,17 @@ def test_idle_pool_threads_are_not_named_as_jobs(kernel, comm):
     while kernel.evaluate(names) != "[]" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert kernel.evaluate(names) == "[]"
+
+
+def test_a_job_waiting_for_another_jobs_end_is_killable(kernel, comm):
+    other = comm.submit("import time\nwhile not globals().get('stop_other'):\n    time.sleep(0.01)")
+    num = comm.wait_type("started", other)["num"]
+    waiter = comm.submit(f"{RT}.jobs.wait({num})")  # the other job's done_event
+    comm.wait_type("started", waiter)
+    time.sleep(0.2)
+    comm.kill(waiter)
+    try:
+        assert comm.wait_type("finished", waiter, timeout=10)["state"] == "killed"
+    finally:
+        kernel.ok("stop_other = True")
+    assert comm.wait_type("finished", other)["state"] == "done"
