@@ -82,9 +82,13 @@ def test_malformed_messages_get_typed_errors_and_the_runtime_keeps_working(ascii
         if data == MALFORMED[-1]:  # unknown fields are ignored: a valid list
             assert got == [], data
             continue
-        assert [m["type"] for m in got] == ["error"], data
-        assert isinstance(got[0]["message"], str) and got[0]["message"], data
-        assert got[0]["job_id"] is None or got[0]["job_id"] == data.get("job_id"), data
+        # A list is messages sent in one go: each of its items is answered on its own.
+        items = data if isinstance(data, list) else [data]
+        assert [m["type"] for m in got] == ["error"] * len(items), data
+        for item, error in zip(items, got):
+            assert isinstance(error["message"], str) and error["message"], data
+            job_id = item.get("job_id") if isinstance(item, dict) else None
+            assert error["job_id"] is None or error["job_id"] == job_id, data
         answered += 1
     print(f"malformed messages: {answered} answered with a typed error, 1 ignored field")
     assert rcomm.run("print('still working')")["state"] == "done"
