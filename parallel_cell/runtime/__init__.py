@@ -9,6 +9,8 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - config: tunables, the logger, which frames are the runtime's own
 - protocol: decoding client messages, building kernel messages (docs/protocol.md)
 - threads: which job a thread works for; interruptible sleeps and waits, children
+- pool: job threads reused for the next job (a killed one is retired), and the
+  foreground past the runtime while no thread works for a job
 - children: child processes a job starts: their output is the job's
 - outbox: the one thread every comm message leaves from
 - routing: where stdout/stderr writes go, whatever the foreground does to the streams
@@ -17,6 +19,7 @@ IPython kernel has (IPython, ipykernel, comm). Modules, each importing only earl
 - figures: pyplot's figures per job (a job's current figure is its own)
 - cellrun: running a compiled cell (its statements, its trailing expression, top-level
   await in a loop of its own; standard library only: Dask workers build it too)
+- transform: IPython's static transform of a cell, cached by its text
 - executor: compiling a cell with IPython semantics, without run_cell, and running it
   (through cellrun); formatting its result and errors
 - names: which global names a cell reads and which it rebinds
