@@ -29,7 +29,7 @@ echo "== P4 panel at scale (wasm, headless Chromium)" >&2
 cargo test --release -p parallel-cell-core --target wasm32-unknown-unknown --test bench \
   -- --nocapture 2>&1 | grep -E '^bench:' | .venv/bin/python bench/rust_lines.py | tee -a "$out" >&2
 
-echo "== P1, P3, P5, P6 in the real UI" >&2
+echo "== P1, P3, P5, P6, P8 in the real UI" >&2
 node bench/ui.mjs | tee -a "$out" >&2
 
 echo
