@@ -435,22 +435,38 @@ export function useNotebook(
   return state;
 }
 
-/** A notebook as it is on disk in `lab`'s root, after nbformat validated it. */
+/**
+ * A notebook as it is on disk in `lab`'s root, after nbformat validated it. jupyter_server
+ * writes a file in place (its backup aside), so a read that catches a save half done is
+ * made again; the text parsed is the text validated.
+ */
 export function notebookOnDisk(lab, name) {
   const path = join(lab.root, name);
-  const check = spawnSync(
-    join(ROOT, '.venv', 'bin', 'python'),
-    [
-      '-c',
-      'import nbformat, sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))',
-      path
-    ],
-    { encoding: 'utf8' }
-  );
-  if (check.status !== 0) {
-    throw new Error(`${name} is not valid nbformat: ${check.stderr}`);
+  for (let attempt = 1; ; attempt++) {
+    const text = readFileSync(path, 'utf8');
+    let nb;
+    try {
+      nb = JSON.parse(text);
+    } catch (error) {
+      if (attempt >= 20) {
+        throw error;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // a save under way
+      continue;
+    }
+    const check = spawnSync(
+      join(ROOT, '.venv', 'bin', 'python'),
+      [
+        '-c',
+        'import nbformat, sys; nbformat.validate(nbformat.reads(sys.stdin.read(), as_version=4))'
+      ],
+      { encoding: 'utf8', input: text }
+    );
+    if (check.status !== 0) {
+      throw new Error(`${name} is not valid nbformat: ${check.stderr}`);
+    }
+    return nb;
   }
-  return JSON.parse(readFileSync(path, 'utf8'));
 }
 
 /** The stdout lines starting with `tag` of cell `i` of a notebook read from disk. */
