@@ -14,13 +14,13 @@ import {
 
 const ROOT = resolve(import.meta.dirname, '..');
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
-const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const emit = figure => console.log(JSON.stringify(figure));
 const only = (process.env.PC_BENCH_ONLY ?? 'P1,P3,P5,P6,P8').split(',');
 const quantile = (values, q) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
 };
+const median = values => quantile(values, 0.5);
 
 /** Run `body(page)` against a notebook with `sources` in a fresh server. */
 async function withNotebook(sources, body, options = {}) {

@@ -49,12 +49,19 @@ export class JobCells {
       running: trans.__('running'),
       cancelling: trans.__('killing')
     };
-    this.writer.gapText = (lines, chars) =>
-      trans.__(
-        "⋯ %1 lines (%2 characters) not shown here: Save output in the job's row of Background Jobs keeps them ⋯",
-        lines.toLocaleString(),
-        chars.toLocaleString()
-      );
+    this.writer = new OutputWriter(
+      cell => {
+        const notebook = (cell.sharedModel as { notebook?: unknown }).notebook;
+        const panel = this.tracker.find(p => p.model?.sharedModel === notebook);
+        return !panel || this.writers.isWriter(panel);
+      },
+      (lines, chars) =>
+        trans.__(
+          "⋯ %1 lines (%2 characters) not shown here: Save output in the job's row of Background Jobs keeps them ⋯",
+          lines.toLocaleString(),
+          chars.toLocaleString()
+        )
+    );
     this._notes = {
       missing: trans.__(
         'Its cell is not in the notebook any more (deleted, or its code changed): its output stays in this panel.'
@@ -85,11 +92,7 @@ export class JobCells {
   readonly writers = new NotebookWriters(panel => this._catchUp(panel));
 
   /** Writes outputs into the cells (while this page writes their notebook). */
-  readonly writer = new OutputWriter(cell => {
-    const notebook = (cell.sharedModel as { notebook?: unknown }).notebook;
-    const panel = this.tracker.find(p => p.model?.sharedModel === notebook);
-    return !panel || this.writers.isWriter(panel);
-  });
+  readonly writer: OutputWriter;
 
   /** A new background run of `model` as job `jobId`: the cell starts empty, like a run. */
   claim(model: ICodeCellModel, jobId: string): void {

@@ -48,9 +48,6 @@ interface IBounded {
 /** What the gap says, from the lines and characters it hides. */
 export type GapText = (lines: number, chars: number) => string;
 
-const defaultGap: GapText = (lines, chars) =>
-  `⋯ ${lines.toLocaleString()} lines (${chars.toLocaleString()} characters) not shown here: Save output in the job's row of Background Jobs keeps them ⋯`;
-
 /** `text` with each line's carriage returns applied, as a terminal shows it. */
 export function overwrite(text: string): string {
   if (!text.includes('\r')) {
@@ -71,14 +68,15 @@ export function overwrite(text: string): string {
     .join('\n');
 }
 
+/** nbformat's text, one string or a list of lines, as one string. */
+const joined = (text: nbformat.MultilineString): string =>
+  typeof text === 'string' ? text : text.join('');
+
 /** The text of a stream output model. */
 function streamText(model: IOutputModel): string {
   const live = (model as { streamText?: { text: string } }).streamText;
-  if (live) {
-    return live.text; // JupyterLab ≥ 4.1 keeps it as a text model
-  }
-  const text = (model.toJSON() as nbformat.IStream).text;
-  return typeof text === 'string' ? text : text.join('');
+  // JupyterLab ≥ 4.1 keeps it as a text model.
+  return live ? live.text : joined((model.toJSON() as nbformat.IStream).text);
 }
 
 function countLines(text: string): number {
@@ -122,8 +120,12 @@ export class OutputWriter {
   /**
    * @param mayWrite whether this page still writes `cell`'s notebook when the queued
    * outputs are due (another page may have taken over a shared notebook meanwhile).
+   * @param gapText what the marked gap of a bounded stream output says (translated).
    */
-  constructor(private readonly mayWrite: (cell: ICodeCellModel) => boolean = () => true) {
+  constructor(
+    private readonly mayWrite: (cell: ICodeCellModel) => boolean,
+    private readonly gapText: GapText
+  ) {
     window.addEventListener('keydown', () => (this._lastKey = performance.now()), {
       capture: true,
       passive: true
@@ -132,9 +134,6 @@ export class OutputWriter {
 
   /** Characters a cell shows of one stream output (the setting). */
   streamLimit = STREAM_LIMIT;
-
-  /** What the marked gap of a bounded stream output says (translated by the page). */
-  gapText: GapText = defaultGap;
 
   /** Forget per-cell state and pending writes (a new run of the cell starts empty). */
   reset(cell: ICodeCellModel): void {
@@ -191,14 +190,12 @@ export class OutputWriter {
    */
   private _turn(): void {
     const started = performance.now();
-    const typing = started - this._lastKey < INPUT_QUIET_MS;
-    this._deferredSince = typing ? (this._deferredSince ?? started) : null;
-    if (typing && started - this._deferredSince! < MAX_DEFER_MS) {
-      this._timer = window.setTimeout(() => {
-        this._timer = null;
-        this._turn();
-      }, INPUT_QUIET_MS);
-      return;
+    if (started - this._lastKey < INPUT_QUIET_MS) {
+      this._deferredSince ??= started;
+      if (started - this._deferredSince < MAX_DEFER_MS) {
+        this._schedule(INPUT_QUIET_MS);
+        return;
+      }
     }
     this._deferredSince = null;
     for (const [id, pending] of this._pending) {
@@ -231,12 +228,12 @@ export class OutputWriter {
     }
   }
 
-  private _schedule(): void {
+  private _schedule(delay = this._pause): void {
     if (this._timer === null) {
       this._timer = window.setTimeout(() => {
         this._timer = null;
         this._turn();
-      }, this._pause);
+      }, delay);
     }
   }
 
@@ -314,7 +311,7 @@ export class OutputWriter {
   private _appendBounded(cell: ICodeCellModel, output: nbformat.IStream): boolean {
     const area = cell.outputs;
     const last = area.length > 0 ? area.get(area.length - 1) : undefined;
-    const added = typeof output.text === 'string' ? output.text : output.text.join('');
+    const added = joined(output.text);
     let bounded = this._bounded.get(cell.id);
     if (bounded && (bounded.model !== last || bounded.name !== output.name)) {
       this._bounded.delete(cell.id);
