@@ -103,26 +103,42 @@ impl Core {
         Ok(())
     }
 
-    /// Hand over a message from kernel `kernel_id`'s comm. Never throws: what cannot be
-    /// understood becomes a `problem` effect.
+    /// Hand over a message from kernel `kernel_id`'s comm, or a list of them (what the
+    /// kernel sent in one go: handled in one pass, the panel drawn once). Never throws:
+    /// what cannot be understood becomes a `problem` effect, one per bad message.
     pub fn receive(&self, kernel_id: &str, msg: JsValue) {
+        let list = js_sys::Array::is_array(&msg).then(|| js_sys::Array::from(&msg));
+        // An empty list is read as one message, and refused like any other non-message.
+        let messages = if let Some(list) = list.filter(|l| l.length() > 0) {
+            list.to_vec()
+        } else {
+            vec![msg]
+        };
         // A kernel can `display` any JSON, however deep: the walk into JSON stops at
         // MAX_DEPTH (decoding recurses per level) and refuses what JSON cannot hold.
-        let decoded = js::to_json(&msg).and_then(|v| {
-            let m = KernelMsg::read(v)?;
-            m.validate().map(|()| m)
+        let decoded: Vec<_> = messages
+            .iter()
+            .map(|m| {
+                js::to_json(m).and_then(|v| {
+                    let m = KernelMsg::read(v)?;
+                    m.validate().map(|()| m)
+                })
+            })
+            .collect();
+        run(&self.inner, |sched, now| {
+            let mut effects = Vec::new();
+            for d in decoded {
+                match d {
+                    Ok(m) => effects.extend(sched.receive(kernel_id, m, now)),
+                    Err(e) => effects.push(Effect::Problem {
+                        message: sched
+                            .text()
+                            .fill(T_NOT_UNDERSTOOD, "{error}", &e.to_string()),
+                    }),
+                }
+            }
+            effects
         });
-        let result = dispatch(&self.inner, |sched, now| match decoded {
-            Ok(m) => Ok(sched.receive(kernel_id, m, now)),
-            Err(e) => Ok(vec![Effect::Problem {
-                message: sched
-                    .text()
-                    .fill(T_NOT_UNDERSTOOD, "{error}", &e.to_string()),
-            }]),
-        });
-        if let Err(e) = result {
-            log_error(&e.to_string());
-        }
     }
 
     /// Kill a job (never sent: at once; queued in the kernel or running: `cancelling`

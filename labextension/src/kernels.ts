@@ -139,8 +139,13 @@ export class KernelWatch {
       if (linking || msg.header.msg_type !== 'comm_msg' || this.links.get(kernel.id)?.connected) {
         return;
       }
-      const data = (msg.content as { data?: { type?: unknown; job_id?: unknown } }).data;
-      if (typeof data?.type === 'string' && typeof data.job_id === 'string') {
+      // A list is several messages the kernel sent in one go.
+      const sent = (msg.content as { data?: unknown }).data;
+      const isJobMessage = (m: unknown): boolean => {
+        const data = m as { type?: unknown; job_id?: unknown } | null;
+        return typeof data?.type === 'string' && typeof data.job_id === 'string';
+      };
+      if (Array.isArray(sent) ? sent.some(isJobMessage) : isJobMessage(sent)) {
         linking = true;
         void this._reattach(kernel).finally(() => (linking = false));
       }

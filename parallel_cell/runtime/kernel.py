@@ -66,7 +66,7 @@ class Runtime:
         self._nums = itertools.count(1)
         self.queue = JobQueue(self)
         self.records = Records(self)
-        self.outbox = Outbox(self._open_comms)  # every message leaves from one thread
+        self.outbox = Outbox(self._open_comms, lambda: bool(self.comms))  # one sending thread
         self.displays = Displays(now_ms, self.outbox.call)  # jobs that write their own cell
         self.flusher = Flusher(self.broadcast, self.records.enforce_budget, self.displays.feed)
         self.cluster = ClusterJobs(self)

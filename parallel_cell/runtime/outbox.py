@@ -18,8 +18,9 @@ from .threads import internal_thread
 class Outbox:
     """A FIFO of messages to comms, sent by one thread of the runtime's own."""
 
-    def __init__(self, comms):
+    def __init__(self, comms, any_open):
         self._comms = comms  # () -> the open comms, for a message to every one
+        self._any_open = any_open  # () -> whether a comm is open, read without a lock
         self._cv = threading.Condition(threading.Lock())
         self._items = deque()  # (comm, or None for every open comm; msg, or None: close)
         self._thread = None
@@ -31,9 +32,8 @@ class Outbox:
                 self._thread.start()
 
     def put(self, comm, msg):
-        """Send ``msg`` to ``comm`` (None: to every comm open when it leaves). Not under
-        the runtime's lock: ``comms()`` takes it."""
-        if comm is None and not self._comms():
+        """Send ``msg`` to ``comm`` (None: to every comm open when it leaves)."""
+        if comm is None and not self._any_open():
             # No page to tell: its sending thread is not woken (twice a trivial job). A
             # page that opens a comm later lists the jobs and replays their outputs.
             return
@@ -56,16 +56,46 @@ class Outbox:
                     self._cv.wait()
                 items = list(self._items)
                 self._items.clear()
-            for comm, msg in items:
+            self._send(items)
+            items = None  # nothing sent stays alive while this thread waits
+
+    def _send(self, items):
+        """Send ``items`` in order; what goes to one comm in a row leaves as one message,
+        a list (a message each cost the page a websocket frame and a dispatch)."""
+        lists = {}  # comm_id -> (comm, [msg, ...]) not sent yet
+        every = None  # the open comms, looked up once for the broadcasts of this turn
+        weight = 0
+        for comm, msg in items:
+            if comm is _CALL or msg is None:
+                _flush(lists)
+                weight = 0
                 if comm is _CALL:
                     _run(msg)
-                    continue
-                for target in (comm,) if comm is not None else self._comms():
-                    _deliver(target, msg)
-            items = comm = msg = None  # nothing sent stays alive while this thread waits
+                else:
+                    _deliver(comm, None)
+                continue
+            if comm is None:
+                every = self._comms() if every is None else every
+            for target in (comm,) if comm is not None else every:
+                lists.setdefault(target.comm_id, (target, []))[1].append(msg)
+            weight += HEAVY if msg.get("type") in _HEAVY_TYPES else 1
+            if weight >= MAX_WEIGHT:
+                _flush(lists)
+                weight = 0
+        _flush(lists)
 
 
 _CALL = object()  # an item that is a function to run, not a message
+# One comm message holds up to 128 small messages or 8 that carry output text (each
+# ≤ ~64 KB from the flusher), so a list stays well under a MB.
+MAX_WEIGHT, HEAVY = 128, 16
+_HEAVY_TYPES = frozenset(("output", "text", "jobs"))
+
+
+def _flush(lists):
+    for comm, msgs in lists.values():
+        _deliver(comm, msgs[0] if len(msgs) == 1 else msgs)
+    lists.clear()
 
 
 def _run(fn):

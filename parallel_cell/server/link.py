@@ -177,10 +177,14 @@ class KernelLink:
                 self.comm_id = None
                 self._on_message({"type": "comm_closed"})
                 return
-            data = content.get("data")
-            if msg.get("msg_type") == "comm_msg" and isinstance(data, dict):
+            data = content.get("data")  # a list: messages the kernel sent in one go
+            if msg.get("msg_type") != "comm_msg":
+                continue
+            for item in data if isinstance(data, list) else [data]:
+                if not isinstance(item, dict):
+                    continue
                 try:
-                    self._on_message(data)
+                    self._on_message(item)
                 except Exception:  # noqa: BLE001 - one bad message must not end the link
                     self._log.exception("parallel-cell: a kernel message could not be handled")
 

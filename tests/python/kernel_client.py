@@ -22,6 +22,11 @@ from parallel_cell._bootstrap import bootstrap_code
 TARGET = "parallel_cell.v2"
 
 
+def kernel_messages(data):
+    """The runtime's messages in one comm message's data: a list is several sent in one go."""
+    return data if isinstance(data, list) else [data]
+
+
 def submit_message(job_id, cell_id, notebook, code, target=None, after=None, source_hash=None):
     """A `submit`, with its optional fields only when given (as the page sends it)."""
     msg = {"type": "submit", "job_id": job_id, "cell_id": cell_id, "notebook": notebook}
@@ -246,7 +251,7 @@ class CommClient:
             if msg["header"]["msg_type"] == "comm_close":
                 self.closed = True
             else:
-                self.messages.append(msg["content"]["data"])
+                self.messages.extend(kernel_messages(msg["content"]["data"]))
                 self.arrivals.append(time.monotonic())
             self._cv.notify_all()
 

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import websocket
-from kernel_client import submit_message
+from kernel_client import kernel_messages, submit_message
 
 from parallel_cell._bootstrap import bootstrap_code
 from parallel_cell.server.cells import source_hash
@@ -241,7 +241,7 @@ class Page:
             kind = msg.get("msg_type") or msg["header"]["msg_type"]
             with self._cv:
                 if kind == "comm_msg" and msg["content"].get("comm_id") == self.comm_id:
-                    self.messages.append(msg["content"]["data"])
+                    self.messages.extend(kernel_messages(msg["content"]["data"]))
                 elif msg.get("channel") == "shell":
                     self.replies[msg["parent_header"].get("msg_id")] = msg
                 self._cv.notify_all()

@@ -1,5 +1,5 @@
 //! The JS surface in a real browser: bad input never throws (or throws a real `Error`),
-//! submits and dependencies, deep and odd values, mutated messages, dropping the core.
+//! lists of kernel messages, submits and dependencies, deep and odd values, mutated messages, dropping the core.
 
 use parallel_cell_core::Core;
 
@@ -61,6 +61,31 @@ fn bad_input_is_a_problem_not_a_throw() {
         .as_str()
         .unwrap()
         .contains("unknown message type"));
+}
+
+#[wasm_bindgen_test]
+fn a_list_is_its_messages_in_order() {
+    // What the kernel sent in one go: the same effects and rows as one message at a time.
+    let messages = vec![
+        hello(),
+        started("a"),
+        json!({"type": "frobnicate"}),
+        finished_error("a", &["Traceback", "ZeroDivisionError"]),
+        started("b"),
+    ];
+    let (one_go, one_by_one) = (Harness::new(), Harness::new());
+    one_go.receive(Value::Array(messages.clone()));
+    for m in messages {
+        one_by_one.receive(m);
+    }
+    let effects = one_go.take();
+    assert_eq!(effects, one_by_one.take());
+    assert_eq!(kinds(&effects).iter().filter(|k| *k == "problem").count(), 1);
+    for h in [&one_go, &one_by_one] {
+        let state = |id| h.row(id).get_attribute("data-job-state");
+        assert_eq!(state("a").as_deref(), Some("error"));
+        assert_eq!(state("b").as_deref(), Some("running"));
+    }
 }
 
 #[wasm_bindgen_test]
