@@ -2,7 +2,6 @@
 // execute, opens the versioned comm and carries messages both ways as data.
 import { KernelAPI } from '@jupyterlab/services';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
-import { BOOTSTRAP_CODE } from './bootstrap.generated';
 import type { ClientMessage } from './effects';
 import { COMM_TARGET, PROTOCOL_VERSION } from './protocol.generated';
 
@@ -201,6 +200,9 @@ export class KernelLink {
         `Background jobs need an IPython kernel; this one is "${info.implementation}" (${language}).`
       );
     }
+    // The runtime's source (~100 KB of the bundle) loads when a kernel first needs it,
+    // not with JupyterLab.
+    const { BOOTSTRAP_CODE } = await import('./bootstrap.generated');
     const future = this.kernel.requestExecute({
       code: BOOTSTRAP_CODE,
       silent: true,

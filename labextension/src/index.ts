@@ -6,9 +6,8 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { Target } from './effects';
 import { saveJobText } from './files';
-import { BackgroundJobs } from './jobs';
+import type { BackgroundJobs } from './jobs';
 import { JobsPanel, PANEL_ID, jobsIcon } from './panel';
-import { loadCore } from './wasm';
 
 const PLUGIN_ID = 'parallel-cell:plugin';
 
@@ -192,9 +191,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     app.shell.add(panel, 'right', { rank: 600 });
 
-    // The wasm loads after activate returns, so JupyterLab's start-up never waits on it;
-    // the commands are enabled once it is there.
+    // The core (its JavaScript and the wasm) loads once JupyterLab has restored its
+    // layout, as a chunk of its own: start-up neither waits on it nor parses it. The
+    // commands are enabled once it is there.
     const start = async () => {
+      const [{ BackgroundJobs }, { loadCore }] = await Promise.all([
+        import('./jobs'),
+        import('./wasm')
+      ]);
       await loadCore();
       jobs = new BackgroundJobs({
         tracker,
@@ -246,7 +250,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         console.warn('parallel-cell: settings not loaded, using defaults', error);
       }
     };
-    start().catch(error => console.error('parallel-cell: could not start', error));
+    app.restored
+      .then(start)
+      .catch(error => console.error('parallel-cell: could not start', error));
   }
 };
 
