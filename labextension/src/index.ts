@@ -250,9 +250,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         console.warn('parallel-cell: settings not loaded, using defaults', error);
       }
     };
-    app.restored
-      .then(start)
-      .catch(error => console.error('parallel-cell: could not start', error));
+    app.restored.then(start).catch(error => console.error('parallel-cell: could not start', error));
   }
 };
 
