@@ -68,7 +68,7 @@ class Outbox:
         for comm, msg in items:
             if comm is _CALL or msg is None:
                 _flush(lists)
-                weight = 0
+                every, weight = None, 0  # the call may open or close comms
                 if comm is _CALL:
                     _run(msg)
                 else:
@@ -78,7 +78,7 @@ class Outbox:
                 every = self._comms() if every is None else every
             for target in (comm,) if comm is not None else every:
                 lists.setdefault(target.comm_id, (target, []))[1].append(msg)
-            weight += HEAVY if msg.get("type") in _HEAVY_TYPES else 1
+            weight += _WEIGHTS.get(msg.get("type"), 1)
             if weight >= MAX_WEIGHT:
                 _flush(lists)
                 weight = 0
@@ -86,10 +86,10 @@ class Outbox:
 
 
 _CALL = object()  # an item that is a function to run, not a message
-# One comm message holds up to 128 small messages or 8 that carry output text (each
-# ≤ ~64 KB from the flusher), so a list stays well under a MB.
-MAX_WEIGHT, HEAVY = 128, 16
-_HEAVY_TYPES = frozenset(("output", "text", "jobs"))
+# One comm message holds up to 128 small messages, or 8 that carry outputs (each ≤ ~64 KB
+# from the flusher): a list stays under a MB. A part of `text` (≤ 256 Ki) goes alone.
+MAX_WEIGHT = 128
+_WEIGHTS = {"output": 16, "jobs": 16, "text": MAX_WEIGHT}
 
 
 def _flush(lists):

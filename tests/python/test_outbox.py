@@ -85,6 +85,9 @@ def test_a_list_is_bounded_by_count_and_by_output_text(outbox_module):
     a.sent.clear()
     run(outbox_module, [a], [(a, msg(n, "output")) for n in range(20)])
     assert [len(m) for m in a.sent] == [8, 8, 4]
+    a.sent.clear()
+    run(outbox_module, [a], [(a, msg(1)), (a, msg(2, "text")), (a, msg(3, "text"))])
+    assert a.sent == [[msg(1), msg(2, "text")], msg(3, "text")]
 
 
 def test_a_broadcast_with_no_comm_open_is_dropped_not_kept(outbox_module):
