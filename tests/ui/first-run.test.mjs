@@ -10,6 +10,28 @@ const session = useNotebook(
   { panel: false }
 );
 
+/** What of the extension's code the page has loaded, from the chunks its bundler
+ * registered: the core (the wasm's JavaScript glue) and the runtime's source (the kernel
+ * bootstrap). */
+function loaded(page) {
+  return page.evaluate(() => {
+    const modules = (self.rspackChunkparallel_cell ?? []).flatMap(([, m]) => Object.values(m));
+    const holding = text => modules.filter(m => String(m).includes(text)).length;
+    return { core: holding('__wbindgen') > 0, bootstrap: holding('b64decode(') };
+  });
+}
+
+test('start-up loads the core but not the runtime, which waits for the first job', async () => {
+  const { page } = session;
+  // The core is there: the commands know whether this notebook can run jobs.
+  await page.waitForFunction(
+    () => window.jupyterapp.commands.isEnabled('parallel-cell:run-in-background'),
+    null,
+    { timeout: 30_000 }
+  );
+  assert.deepEqual(await loaded(page), { core: true, bootstrap: 0 });
+});
+
 test('the first job opens the Background Jobs panel and leaves the focus in the notebook', async () => {
   const { page } = session;
   assert.equal(await page.locator('#parallel-cell-jobs').isVisible(), false);
@@ -40,4 +62,8 @@ test('the first job opens the Background Jobs panel and leaves the focus in the 
 
 test('no uncaught errors in the page', () => {
   assert.deepEqual(session.errors, []);
+});
+
+test('the first job fetched the runtime, once', async () => {
+  assert.deepEqual(await loaded(session.page), { core: true, bootstrap: 1 });
 });
