@@ -65,17 +65,17 @@ impl Scheduler {
                     let mut job = adopted(key, st.job_id, kernel_id, st.num, st.origin, now);
                     job.notebook = st.notebook;
                     job.cell_id = st.cell_id;
-                    job.target = st.target;
-                    job.dashboard = st.dashboard;
+                    job.target = st.place.target;
+                    job.dashboard = st.place.dashboard;
                     job.after = st.after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
                     job.source_hash = st.source_hash;
-                    if st.target == Target::Dask {
+                    if st.place.target == Target::Dask {
                         // Accepted by Dask; running only once a worker has it.
-                        job.started_at = st.worker.is_some().then(|| st.started_at.min(now));
+                        job.started_at = st.place.worker.is_some().then(|| st.started_at.min(now));
                         if job.started_at.is_none() {
                             job.state = JobState::Queued;
                         }
-                        job.worker = st.worker;
+                        job.worker = st.place.worker;
                     } else {
                         job.started_at = Some(now);
                     }
@@ -228,14 +228,14 @@ impl Scheduler {
         if job.state.is_finished() {
             return; // a late `started`: the job already ended
         }
-        if st.target == Target::Dask {
+        if st.place.target == Target::Dask {
             job.target = Target::Dask;
         }
-        if st.dashboard.is_some() {
-            job.dashboard = st.dashboard;
+        if st.place.dashboard.is_some() {
+            job.dashboard = st.place.dashboard;
         }
         if job.target == Target::Dask {
-            match st.worker {
+            match st.place.worker {
                 Some(worker) => self.on_placed(key, worker, st.started_at, now, out),
                 None => out.push(Effect::RowChanged {
                     job_id: key.to_owned(),

@@ -47,9 +47,9 @@ impl Scheduler {
                     job.next_seq = info.next_seq;
                     job.error = info.error;
                     job.assigned = info.assigned;
-                    job.target = info.target;
-                    job.worker = info.worker;
-                    job.dashboard = info.dashboard;
+                    job.target = info.place.target;
+                    job.worker = info.place.worker;
+                    job.dashboard = info.place.dashboard;
                     // The list is by `num`: a job's dependency is adopted before it.
                     job.after = info.after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
                     job.source_hash = info.source_hash;
@@ -135,14 +135,14 @@ impl Scheduler {
         if job.state.is_finished() {
             return;
         }
-        if info.target == Target::Dask {
+        if info.place.target == Target::Dask {
             job.target = Target::Dask;
         }
-        if info.worker.is_some() {
-            job.worker.clone_from(&info.worker);
+        if info.place.worker.is_some() {
+            job.worker.clone_from(&info.place.worker);
         }
-        if info.dashboard.is_some() {
-            job.dashboard.clone_from(&info.dashboard);
+        if info.place.dashboard.is_some() {
+            job.dashboard.clone_from(&info.place.dashboard);
         }
         let dask = job.target == Target::Dask;
         job.sent = true;
