@@ -27,7 +27,7 @@ pub use submit::{source_hash, Submit};
 pub use waiting::Waiting;
 
 use crate::ids::{IdMap, IdSet};
-use crate::protocol::{JobState, Origin, Target};
+use crate::protocol::{JobState, Origin};
 use crate::text::Text;
 
 /// One kernel as the scheduler sees it.
@@ -270,38 +270,16 @@ fn adopted(
     origin: Origin,
     now: f64,
 ) -> Job {
-    Job {
-        id: key,
+    let mut job = Job::new(
+        key,
         wire_id,
-        kernel_id: kernel_id.to_owned(),
-        notebook: None,
-        cell_id: None,
-        code: None,
-        title: Title::Numbered(num, origin),
-        state: JobState::Running,
+        kernel_id,
+        Title::Numbered(num, origin),
         origin,
-        target: Target::Thread,
-        worker: None,
-        dashboard: None,
-        num: Some(num),
-        sent: true,
-        created_at: now,
-        started_at: None,
-        ended_at: None,
-        last_line: LastLine::default(),
-        error: None,
-        cancel_reason: None,
-        assigned: Vec::new(),
-        next_seq: 0,
-        hold: None,
-        after: None,
-        source_hash: None,
-        superseded: false,
-        log_trimmed: None,
-        threads: 0,
-        conflicts: Vec::new(),
-        cell_note: None,
-        send_no: 0,
-        serial: 0,
-    }
+        now,
+    );
+    job.state = JobState::Running;
+    job.num = Some(num);
+    job.sent = true;
+    job
 }
