@@ -186,11 +186,12 @@ fn rich_outputs_pass_through_untouched() {
 
 #[test]
 fn constants() {
-    assert_eq!(parallel_cell_core::protocol::PROTOCOL_VERSION, 2);
-    assert_eq!(
-        parallel_cell_core::protocol::COMM_TARGET,
-        "parallel_cell.v2"
-    );
+    use parallel_cell_core::protocol::{COMM_TARGET, PROTOCOL_VERSION};
+    assert_eq!(PROTOCOL_VERSION, 2);
+    assert_eq!(COMM_TARGET, "parallel_cell.v2");
+    // The version the goldens speak (the server extension opens its comm with it too).
+    let hello: Value = serde_json::from_str(&kernel_golden("hello.json")).unwrap();
+    assert_eq!(hello["protocol"], PROTOCOL_VERSION);
 }
 
 #[test]
