@@ -6,7 +6,9 @@
 use std::rc::Rc;
 
 use parallel_cell_core::panel::{Panel, PAGE};
-use parallel_cell_core::protocol::{Finished, Hello, JobState, KernelMsg, Origin, Started, Target};
+use parallel_cell_core::protocol::{
+    Finished, Hello, JobState, KernelMsg, Origin, Place, Started, Target,
+};
 use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
 use parallel_cell_core::Core;
 use wasm_bindgen::prelude::*;
@@ -45,9 +47,7 @@ fn started(id: &str) -> KernelMsg {
         notebook: None,
         started_at: 0.0,
         origin: Origin::Frontend,
-        target: Target::Thread,
-        worker: None,
-        dashboard: None,
+        place: Place::default(),
         after: None,
         source_hash: None,
     })

@@ -35,9 +35,11 @@ fn started_dask(id: &str, worker: Option<&str>) -> KernelMsg {
         notebook: Some("nb.ipynb".into()),
         started_at: 50.0,
         origin: Origin::Frontend,
-        target: Target::Dask,
-        worker: worker.map(str::to_owned),
-        dashboard: Some(DASHBOARD.into()),
+        place: Place {
+            target: Target::Dask,
+            worker: worker.map(str::to_owned),
+            dashboard: Some(DASHBOARD.into()),
+        },
         after: None,
         source_hash: None,
     })
@@ -295,9 +297,11 @@ fn reconcile_keeps_target_worker_and_dashboard() {
     let mut s = Scheduler::new();
     s.receive(K, hello(), 0.0);
     let dask = |id: &str, state: JobState, worker: Option<&str>| JobInfo {
-        target: Target::Dask,
-        worker: worker.map(str::to_owned),
-        dashboard: Some(DASHBOARD.into()),
+        place: Place {
+            target: Target::Dask,
+            worker: worker.map(str::to_owned),
+            dashboard: Some(DASHBOARD.into()),
+        },
         started_at: worker.map(|_| 100.0),
         ..info(id, state, 0, Origin::Frontend)
     };

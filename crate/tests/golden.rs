@@ -186,11 +186,12 @@ fn rich_outputs_pass_through_untouched() {
 
 #[test]
 fn constants() {
-    assert_eq!(parallel_cell_core::protocol::PROTOCOL_VERSION, 2);
-    assert_eq!(
-        parallel_cell_core::protocol::COMM_TARGET,
-        "parallel_cell.v2"
-    );
+    use parallel_cell_core::protocol::{COMM_TARGET, PROTOCOL_VERSION};
+    assert_eq!(PROTOCOL_VERSION, 2);
+    assert_eq!(COMM_TARGET, "parallel_cell.v2");
+    // The version the goldens speak (the server extension opens its comm with it too).
+    let hello: Value = serde_json::from_str(&kernel_golden("hello.json")).unwrap();
+    assert_eq!(hello["protocol"], PROTOCOL_VERSION);
 }
 
 #[test]
@@ -212,19 +213,24 @@ fn kernel_golden(name: &str) -> String {
 
 #[test]
 fn dask_fields_decode() {
-    use parallel_cell_core::protocol::{JobList, JobState, Placed, Started, Target};
+    use parallel_cell_core::protocol::{JobList, JobState, Place, Placed, Started, Target};
     let KernelMsg::Started(s) = KernelMsg::from_json(&kernel_golden("started_dask.json")).unwrap()
     else {
         panic!("not started");
     };
-    assert_eq!(s.target, Target::Dask);
-    assert_eq!(s.worker, None);
-    assert_eq!(s.dashboard.as_deref(), Some("http://127.0.0.1:8787/status"));
+    assert_eq!(s.place.target, Target::Dask);
+    assert_eq!(s.place.worker, None);
+    assert_eq!(
+        s.place.dashboard.as_deref(),
+        Some("http://127.0.0.1:8787/status")
+    );
     // Old messages: a thread, nowhere else.
     let KernelMsg::Started(Started {
-        target,
-        worker,
-        dashboard,
+        place: Place {
+            target,
+            worker,
+            dashboard,
+        },
         ..
     }) = KernelMsg::from_json(&kernel_golden("started.json")).unwrap()
     else {
@@ -246,7 +252,7 @@ fn dask_fields_decode() {
     };
     let placed: Vec<_> = jobs
         .iter()
-        .map(|j| (j.state, j.target, j.worker.as_deref()))
+        .map(|j| (j.state, j.place.target, j.place.worker.as_deref()))
         .collect();
     assert_eq!(
         placed,
@@ -264,7 +270,7 @@ fn dask_fields_decode() {
     let KernelMsg::Started(s) = KernelMsg::from_json(text).unwrap() else {
         panic!("not started");
     };
-    assert_eq!(s.target, Target::Thread);
+    assert_eq!(s.place.target, Target::Thread);
 }
 
 #[test]
@@ -335,11 +341,10 @@ fn a_dashboard_that_is_not_a_web_url_decodes_but_is_no_link() {
             r#"{{"type":"started","job_id":"a","num":1,"cell_id":null,"notebook":null,"started_at":1,"origin":"kernel","target":"dask","dashboard":{}}}"#,
             serde_json::to_string(url).unwrap()
         );
-        let KernelMsg::Started(Started { dashboard, .. }) = KernelMsg::from_json(&text).unwrap()
-        else {
+        let KernelMsg::Started(Started { place, .. }) = KernelMsg::from_json(&text).unwrap() else {
             panic!("not started");
         };
-        assert_eq!(dashboard.as_deref(), Some(url));
+        assert_eq!(place.dashboard.as_deref(), Some(url));
         assert_eq!(web_link(url).is_some(), link, "{url}");
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use parallel_cell_core::error::Error;
 use parallel_cell_core::protocol::{
-    DisplayData, JobInfo, JobList, KernelMsg, Output, Outputs, Target,
+    DisplayData, JobInfo, JobList, KernelMsg, Output, Outputs, Place, Target,
 };
 use serde_json::{json, Map, Value};
 
@@ -125,10 +125,14 @@ fn fields_left_out_or_null_read_as_their_default() {
         cell_id: None,
         started_at: None,
         error: None,
-        target: Target::Thread,
+        place:
+            Place {
+                target: Target::Thread,
+                worker: None,
+                ..
+            },
         superseded: false,
         threads: 0,
-        worker: None,
         ref conflicts,
         ..
     }] = jobs.as_slice()

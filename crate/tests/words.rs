@@ -81,9 +81,7 @@ fn titles_it_makes_are_translated() {
         notebook: None,
         started_at: 1.0,
         origin: Origin::Kernel,
-        target: Target::Thread,
-        worker: None,
-        dashboard: None,
+        place: Place::default(),
         after: None,
         source_hash: None,
     });

@@ -247,18 +247,6 @@ assigned: Array<string>,
  */
 origin: Origin, 
 /**
- * Where it runs (missing or `null`: a thread).
- */
-target?: Target, 
-/**
- * The Dask worker running it (`null`: not placed on a worker yet, or a thread).
- */
-worker?: string | null, 
-/**
- * The Dask cluster's dashboard URL, if any.
- */
-dashboard?: string | null, 
-/**
  * The job it runs after, if any.
  */
 after: string | null, 
@@ -284,7 +272,19 @@ threads: number,
  * Names it uses that another cell rebound or deleted while it was running or
  * queued (see `conflict`). Empty when missing.
  */
-conflicts: Array<string>, };
+conflicts: Array<string>, 
+/**
+ * Where it runs (missing or `null`: a thread).
+ */
+target?: Target, 
+/**
+ * The Dask worker running it (`null`: not placed on a worker yet, or a thread).
+ */
+worker?: string | null, 
+/**
+ * The Dask cluster's dashboard URL, if any.
+ */
+dashboard?: string | null, };
 
 export type Hello = { 
 /**
@@ -368,6 +368,14 @@ started_at: number,
  */
 origin: Origin, 
 /**
+ * The job it ran after, if any.
+ */
+after?: string | null, 
+/**
+ * The hash of its code the frontend sent, if any.
+ */
+source_hash?: string | null, 
+/**
  * Where it runs (missing or `null`: a thread).
  */
 target?: Target, 
@@ -378,15 +386,7 @@ worker?: string | null,
 /**
  * The Dask cluster's dashboard URL, if any.
  */
-dashboard?: string | null, 
-/**
- * The job it ran after, if any.
- */
-after?: string | null, 
-/**
- * The hash of its code the frontend sent, if any.
- */
-source_hash?: string | null, };
+dashboard?: string | null, };
 
 export type Placed = { 
 /**

@@ -48,6 +48,25 @@ def job_fields(info: dict) -> dict | None:
     }
 
 
+# What the server sends, built here only (tests/python/test_protocol.py holds each to its
+# golden in tests/golden/client, as the Rust core's are).
+def open_data() -> dict:
+    """The data of the comm opening."""
+    return {"protocol": PROTOCOL}
+
+
+def msg_list() -> dict:
+    return {"type": "list"}
+
+
+def msg_replay(job_id: str, since: int) -> dict:
+    return {"type": "replay", "job_id": job_id, "since": since}
+
+
+def msg_saved(job_ids: list[str]) -> dict:
+    return {"type": "saved", "job_ids": job_ids}
+
+
 class KernelLink:
     """A comm from this server to one kernel's runtime, over the kernel's own channels
     (not a websocket: it counts as no page)."""
@@ -84,7 +103,7 @@ class KernelLink:
         self._reader = asyncio.ensure_future(self._read())
         self._send(
             "comm_open",
-            {"comm_id": self.comm_id, "target_name": TARGET, "data": {"protocol": PROTOCOL}},
+            {"comm_id": self.comm_id, "target_name": TARGET, "data": open_data()},
         )
         return True
 

@@ -13,7 +13,7 @@ import asyncio
 from .cells import find_cell
 from .documents import Gone, SharedNotebook
 from .jobs import JobOutputs
-from .link import KernelLink, job_fields
+from .link import KernelLink, job_fields, msg_list, msg_replay, msg_saved
 
 GONE = "its notebook is not at its path any more"
 
@@ -42,7 +42,7 @@ class KernelWriter:
         self.link = KernelLink(km, self._heard, self.log)
         if not await self.link.open():
             return False
-        self.link.send({"type": "list"})
+        self.link.send(msg_list())
         self.log.info(
             "parallel-cell: no page holds kernel %s: the server writes its job outputs into %s",
             self.kernel_id,
@@ -133,7 +133,7 @@ class KernelWriter:
 
     def _replay(self, job: JobOutputs, since: int) -> None:
         if self.link is not None:
-            self.link.send({"type": "replay", "job_id": job.job_id, "since": since})
+            self.link.send(msg_replay(job.job_id, since))
 
     # -- writing --------------------------------------------------------------------------
     def _flush_soon(self, delay: float) -> None:
@@ -261,7 +261,7 @@ class KernelWriter:
         if saved and self.link is not None:
             for job in saved:
                 job.saved = True
-            self.link.send({"type": "saved", "job_ids": [j.job_id for j in saved]})
+            self.link.send(msg_saved([j.job_id for j in saved]))
         return True
 
     @staticmethod

@@ -85,6 +85,31 @@ def test_golden_job_messages_decode_in_the_server():
         assert fields["ended"] == (info.get("state") in ("done", "error", "killed", "lost"))
 
 
+# How the server extension builds each client message it sends, from the golden's fields.
+SERVER_ENCODERS = {
+    "list": lambda link, m: link.msg_list(),
+    "replay": lambda link, m: link.msg_replay(m["job_id"], m["since"]),
+    "saved": lambda link, m: link.msg_saved(m["job_ids"]),
+}
+
+
+def test_golden_client_messages_encode_in_the_server():
+    """The server extension writes every client golden of a message it sends exactly, and
+    opens its comm with the protocol the goldens speak."""
+    from parallel_cell.server import link
+
+    checked = set()
+    for name, msg in golden("client").items():
+        if msg["type"] in SERVER_ENCODERS:
+            built = SERVER_ENCODERS[msg["type"]](link, msg)
+            assert json.dumps(built, sort_keys=True) == json.dumps(msg, sort_keys=True), name
+            checked.add(msg["type"])
+    assert checked == set(SERVER_ENCODERS), "a message the server sends has no golden"
+    protocol = golden("kernel")["hello"]["protocol"]
+    assert link.open_data() == {"protocol": protocol}
+    assert link.TARGET == f"parallel_cell.v{protocol}"
+
+
 def test_decoder_rejects_bad_messages(runtime):
     bad = [
         "text",

@@ -7,6 +7,26 @@ use super::{decode, ErrorInfo, JobState, Origin, Output, Target};
 /// The most names one `conflict` (or a job's `conflicts`) may carry.
 pub const MAX_CONFLICT_NAMES: usize = 64;
 
+/// Where a job runs, as `started` and `jobs` say it: a thread, or a Dask task and its
+/// worker.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Place {
+    /// Where it runs (missing or `null`: a thread).
+    #[serde(
+        default,
+        skip_serializing_if = "Target::is_thread",
+        deserialize_with = "decode::target_or_thread"
+    )]
+    pub target: Target,
+    /// The Dask worker running it (`null`: not placed on a worker yet, or a thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// The Dask cluster's dashboard URL, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<String>,
+}
+
 /// What the kernel knows about one job (an entry of `jobs`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -35,19 +55,9 @@ pub struct JobInfo {
     pub assigned: Vec<String>,
     /// Who started it.
     pub origin: Origin,
-    /// Where it runs (missing or `null`: a thread).
-    #[serde(
-        default,
-        skip_serializing_if = "Target::is_thread",
-        deserialize_with = "decode::target_or_thread"
-    )]
-    pub target: Target,
-    /// The Dask worker running it (`null`: not placed on a worker yet, or a thread).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker: Option<String>,
-    /// The Dask cluster's dashboard URL, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dashboard: Option<String>,
+    /// Where it runs (its fields stand beside these on the wire).
+    #[serde(flatten)]
+    pub place: Place,
     /// The job it runs after, if any.
     #[serde(default)]
     pub after: Option<String>,
@@ -105,19 +115,9 @@ pub struct Started {
     pub started_at: f64,
     /// Who started it.
     pub origin: Origin,
-    /// Where it runs (missing or `null`: a thread).
-    #[serde(
-        default,
-        skip_serializing_if = "Target::is_thread",
-        deserialize_with = "decode::target_or_thread"
-    )]
-    pub target: Target,
-    /// The Dask worker running it (`null`: not placed on a worker yet, or a thread).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker: Option<String>,
-    /// The Dask cluster's dashboard URL, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dashboard: Option<String>,
+    /// Where it runs (its fields stand beside these on the wire).
+    #[serde(flatten)]
+    pub place: Place,
     /// The job it ran after, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,

@@ -120,27 +120,40 @@ impl Fields {
     }
 }
 
+/// A struct read out of the fields of an object (also one flattened into another's).
+trait FromFields: Sized {
+    fn take(f: &mut Fields) -> Result<Self>;
+}
+
 /// Structs read field by field; a field is required (`Option`s: missing is `None`) unless
-/// marked `or_default` (missing or `null`) or `if_missing` (missing only).
+/// marked `or_default` (missing or `null`), `if_missing` (missing only) or `flatten` (a
+/// struct whose fields stand beside the others, as serde's `flatten`).
 macro_rules! objects {
     ($($ty:ident { $($field:ident $(: $how:ident)?),* })*) => {$(
-        impl FromJson for $ty {
+        impl FromFields for $ty {
             // Read in place where used, not moved out of a call: 0.8 KB less gzipped wasm.
             #[inline(always)]
-            fn from_json(v: Value, _: &str) -> Result<Self> {
-                let mut f = Fields::of(v)?;
+            fn take(f: &mut Fields) -> Result<Self> {
                 Ok($ty { $($field: objects!(@ f $field $($how)?)),* })
+            }
+        }
+
+        impl FromJson for $ty {
+            #[inline(always)]
+            fn from_json(v: Value, _: &str) -> Result<Self> {
+                $ty::take(&mut Fields::of(v)?)
             }
         }
     )*};
     (@ $f:ident $field:ident) => { $f.req(stringify!($field))? };
+    (@ $f:ident $field:ident flatten) => { FromFields::take($f)? };
     (@ $f:ident $field:ident $how:ident) => { $f.$how(stringify!($field))? };
 }
 
 objects! {
     Hello { protocol, runtime, python, ipykernel, implementation }
-    Started { job_id, num, cell_id, notebook, started_at, origin, target: or_default, worker,
-        dashboard, after, source_hash }
+    Started { job_id, num, cell_id, notebook, started_at, origin, place: flatten, after,
+        source_hash }
     Queued { job_id, num, cell_id, notebook, origin, after, source_hash, target: or_default }
     Cleared { job_ids }
     LogTrimmed { job_id, reason }
@@ -155,8 +168,9 @@ objects! {
     KernelError { message, job_id }
     ErrorInfo { ename, evalue, traceback }
     JobInfo { job_id, num, cell_id, notebook, state, started_at, ended_at, next_seq, error,
-        assigned, origin, target: or_default, worker, dashboard, after, source_hash,
-        superseded: or_default, log_trimmed, threads: or_default, conflicts: or_default }
+        assigned, origin, place: flatten, after, source_hash, superseded: or_default,
+        log_trimmed, threads: or_default, conflicts: or_default }
+    Place { target: or_default, worker, dashboard }
     Stream { name, text }
     DisplayData { data, metadata: if_missing, transient }
     ExecuteResult { data, metadata: if_missing, execution_count }

@@ -5,7 +5,7 @@
 //! it should not, and a message about an unknown job is dropped (or, for `queued` and
 //! `started`, the job is adopted).
 
-use super::{adopted, dedupe_rows, Effect, Scheduler};
+use super::{dedupe_rows, Effect, Scheduler};
 use crate::protocol::{
     Cancelling, Cleared, ClientMsg, Conflict, ErrorInfo, Finished, Hello, JobList, JobState,
     JobText, KernelError, KernelMsg, LogTrimmed, Outputs, Placed, Queued, Started, Target, Threads,
@@ -47,13 +47,11 @@ impl Scheduler {
             KernelMsg::Queued(q) => match self.key(kernel_id, &q.job_id) {
                 Some(key) => self.on_queued(&key, q, &mut out),
                 None => {
-                    let key = self.free_key(kernel_id, &q.job_id);
-                    let mut job = adopted(key, q.job_id, kernel_id, q.num, q.origin, now);
+                    let mut job = self.adopted(kernel_id, q.job_id, q.num, q.origin, q.after, now);
                     job.state = JobState::Queued;
                     job.notebook = q.notebook;
                     job.cell_id = q.cell_id;
                     job.target = q.target;
-                    job.after = q.after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
                     job.source_hash = q.source_hash;
                     self.adopt(job, &mut out);
                 }
@@ -61,21 +59,20 @@ impl Scheduler {
             KernelMsg::Started(st) => match self.key(kernel_id, &st.job_id) {
                 Some(key) => self.on_started(&key, st, now, &mut out),
                 None => {
-                    let key = self.free_key(kernel_id, &st.job_id);
-                    let mut job = adopted(key, st.job_id, kernel_id, st.num, st.origin, now);
+                    let mut job =
+                        self.adopted(kernel_id, st.job_id, st.num, st.origin, st.after, now);
                     job.notebook = st.notebook;
                     job.cell_id = st.cell_id;
-                    job.target = st.target;
-                    job.dashboard = st.dashboard;
-                    job.after = st.after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
+                    job.target = st.place.target;
+                    job.dashboard = st.place.dashboard;
                     job.source_hash = st.source_hash;
-                    if st.target == Target::Dask {
+                    if st.place.target == Target::Dask {
                         // Accepted by Dask; running only once a worker has it.
-                        job.started_at = st.worker.is_some().then(|| st.started_at.min(now));
+                        job.started_at = st.place.worker.is_some().then(|| st.started_at.min(now));
                         if job.started_at.is_none() {
                             job.state = JobState::Queued;
                         }
-                        job.worker = st.worker;
+                        job.worker = st.place.worker;
                     } else {
                         job.started_at = Some(now);
                     }
@@ -228,14 +225,14 @@ impl Scheduler {
         if job.state.is_finished() {
             return; // a late `started`: the job already ended
         }
-        if st.target == Target::Dask {
+        if st.place.target == Target::Dask {
             job.target = Target::Dask;
         }
-        if st.dashboard.is_some() {
-            job.dashboard = st.dashboard;
+        if st.place.dashboard.is_some() {
+            job.dashboard = st.place.dashboard;
         }
         if job.target == Target::Dask {
-            match st.worker {
+            match st.place.worker {
                 Some(worker) => self.on_placed(key, worker, st.started_at, now, out),
                 None => out.push(Effect::RowChanged {
                     job_id: key.to_owned(),

@@ -85,6 +85,52 @@ pub struct Job {
 }
 
 impl Job {
+    /// A job known by its ids, title and origin only: every other field empty, `queued`,
+    /// not sent. `submit` and adoption say the rest.
+    pub(super) fn new(
+        id: String,
+        wire_id: String,
+        kernel_id: &str,
+        title: Title,
+        origin: Origin,
+        now: f64,
+    ) -> Job {
+        Job {
+            id,
+            wire_id,
+            kernel_id: kernel_id.to_owned(),
+            notebook: None,
+            cell_id: None,
+            code: None,
+            title,
+            state: JobState::Queued,
+            origin,
+            target: Target::Thread,
+            worker: None,
+            dashboard: None,
+            num: None,
+            sent: false,
+            created_at: now,
+            started_at: None,
+            ended_at: None,
+            last_line: LastLine::default(),
+            error: None,
+            cancel_reason: None,
+            assigned: Vec::new(),
+            next_seq: 0,
+            hold: None,
+            after: None,
+            source_hash: None,
+            superseded: false,
+            log_trimmed: None,
+            threads: 0,
+            conflicts: Vec::new(),
+            cell_note: None,
+            send_no: 0,
+            serial: 0,
+        }
+    }
+
     /// Add `names` to the names another cell stepped on; true when any was new.
     pub fn add_conflicts(&mut self, names: &[String]) -> bool {
         let before = self.conflicts.len();

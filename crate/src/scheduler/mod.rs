@@ -27,7 +27,7 @@ pub use submit::{source_hash, Submit};
 pub use waiting::Waiting;
 
 use crate::ids::{IdMap, IdSet};
-use crate::protocol::{JobState, Origin, Target};
+use crate::protocol::{JobState, Origin};
 use crate::text::Text;
 
 /// One kernel as the scheduler sees it.
@@ -122,13 +122,36 @@ impl Scheduler {
         }
     }
 
-    /// A key for a job adopted from a kernel: its own id unless another kernel's job has it.
-    fn free_key(&self, kernel_id: &str, wire_id: &str) -> String {
-        if self.jobs.contains_key(wire_id) {
+    /// A job kernel `kernel_id` told us about and this page did not know: its number, not
+    /// its code. Its key is its own id unless another kernel's job has it; `after` (the
+    /// kernel's id of the job it runs after) becomes our key for that job when we know it.
+    fn adopted(
+        &self,
+        kernel_id: &str,
+        wire_id: String,
+        num: u64,
+        origin: Origin,
+        after: Option<String>,
+        now: f64,
+    ) -> Job {
+        let key = if self.jobs.contains_key(&wire_id) {
             format!("{kernel_id}/{wire_id}")
         } else {
-            wire_id.to_owned()
-        }
+            wire_id.clone()
+        };
+        let mut job = Job::new(
+            key,
+            wire_id,
+            kernel_id,
+            Title::Numbered(num, origin),
+            origin,
+            now,
+        );
+        job.state = JobState::Running;
+        job.num = Some(num);
+        job.sent = true;
+        job.after = after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
+        job
     }
 
     fn insert(&mut self, mut job: Job, out: &mut Vec<Effect>) {
@@ -259,49 +282,4 @@ fn dedupe_rows(out: &mut Vec<Effect>) {
         Effect::RowChanged { job_id } => seen.insert(job_id.clone()),
         _ => true,
     });
-}
-
-/// A job the kernel told us about: its number `num`, not its code.
-fn adopted(
-    key: String,
-    wire_id: String,
-    kernel_id: &str,
-    num: u64,
-    origin: Origin,
-    now: f64,
-) -> Job {
-    Job {
-        id: key,
-        wire_id,
-        kernel_id: kernel_id.to_owned(),
-        notebook: None,
-        cell_id: None,
-        code: None,
-        title: Title::Numbered(num, origin),
-        state: JobState::Running,
-        origin,
-        target: Target::Thread,
-        worker: None,
-        dashboard: None,
-        num: Some(num),
-        sent: true,
-        created_at: now,
-        started_at: None,
-        ended_at: None,
-        last_line: LastLine::default(),
-        error: None,
-        cancel_reason: None,
-        assigned: Vec::new(),
-        next_seq: 0,
-        hold: None,
-        after: None,
-        source_hash: None,
-        superseded: false,
-        log_trimmed: None,
-        threads: 0,
-        conflicts: Vec::new(),
-        cell_note: None,
-        send_no: 0,
-        serial: 0,
-    }
 }

@@ -5,7 +5,7 @@
 //! (queued ones too, with the job they wait for); jobs this frontend sent before asking and
 //! the kernel no longer knows are `lost`.
 
-use super::{adopted, Effect, Scheduler};
+use super::{Effect, Scheduler};
 use crate::ids::IdSet;
 use crate::protocol::{JobInfo, JobState, Target};
 
@@ -25,15 +25,16 @@ impl Scheduler {
                     key
                 }
                 None => {
-                    let key = self.free_key(kernel_id, &info.job_id);
-                    let mut job = adopted(
-                        key.clone(),
-                        info.job_id.clone(),
+                    // The list is by `num`: a job's dependency is adopted before it.
+                    let mut job = self.adopted(
                         kernel_id,
+                        info.job_id.clone(),
                         info.num,
                         info.origin,
+                        info.after,
                         now,
                     );
+                    let key = job.id.clone();
                     job.notebook = info.notebook;
                     job.cell_id = info.cell_id;
                     job.state = info.state;
@@ -47,11 +48,9 @@ impl Scheduler {
                     job.next_seq = info.next_seq;
                     job.error = info.error;
                     job.assigned = info.assigned;
-                    job.target = info.target;
-                    job.worker = info.worker;
-                    job.dashboard = info.dashboard;
-                    // The list is by `num`: a job's dependency is adopted before it.
-                    job.after = info.after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
+                    job.target = info.place.target;
+                    job.worker = info.place.worker;
+                    job.dashboard = info.place.dashboard;
                     job.source_hash = info.source_hash;
                     job.superseded = info.superseded;
                     job.log_trimmed = info.log_trimmed;
@@ -135,14 +134,14 @@ impl Scheduler {
         if job.state.is_finished() {
             return;
         }
-        if info.target == Target::Dask {
+        if info.place.target == Target::Dask {
             job.target = Target::Dask;
         }
-        if info.worker.is_some() {
-            job.worker.clone_from(&info.worker);
+        if info.place.worker.is_some() {
+            job.worker.clone_from(&info.place.worker);
         }
-        if info.dashboard.is_some() {
-            job.dashboard.clone_from(&info.dashboard);
+        if info.place.dashboard.is_some() {
+            job.dashboard.clone_from(&info.place.dashboard);
         }
         let dask = job.target == Target::Dask;
         job.sent = true;
