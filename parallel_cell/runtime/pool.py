@@ -16,17 +16,14 @@ profile hook is set for new threads, every job gets a new thread, as before.
 import contextvars
 import sys
 import threading
-import time
 
 from .config import Config, log
 from .threads import (
-    _WAIT_SLICE,
     THREAD_JOBS,
     JobKilled,
     _forget_reused_ident,
     _interruptible_job,
-    _waiting,
-    checkpoint,
+    sliced_wait,
 )
 
 IDLE_NAME = "parallel-cell pool"
@@ -105,22 +102,13 @@ class Done:
         return self._flag
 
     def _wait_in_job(self, job, timeout):
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        ident = threading.get_ident()
-        try:
-            _waiting(job, ident, True)
-            checkpoint()
-            while not self._flag:
-                left = _WAIT_SLICE if deadline is None else deadline - time.monotonic()
-                if self._lock.acquire(True, max(0.0, min(_WAIT_SLICE, left))):
-                    self._lock.release()
-                    break
-                checkpoint()
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-        finally:
-            _waiting(job, ident, False)
-        checkpoint()  # a kill that came as it left: it found the thread still waiting
+        def taken(seconds):
+            if self._flag or not self._lock.acquire(True, seconds):
+                return self._flag
+            self._lock.release()  # the next waiter wakes in turn
+            return True
+
+        sliced_wait(job, taken, timeout)
         return self._flag
 
 

@@ -144,48 +144,44 @@ def _interruptible_job():
     return current_job() if Config.interruptible_sleep else None
 
 
-def _cond_wait(self, timeout=None):
-    job = _interruptible_job()
-    if job is None:
-        return _orig_cond_wait(self, timeout)
-    # Waits in a job thread are sliced so that a kill is noticed within a slice.
+def sliced_wait(job, wait_slice, timeout):
+    """Wait in a job thread in slices, so that a kill is noticed within one.
+    ``wait_slice(seconds)`` waits at most that long and is True once the wait is over;
+    False here: ``timeout`` ran out first."""
     deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
     ident = threading.get_ident()
+    over = False
     try:
         _waiting(job, ident, True)
-        checkpoint()
-        while True:
-            left = _WAIT_SLICE if deadline is None else deadline - time.monotonic()
-            if _orig_cond_wait(self, max(0.0, min(_WAIT_SLICE, left))):
-                notified = True
-                break
+        while not over:
             checkpoint()
+            left = _WAIT_SLICE if deadline is None else deadline - time.monotonic()
+            over = wait_slice(max(0.0, min(_WAIT_SLICE, left)))
             if deadline is not None and time.monotonic() >= deadline:
-                notified = False
                 break
     finally:
         _waiting(job, ident, False)
     checkpoint()  # a kill that came as it left: it found the thread still waiting
-    return notified
+    return over
+
+
+def _cond_wait(self, timeout=None):
+    job = _interruptible_job()
+    if job is None:
+        return _orig_cond_wait(self, timeout)
+    return sliced_wait(job, lambda s: _orig_cond_wait(self, s), timeout)
 
 
 def _thread_join(self, timeout=None):
     job = _interruptible_job()
     if job is None:
         return _orig_thread_join(self, timeout)
-    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-    ident = threading.get_ident()
-    try:
-        _waiting(job, ident, True)
-        while True:
-            checkpoint()
-            left = _WAIT_SLICE if deadline is None else deadline - time.monotonic()
-            _orig_thread_join(self, max(0.0, min(_WAIT_SLICE, left)))
-            if not self.is_alive() or (deadline is not None and time.monotonic() >= deadline):
-                break
-    finally:
-        _waiting(job, ident, False)
-    checkpoint()
+
+    def joined(seconds):
+        _orig_thread_join(self, seconds)
+        return not self.is_alive()
+
+    sliced_wait(job, joined, timeout)
 
 
 def _track(job, refs, obj):
