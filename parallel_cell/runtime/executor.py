@@ -36,23 +36,12 @@ class _AssignedNames(ast.NodeVisitor):
             _bound_names(target, self.names)
         self.generic_visit(node)
 
-    def visit_AugAssign(self, node):
+    def _visit_target(self, node):
         _bound_names(node.target, self.names)
         self.generic_visit(node)
 
-    def visit_AnnAssign(self, node):
-        _bound_names(node.target, self.names)
-        self.generic_visit(node)
-
-    def visit_NamedExpr(self, node):
-        _bound_names(node.target, self.names)
-        self.generic_visit(node)
-
-    def visit_For(self, node):
-        _bound_names(node.target, self.names)
-        self.generic_visit(node)
-
-    visit_AsyncFor = visit_For
+    visit_AugAssign = visit_AnnAssign = visit_NamedExpr = _visit_target
+    visit_For = visit_AsyncFor = _visit_target
 
     def visit_withitem(self, node):
         if node.optional_vars is not None:

@@ -116,24 +116,18 @@ class Job:
         ``block``: a job printing faster than outputs are sent waits (not so for
         outputs arriving from a Dask worker, handled on the Dask client's event loop).
         """
-        if not text:
-            return True
-        with self.lock:
-            if self.closed:  # a thread it started, printing after it ended
-                return False
-            routing.pend(self._pending, name, text)
-            self._after_emit(len(text))
-        if block:
-            self._backpressure()
-        return True
+        return self._pend(name, text, len(text), block) if text else True
 
     def emit(self, output, block=True):
         """Queue a (non-stream) output; False if the job has ended and takes no more."""
+        return self._pend(None, output, output_size(output), block)
+
+    def _pend(self, name, item, size, block):
         with self.lock:
-            if self.closed:
+            if self.closed:  # e.g. a thread it started, printing after it ended
                 return False
-            routing.pend(self._pending, None, output)
-            self._after_emit(output_size(output))
+            routing.pend(self._pending, name, item)
+            self._after_emit(size)
         if block:
             self._backpressure()
         return True
