@@ -18,7 +18,7 @@ import threading
 from .config import log
 from .job import TERMINAL
 from .protocol import without_surrogates
-from .threads import internal_thread, orig_sleep
+from .threads import orig_sleep, running_thread
 
 UPDATES_PER_SECOND = 4  # live view: often enough to read as live, few enough for any frontend
 LIVE_LINES, LIVE_CHARS = 40, 8_000  # the live tail; sent whole on every update
@@ -269,9 +269,7 @@ class Displays:
         display.begin(self._now_ms())
         with self._cv:
             self._displays[job] = display
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = internal_thread(self._loop, "parallel-cell displays")
-                self._thread.start()
+            self._thread = running_thread(self._thread, self._loop, "parallel-cell displays")
             self._cv.notify()
 
     def feed(self, job, outputs):

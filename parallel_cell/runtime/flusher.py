@@ -6,7 +6,7 @@ import time
 from .config import Config, log
 from .job import output_size
 from .protocol import msg_output
-from .threads import internal_thread, orig_sleep
+from .threads import orig_sleep, running_thread
 
 
 class Flusher:
@@ -25,9 +25,7 @@ class Flusher:
     def ensure_running(self):
         """Start the thread (from the registering thread, never a job's)."""
         with self._cv:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = internal_thread(self._loop, "parallel-cell flusher")
-                self._thread.start()
+            self._thread = running_thread(self._thread, self._loop, "parallel-cell flusher")
 
     def mark_dirty(self, job, urgent=False):
         with self._cv:

@@ -73,7 +73,6 @@ class Job:
         self.cell_names = None  # what its code reads and writes (conflicts.py), once asked
         self.conflicts = []  # its names another cell rebound while it ran or waited
         self.result = NO_RESULT
-        self.thread = None
         self.ident = None
         self.loop = None  # the event loop of a cell with top-level await
         self.in_user_code = False

@@ -5,7 +5,7 @@ import re
 import threading
 import types
 
-from . import ending, figures
+from . import ending, figures, pool
 from . import kill as _kill
 from .capture import install_streams
 from .cluster import ClusterJobs
@@ -343,10 +343,9 @@ class Runtime:
             body = (run_cell, cell)
         else:
             body = (func, None)
-        job.thread = internal_thread(run_job, f"parallel-cell job {job.num}", self, job, body)
         self.broadcast(msg_started(job))
         self.conflicts.job_starting(job)  # after `started`: the page knows its number
-        job.thread.start()
+        pool.JOBS.run((run_job, f"parallel-cell job {job.num}", (self, job, body)))
 
     def finish_job(self, job, state, error, result, names, show_error=True):
         """End ``job`` (see ``ending.finish``)."""

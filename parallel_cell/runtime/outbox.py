@@ -12,7 +12,7 @@ from collections import deque
 
 from .config import log
 from .protocol import without_surrogates
-from .threads import internal_thread
+from .threads import running_thread
 
 
 class Outbox:
@@ -27,9 +27,7 @@ class Outbox:
 
     def ensure_running(self):
         with self._cv:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = internal_thread(self._loop, "parallel-cell outbox")
-                self._thread.start()
+            self._thread = running_thread(self._thread, self._loop, "parallel-cell outbox")
 
     def put(self, comm, msg):
         """Send ``msg`` to ``comm`` (None: to every comm open when it leaves)."""

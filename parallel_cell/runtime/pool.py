@@ -121,18 +121,6 @@ class _Idle:
         self.wake.acquire()
 
 
-class _Start:
-    """What ``threads.internal_thread`` gives for a pooled target: ``start()`` runs it."""
-
-    __slots__ = ("pool", "item")
-
-    def __init__(self, pool, item):
-        self.pool, self.item = pool, item
-
-    def start(self):
-        self.pool.run(self.item)
-
-
 class Pool:
     """Idle job threads, the most recently used first."""
 
@@ -141,9 +129,6 @@ class Pool:
         self._idle = []
         self._serving = set()  # idents of the pool's threads
         self._next = {}  # ident -> _OPEN, or the item it runs next (see code_ended)
-
-    def thread(self, target, name, args):
-        return _Start(self, (target, name, args))
 
     def usable(self):
         return Config.pool_threads > 0 and _thread_dict is not None and not _hooks_for_new_threads()

@@ -88,9 +88,6 @@ def run_job(runtime, job, body):
     return not job.cancel.is_set()
 
 
-run_job._parallel_cell_pool = pool.JOBS
-
-
 def _execute(shell, job, fn, arg):
     try:
         checkpoint()  # killed before it began

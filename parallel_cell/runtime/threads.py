@@ -272,14 +272,18 @@ def _work_item_run(self, *args, **kwargs):
 
 
 def internal_thread(target, name, *args):
-    """A thread of the runtime itself: never counted as part of a job. A target with a
-    pool (a job's thread: ``runner.run_job``) runs on one of the pool's threads."""
-    pool = getattr(target, "_parallel_cell_pool", None)
-    if pool is not None:
-        return pool.thread(target, name, args)
+    """A thread of the runtime itself: never counted as part of a job."""
     thread = threading.Thread(target=target, args=args, name=name, daemon=True)
     thread._parallel_cell_job = None
     return thread
+
+
+def running_thread(current, target, name):
+    """``current`` while it runs, else a new started thread of the runtime's own."""
+    if current is None or not current.is_alive():
+        current = internal_thread(target, name)
+        current.start()
+    return current
 
 
 def _no_input_in_jobs(original):
