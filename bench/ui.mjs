@@ -278,6 +278,11 @@ async function throughput() {
       // Selecting 1,000 cells, and drawing them (JupyterLab draws a long notebook's cells
       // in idle time), are JupyterLab's work, not ours: done before the clock starts.
       await page.evaluate(() => window.jupyterapp.commands.execute('notebook:select-all'));
+      await page.waitForFunction(
+        () => window.jupyterapp.shell.currentWidget.content.widgets.every(c => !c.isPlaceholder()),
+        null,
+        { timeout: 120_000, polling: 500 }
+      );
       await quiet(page);
       const result = await page.evaluate(async () => {
         const panel = document.getElementById('parallel-cell-jobs');
