@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .cells import CellOutputs, Plan, claim, find_cell, plan, read_mark, set_mark
+from .streams import STREAM_LIMIT
 
 
 @dataclass
@@ -123,8 +124,9 @@ class JobOutputs:
                 return self.next
         return None
 
-    def write(self, cell: dict) -> bool:
-        """Write what is pending into ``cell`` (the job's cell, just read). Returns whether
+    def write(self, cell: dict, limit: int = STREAM_LIMIT) -> bool:
+        """Write what is pending into ``cell`` (the job's cell, just read; stream outputs
+        bounded to ``limit`` characters, as the page bounds them). Returns whether
         the cell changed. A cell whose mark shows another writer went further takes only
         what it lacks; a cell that belongs to another run now drops the job."""
         mark = read_mark(cell)
@@ -146,7 +148,7 @@ class JobOutputs:
         self.pending = []
         self.next = self.written = max(mark[1], self.next or 0)
         if outputs or read_mark(cell) != mark or mark[1] != self.written:
-            self.cell.apply(cell, outputs)
+            self.cell.apply(cell, outputs, limit)
             set_mark(cell, self.job_id, self.written)
             changed = True
         return changed
