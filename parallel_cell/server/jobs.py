@@ -7,10 +7,27 @@ and what is pending is written at the next save.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .cells import CellOutputs, Plan, claim, find_cell, plan, read_mark, set_mark
 from .streams import STREAM_LIMIT
+
+# The kernel's marker at the start of a replay whose first outputs it dropped (job.py).
+_MARKER = re.compile(
+    r"\[parallel-cell: \d+ earlier output\(s\) of job \S+ were dropped from the kernel's replay log"
+)
+
+
+def _trimmed(outputs: list) -> bool:
+    first = outputs[0] if outputs else None
+    return (
+        isinstance(first, dict)
+        and first.get("output_type") == "stream"
+        and first.get("name") == "stderr"
+        and isinstance(first.get("text"), str)
+        and _MARKER.match(first["text"]) is not None
+    )
 
 
 @dataclass
@@ -92,10 +109,15 @@ class JobOutputs:
         if end <= self.next:
             return None  # already taken (a replay overlapping live outputs)
         if seq > self.next:
-            if self.asked == self.next:
+            if self.asked == self.next and _trimmed(outputs):
+                # The replay asked for starts later: the kernel's log no longer has the
+                # outputs before it (its marker says so); as a page does, go on from it.
+                self.next = seq
+            elif self.asked == self.next:
                 return None
-            self.asked = self.next
-            return self.next
+            else:
+                self.asked = self.next
+                return self.next
         self.pending.extend(outputs[self.next - seq :])
         self.next = end
         if self.asked is not None and self.next >= self.known_next:
