@@ -25,6 +25,9 @@ echo "== P10 outputs into the notebook file with no page open (server extension)
 .venv/bin/python bench/away.py 2>&1 >>"$out" | grep -v 'WARNING' >&2 || true
 tail -n 2 "$out" >&2
 
+echo "== P13 notebook file size after a job prints 20 MB with no page open (server extension)" >&2
+.venv/bin/python bench/away_size.py --mb 20 --seconds 60 2>&1 >>"$out" | grep -v 'WARNING' >&2 || true
+
 echo "== P4 panel at scale (wasm, headless Chromium)" >&2
 cargo test --release -p parallel-cell-core --target wasm32-unknown-unknown --test bench \
   -- --nocapture 2>&1 | grep -E '^bench:' | .venv/bin/python bench/rust_lines.py | tee -a "$out" >&2

@@ -15,7 +15,10 @@
 // however much a job prints; the kernel's replay log has the rest ("Save output").
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import type * as nbformat from '@jupyterlab/nbformat';
+import { boundedText, STREAM_LIMIT, type GapText } from './bounded';
 import type { WireOutput } from './effects';
+
+export { STREAM_LIMIT, type GapText };
 
 /** The pause after a write, as a multiple of what the write cost. */
 const PAUSE_PER_COST = 2;
@@ -27,46 +30,7 @@ const SLICE_MS = 8;
 const INPUT_QUIET_MS = 150;
 /** …but never longer than this (ms). */
 const MAX_DEFER_MS = 2000;
-/** Characters a cell shows of one stream output, by default (the setting's default). */
-export const STREAM_LIMIT = 50_000;
-/** The share of the limit kept from the start of the stream; the rest is its tail. */
-const HEAD_SHARE = 0.2;
-
 type IOutputModel = ReturnType<ICodeCellModel['outputs']['get']>;
-
-/** A stream output past the limit: its head, the gap, its live tail. */
-interface IBounded {
-  /** The output model last written (the output is ours only while it is the last). */
-  model: IOutputModel;
-  name: string;
-  head: string;
-  tail: string;
-  hiddenChars: number;
-  hiddenLines: number;
-}
-
-/** What the gap says, from the lines and characters it hides. */
-export type GapText = (lines: number, chars: number) => string;
-
-/** `text` with each line's carriage returns applied, as a terminal shows it. */
-export function overwrite(text: string): string {
-  if (!text.includes('\r')) {
-    return text;
-  }
-  return text
-    .replace(/\r+\n/g, '\n')
-    .split('\n')
-    .map(line => {
-      const parts = line.split('\r');
-      let shown = parts[0];
-      for (const part of parts.slice(1)) {
-        shown = part + shown.slice(part.length);
-      }
-      // A trailing \r stays, so the next write overwrites the line.
-      return line.endsWith('\r') ? shown + '\r' : shown;
-    })
-    .join('\n');
-}
 
 /** nbformat's text, one string or a list of lines, as one string. */
 const joined = (text: nbformat.MultilineString): string =>
@@ -77,14 +41,6 @@ function streamText(model: IOutputModel): string {
   const live = (model as { streamText?: { text: string } }).streamText;
   // JupyterLab ≥ 4.1 keeps it as a text model.
   return live ? live.text : joined((model.toJSON() as nbformat.IStream).text);
-}
-
-function countLines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
-    n++;
-  }
-  return n;
 }
 
 interface IPending {
@@ -137,7 +93,6 @@ export class OutputWriter {
 
   /** Forget per-cell state and pending writes (a new run of the cell starts empty). */
   reset(cell: ICodeCellModel): void {
-    this._bounded.delete(cell.id);
     this._displays.delete(cell.id);
     this._clearPending.delete(cell.id);
     this._pending.delete(cell.id);
@@ -243,7 +198,6 @@ export class OutputWriter {
       case 'clear_output': {
         const wait = Boolean((output as { wait?: boolean }).wait);
         area.clear(wait);
-        this._bounded.delete(cell.id);
         if (wait) {
           this._clearPending.add(cell.id);
         } else {
@@ -305,72 +259,28 @@ export class OutputWriter {
 
   /**
    * Append `output` to the cell's last stream output when that one is (or now becomes)
-   * longer than the limit: the middle gives way to a marked gap. `false`: under the
-   * limit, JupyterLab's own append does it.
+   * longer than the limit, or already has a gap (maybe the server's, written while no
+   * page was open): the middle gives way to a marked gap. `false`: under the limit,
+   * JupyterLab's own append does it.
    */
   private _appendBounded(cell: ICodeCellModel, output: nbformat.IStream): boolean {
     const area = cell.outputs;
     const last = area.length > 0 ? area.get(area.length - 1) : undefined;
-    const added = joined(output.text);
-    let bounded = this._bounded.get(cell.id);
-    if (bounded && (bounded.model !== last || bounded.name !== output.name)) {
-      this._bounded.delete(cell.id);
-      bounded = undefined;
+    const before =
+      last?.type === 'stream' && (last.toJSON() as nbformat.IStream).name === output.name
+        ? streamText(last)
+        : null;
+    const text = boundedText(before, joined(output.text), this.streamLimit, this.gapText);
+    if (text === null) {
+      return false;
     }
-    if (!bounded) {
-      const before =
-        last?.type === 'stream' && (last.toJSON() as nbformat.IStream).name === output.name
-          ? streamText(last)
-          : null;
-      const length = (before?.length ?? 0) + added.length;
-      if (length <= this.streamLimit) {
-        return false;
-      }
-      const all = overwrite((before ?? '') + added);
-      const headMax = Math.floor(this.streamLimit * HEAD_SHARE);
-      const newline = all.lastIndexOf('\n', headMax);
-      const head = all.slice(0, newline > 0 ? newline + 1 : headMax);
-      bounded = { model: last!, name: output.name, head, tail: '', hiddenChars: 0, hiddenLines: 0 };
-      if (before === null) {
-        area.add({ output_type: 'stream', name: output.name, text: '' });
-      }
-      this._trim(bounded, all.slice(head.length));
-    } else {
-      // Carriage returns act on the tail's last line and what is added.
-      const start = bounded.tail.lastIndexOf('\n') + 1;
-      this._trim(
-        bounded,
-        bounded.tail.slice(0, start) + overwrite(bounded.tail.slice(start) + added)
-      );
+    if (before === null) {
+      area.add({ output_type: 'stream', name: output.name, text: '' });
     }
-    const gap = `${bounded.head.endsWith('\n') ? '' : '\n'}${this.gapText(bounded.hiddenLines, bounded.hiddenChars)}\n`;
-    area.set(area.length - 1, {
-      output_type: 'stream',
-      name: output.name,
-      text: bounded.head + gap + bounded.tail
-    });
-    bounded.model = area.get(area.length - 1);
-    this._bounded.set(cell.id, bounded);
+    area.set(area.length - 1, { output_type: 'stream', name: output.name, text });
     return true;
   }
 
-  /** Set `bounded`'s tail to `tail`, cut from the front (at a line start) to fit. */
-  private _trim(bounded: IBounded, tail: string): void {
-    const room = this.streamLimit - bounded.head.length;
-    if (tail.length > room) {
-      let cut = tail.length - room;
-      const newline = tail.indexOf('\n', cut);
-      if (newline >= 0 && newline < cut + 1000) {
-        cut = newline + 1;
-      }
-      bounded.hiddenChars += cut;
-      bounded.hiddenLines += countLines(tail.slice(0, cut));
-      tail = tail.slice(cut);
-    }
-    bounded.tail = tail;
-  }
-
-  private readonly _bounded = new Map<string, IBounded>();
   private readonly _displays = new Map<string, Map<string, number[]>>();
   private readonly _clearPending = new Set<string>();
   private readonly _pending = new Map<string, IPending>();

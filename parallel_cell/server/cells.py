@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .streams import STREAM_LIMIT, bounded_text
+
 MARK_KEY = "parallel_cell"
 
 _FNV_OFFSET = 0xCBF29CE484222325
@@ -192,7 +194,9 @@ class CellOutputs:
     clear_pending: bool = False
     cursor: int | None = None  # where the last stream output's next text goes
 
-    def apply(self, cell: dict, outputs: list[dict]) -> None:
+    def apply(self, cell: dict, outputs: list[dict], limit: int = STREAM_LIMIT) -> None:
+        """Add ``outputs`` to ``cell``; a stream output past ``limit`` characters is
+        bounded as the page bounds it (``streams.py``)."""
         area = cell.setdefault("outputs", [])
         for output in outputs:
             if not well_formed(output):
@@ -231,13 +235,23 @@ class CellOutputs:
             last = area[-1] if area else None
             if kind == "stream":
                 new = _text(clean.get("text"))
-                if (
+                same = (
                     isinstance(last, dict)
                     and last.get("output_type") == "stream"
                     and last.get("name") == clean.get("name")
-                ):
-                    old = _text(last.get("text"))
-                    at = len(old) if self.cursor is None else min(self.cursor, len(old))
+                )
+                old = _text(last.get("text")) if same else None
+                at = len(old or "") if self.cursor is None else min(self.cursor, len(old or ""))
+                bounded = bounded_text(_pending_cr(old, at), new, limit)
+                if bounded is not None:
+                    # Past the limit (as the page bounds it): the cursor is the text's end.
+                    self.cursor = None
+                    if same:
+                        last["text"] = bounded
+                    else:
+                        area.append({**clean, "text": bounded})
+                    continue
+                if same:
                     last["text"], self.cursor = process_text(at, new, old)
                     continue
                 clean["text"], self.cursor = process_text(0, new)
@@ -247,6 +261,15 @@ class CellOutputs:
             display_id = (output.get("transient") or {}).get("display_id")
             if display_id:
                 self.displays.setdefault(display_id, []).append(len(area) - 1)
+
+
+def _pending_cr(old: str | None, at: int) -> str | None:
+    """``old`` with the cursor a ``\\r`` left mid-text written out as that ``\\r``, so that
+    bounding (which works on text, as the page does) overwrites the line as it should."""
+    if old is None or at >= len(old) or "\n" in old[at:]:
+        return old
+    start = old.rfind("\n", 0, at) + 1
+    return f"{old}\r{old[start:at]}"
 
 
 def _text(text) -> str:

@@ -7,9 +7,27 @@ and what is pending is written at the next save.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .cells import CellOutputs, Plan, claim, find_cell, plan, read_mark, set_mark
+from .streams import STREAM_LIMIT
+
+# The kernel's marker at the start of a replay whose first outputs it dropped (job.py).
+_MARKER = re.compile(
+    r"\[parallel-cell: \d+ earlier output\(s\) of job \S+ were dropped from the kernel's replay log"
+)
+
+
+def _trimmed(outputs: list) -> bool:
+    first = outputs[0] if outputs else None
+    return (
+        isinstance(first, dict)
+        and first.get("output_type") == "stream"
+        and first.get("name") == "stderr"
+        and isinstance(first.get("text"), str)
+        and _MARKER.match(first["text"]) is not None
+    )
 
 
 @dataclass
@@ -91,10 +109,15 @@ class JobOutputs:
         if end <= self.next:
             return None  # already taken (a replay overlapping live outputs)
         if seq > self.next:
-            if self.asked == self.next:
+            if self.asked == self.next and _trimmed(outputs):
+                # The replay asked for starts later: the kernel's log no longer has the
+                # outputs before it (its marker says so); as a page does, go on from it.
+                self.next = seq
+            elif self.asked == self.next:
                 return None
-            self.asked = self.next
-            return self.next
+            else:
+                self.asked = self.next
+                return self.next
         self.pending.extend(outputs[self.next - seq :])
         self.next = end
         if self.asked is not None and self.next >= self.known_next:
@@ -123,8 +146,9 @@ class JobOutputs:
                 return self.next
         return None
 
-    def write(self, cell: dict) -> bool:
-        """Write what is pending into ``cell`` (the job's cell, just read). Returns whether
+    def write(self, cell: dict, limit: int = STREAM_LIMIT) -> bool:
+        """Write what is pending into ``cell`` (the job's cell, just read; stream outputs
+        bounded to ``limit`` characters, as the page bounds them). Returns whether
         the cell changed. A cell whose mark shows another writer went further takes only
         what it lacks; a cell that belongs to another run now drops the job."""
         mark = read_mark(cell)
@@ -146,7 +170,7 @@ class JobOutputs:
         self.pending = []
         self.next = self.written = max(mark[1], self.next or 0)
         if outputs or read_mark(cell) != mark or mark[1] != self.written:
-            self.cell.apply(cell, outputs)
+            self.cell.apply(cell, outputs, limit)
             set_mark(cell, self.job_id, self.written)
             changed = True
         return changed

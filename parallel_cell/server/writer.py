@@ -13,7 +13,9 @@ import asyncio
 from .cells import find_cell
 from .documents import Gone, SharedNotebook
 from .jobs import JobOutputs
+from .limit import stream_limit
 from .link import KernelLink, job_fields, msg_list, msg_replay, msg_saved
+from .streams import STREAM_LIMIT
 
 GONE = "its notebook is not at its path any more"
 
@@ -33,12 +35,15 @@ class KernelWriter:
         self._timer: asyncio.TimerHandle | None = None
         self._last_save: dict[str, float] = {}
         self._gone: set[str] = set()
+        self.stream_limit = STREAM_LIMIT
 
     async def open(self) -> bool:
         km = self.writer.serverapp.kernel_manager.get_kernel(self.kernel_id)
         self.paths = set(await self.writer.session_paths(self.kernel_id))
         if not self.paths:
             return False
+        # Read at each takeover: a change the person made in a page holds from the next.
+        self.stream_limit = stream_limit(self.writer.serverapp, self.log)
         self.link = KernelLink(km, self._heard, self.log)
         if not await self.link.open():
             return False
@@ -242,7 +247,7 @@ class KernelWriter:
                     index, _ = job.resolve(cells, path)  # its replay: asked by `flush`
                 else:
                     index = self._index(cells, job)
-                if index is not None and job.write(cells[index]):
+                if index is not None and job.write(cells[index], self.stream_limit):
                     changed[index] = cells[index]
             if self.stopped and not final:
                 return True
