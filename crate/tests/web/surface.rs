@@ -80,7 +80,10 @@ fn a_list_is_its_messages_in_order() {
     }
     let effects = one_go.take();
     assert_eq!(effects, one_by_one.take());
-    assert_eq!(kinds(&effects).iter().filter(|k| *k == "problem").count(), 1);
+    assert_eq!(
+        kinds(&effects).iter().filter(|k| *k == "problem").count(),
+        1
+    );
     for h in [&one_go, &one_by_one] {
         let state = |id| h.row(id).get_attribute("data-job-state");
         assert_eq!(state("a").as_deref(), Some("error"));
