@@ -4,6 +4,8 @@
 //! 100,000 messages by default, plus the commands between them (seconds);
 //! `PC_FUZZ_CASES=5000000 cargo test --release --test fuzz` for a longer run;
 //! `PC_FUZZ_SEED` replays a run. The browser runs the same generator (`web.rs`).
+//! Our own generator rather than proptest: one seeded generator serves native tests, the
+//! browser and `make soak`; proptest would add shrinking, not coverage.
 
 use std::path::PathBuf;
 
