@@ -196,9 +196,7 @@ test('Clear finished frees the jobs in the kernel too', async () => {
 });
 
 test('two tabs on one notebook: after one closes, the other still reaches the kernel', async () => {
-  // A reload in an earlier test may leave the kernel's warning about its own comm close
-  // (handled: the reloaded page names the comms it replaces); only this test's part counts.
-  const logFrom = lab.log().length;
+  const logFrom = lab.log().length; // this test's part of the server log
   const a = await open('two-tabs.ipynb');
   const b = await open('two-tabs.ipynb');
   await openPanel(a.page);
@@ -211,12 +209,17 @@ test('two tabs on one notebook: after one closes, the other still reaches the ke
   await a.page.goto('about:blank');
   await new Promise(r => setTimeout(r, 1_000));
   await a.context.close();
-  // The tab that stays kills the job. (The kernel-level fault once seen here — a comm
-  // routed to the other tab's deleted subshell, "Unknown subshell_id" — is reproduced
-  // deterministically in tests/python/test_subshell.py.)
+  // The tab that stays kills the job. (The kernel-level fault once seen here — the other
+  // tab's messages routed to the deleted subshell, "Cannot handle comm_msg …: Unknown
+  // subshell_id" — is reproduced deterministically in tests/python/test_subshell.py.) The
+  // closing tab's own comm_close may meet its deleted subshell too: JupyterLab deletes it
+  // on the control channel, which can overtake the close. That one is not the fault.
   await rowOf(b.page, job).locator('button[aria-label="Kill job"]').click();
   await waitForState(b.page, job, 'killed', 15_000);
-  assert.doesNotMatch(lab.log().slice(logFrom), /Unknown subshell_id/);
+  assert.doesNotMatch(
+    lab.log().slice(logFrom),
+    /Cannot handle (?!comm_close )[^\n]*Unknown subshell_id/
+  );
   assert.deepEqual(b.errors, []);
   await b.context.close();
 });
