@@ -13,8 +13,13 @@ from .job import TERMINAL
 from .records import logged_text
 from .threads import checkpoint
 
-_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # IPython colours tracebacks with SGR only
 _KILL_RE = re.compile(r"--kill\s+(\d+)")
+
+
+def plain_traceback(lines):
+    """Traceback lines (as a job's error carries them) joined, without ANSI colours."""
+    return _ANSI_RE.sub("", "\n".join(lines))
 
 
 def _runtime():
@@ -123,7 +128,7 @@ class JobManager:
         job = self._get(n)
         if job.error is None:
             return None
-        return _Text(_ANSI_RE.sub("", "\n".join(job.error["traceback"])))
+        return _Text(plain_traceback(job.error["traceback"]))
 
     def kill(self, n):
         """Kill job ``n``; returns its state right after asking (often ``cancelling``)."""

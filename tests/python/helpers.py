@@ -1,10 +1,6 @@
 """Small helpers shared by the tests."""
 
-import re
+from parallel_cell._bootstrap import load_runtime
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def plain(lines):
-    """Traceback lines joined, without ANSI colours."""
-    return ANSI.sub("", "\n".join(lines))
+# The runtime's own stripper, so the tests and `jobs.traceback()` read tracebacks alike.
+plain = load_runtime(register=False).api.plain_traceback
