@@ -4,8 +4,10 @@
 //! 100,000 messages by default, plus the commands between them (seconds);
 //! `PC_FUZZ_CASES=5000000 cargo test --release --test fuzz` for a longer run;
 //! `PC_FUZZ_SEED` replays a run. The browser runs the same generator (`web.rs`).
-//! Our own generator rather than proptest: one seeded generator serves native tests, the
-//! browser and `make soak`; proptest would add shrinking, not coverage.
+//! Our own generator rather than proptest, measured in a probe crate (2026-12): proptest 1.12
+//! adds 13 crates and ~11 s CPU to a cold test build and needs getrandom's `wasm_js` backend
+//! in the browser, while the strategies (mutating goldens) would stay ours; it would replace
+//! only the 20-line SplitMix64 in `common`, and add shrinking, not coverage.
 
 use std::path::PathBuf;
 
