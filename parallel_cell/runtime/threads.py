@@ -36,6 +36,7 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 _active = [True]  # the patches below that only job threads need are in place
+_bootstrap_swapped = [False]  # the thread bootstrap patch goes with them (no thread maps)
 
 
 def register(ident, job):
@@ -81,12 +82,17 @@ def _activate(on):
 
 
 def _swapped():
-    return (
+    swapped = (
         (threading.Condition, "wait", _cond_wait),
         (threading.Thread, "join", _thread_join),
         (threading.Thread, "start", _thread_start),
         (socket.socket, "__init__", _socket_init),
     )
+    # A job's threads start while it runs (``start`` waits for the bootstrap), so the
+    # bootstrap can go with the rest, unless every thread must forget its ident's map.
+    if _bootstrap_swapped[0]:
+        swapped += ((threading.Thread, "_bootstrap_inner", _thread_bootstrap),)
+    return swapped
 
 
 def current_job():
@@ -216,13 +222,9 @@ def _serves_anyone(thread):
     return cls.__name__ == "TMonitor" and cls.__module__.startswith("tqdm")
 
 
-def _forget_reused_ident():
-    """ipykernel 6.29+ maps each thread to the thread that started it, by ident, and
-    never forgets. Idents are reused, so with jobs starting threads the map can close
-    into a cycle, and the output lookup of a thread on it loops forever (seen on
-    ipykernel 6.31: a pool thread's print hung the kernel). A thread that starts
-    forgets what an earlier thread of its ident left; ipykernel then maps it afresh."""
-    ident = threading.get_ident()
+def _thread_maps():
+    """ipykernel 6.29–6.x's maps of each thread to the thread that started it, by ident
+    (7.x has none)."""
     for name in ("stdout", "stderr"):
         # Instance dicts only: a miss through RoutedStream.__getattr__ raised and cost
         # every thread start some 10 µs.
@@ -231,7 +233,18 @@ def _forget_reused_ident():
             for attr in ("_thread_to_parent", "_thread_to_parent_header"):
                 known = found.get(attr)
                 if isinstance(known, dict):
-                    known.pop(ident, None)
+                    yield known
+
+
+def _forget_reused_ident():
+    """ipykernel's thread maps never forget. Idents are reused, so with jobs starting
+    threads a map can close into a cycle, and the output lookup of a thread on it loops
+    forever (seen on ipykernel 6.31: a pool thread's print hung the kernel). A thread
+    that starts forgets what an earlier thread of its ident left; ipykernel then maps it
+    afresh."""
+    ident = threading.get_ident()
+    for known in _thread_maps():
+        known.pop(ident, None)
 
 
 def _thread_bootstrap(self):
@@ -347,3 +360,6 @@ def install_patches():
             fn.__doc__ = orig.__doc__
             setattr(owner, name, fn)
         _active[0] = True
+        # Measured (P9): the bootstrap patch is most of what a foreground thread start
+        # pays with the runtime loaded; without thread maps to forget it is job-only.
+        _bootstrap_swapped[0] = _orig_thread_bootstrap is not None and next(_thread_maps(), None) is None
