@@ -362,4 +362,6 @@ def install_patches():
         _active[0] = True
         # Measured (P9): the bootstrap patch is most of what a foreground thread start
         # pays with the runtime loaded; without thread maps to forget it is job-only.
-        _bootstrap_swapped[0] = _orig_thread_bootstrap is not None and next(_thread_maps(), None) is None
+        _bootstrap_swapped[0] = (
+            _orig_thread_bootstrap is not None and next(_thread_maps(), None) is None
+        )
