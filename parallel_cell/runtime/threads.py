@@ -36,7 +36,7 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 _active = [True]  # the patches below that only job threads need are in place
-_bootstrap_swapped = [False]  # the thread bootstrap patch goes with them (no thread maps)
+_kernel_maps_threads = [True]  # ipykernel keeps thread maps (see _forget_reused_ident)
 
 
 def register(ident, job):
@@ -90,7 +90,7 @@ def _swapped():
     )
     # A job's threads start while it runs (``start`` waits for the bootstrap), so the
     # bootstrap can go with the rest, unless every thread must forget its ident's map.
-    if _bootstrap_swapped[0]:
+    if not _kernel_maps_threads[0] and _orig_thread_bootstrap is not None:
         swapped += ((threading.Thread, "_bootstrap_inner", _thread_bootstrap),)
     return swapped
 
@@ -242,6 +242,8 @@ def _forget_reused_ident():
     forever (seen on ipykernel 6.31: a pool thread's print hung the kernel). A thread
     that starts forgets what an earlier thread of its ident left; ipykernel then maps it
     afresh."""
+    if not _kernel_maps_threads[0]:
+        return
     ident = threading.get_ident()
     for known in _thread_maps():
         known.pop(ident, None)
@@ -361,7 +363,5 @@ def install_patches():
             setattr(owner, name, fn)
         _active[0] = True
         # Measured (P9): the bootstrap patch is most of what a foreground thread start
-        # pays with the runtime loaded; without thread maps to forget it is job-only.
-        _bootstrap_swapped[0] = (
-            _orig_thread_bootstrap is not None and next(_thread_maps(), None) is None
-        )
+        # pays with the runtime loaded; with no thread maps to forget it is job-only.
+        _kernel_maps_threads[0] = next(_thread_maps(), None) is not None
