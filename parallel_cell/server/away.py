@@ -26,12 +26,11 @@ import functools
 
 from jupyter_server.utils import ensure_async
 
+from . import pages
 from .documents import FileNotebook, SharedNotebook
-from .link import TARGET
 from .writer import KernelWriter
 
 _PATCHED = "_parallel_cell_away"
-TARGET_BYTES = TARGET.encode()
 
 
 class AwayWriter:
@@ -46,7 +45,7 @@ class AwayWriter:
         self._holds: dict[str, float] = {}  # notebook path → loop time the hold ends
         self._locks: dict[str, asyncio.Lock] = {}
         self._cm_get = serverapp.contents_manager.get
-        self._runtime_kernels: set[str] = set()  # kernels a page opened a runtime comm on
+        self._pages: pages.PageComms | None = None  # what pages opened (set by start)
         self._sweeper: asyncio.Task | None = None
 
     # -- watching ---------------------------------------------------------------------
@@ -87,32 +86,8 @@ class AwayWriter:
             )
 
         cm.get = watched_get
-        self._watch_comm_opens()
+        self._pages = pages.watch(self.serverapp)
         self.log.info("parallel-cell: job outputs reach notebooks no page holds")
-
-    def _watch_comm_opens(self) -> None:
-        """Note the kernels a page opened a runtime comm on. The server opens its own comm
-        only there: the runtime is known to be in them (a page closes its comm when it
-        leaves, so the kernel's list of open comms cannot say it)."""
-        from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
-
-        seen = self._runtime_kernels
-        original = KernelWebsocketHandler.on_message
-        if getattr(original, _PATCHED, False):
-            KernelWebsocketHandler._parallel_cell_seen = seen
-            return
-
-        @functools.wraps(original)
-        def on_message(handler, message):
-            # A cheap look at what a page sends (no parsing): a comm_open on our target.
-            probe = message if isinstance(message, bytes) else str(message).encode()
-            if TARGET_BYTES in probe and b"comm_open" in probe:
-                handler._parallel_cell_seen.add(handler.kernel_id)
-            return original(handler, message)
-
-        setattr(on_message, _PATCHED, True)
-        KernelWebsocketHandler._parallel_cell_seen = seen
-        KernelWebsocketHandler.on_message = on_message
 
     def _connections(self, kernel_id: str) -> int:
         km = self.serverapp.kernel_manager
@@ -135,7 +110,7 @@ class AwayWriter:
 
     async def _takeover(self, kernel_id: str) -> None:
         self._pending.pop(kernel_id, None)
-        if kernel_id not in self._runtime_kernels:
+        if self._pages is None or kernel_id not in self._pages.runtime_kernels:
             return
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.ensure_future(self._sweep())
@@ -159,10 +134,10 @@ class AwayWriter:
     async def _sweep(self, every: float = 5.0) -> None:
         """Let go of kernels that were shut down while the server wrote for them (a culler,
         the API): what is pending is written, the link closed."""
-        while self._away or self._runtime_kernels:
+        while self._away or (self._pages and self._pages.runtime_kernels):
             await asyncio.sleep(every)
             alive = set(self.serverapp.kernel_manager.list_kernel_ids())
-            self._runtime_kernels &= alive
+            self._pages.runtime_kernels &= alive
             for kernel_id in [k for k in self._away if k not in alive]:
                 await self._away.pop(kernel_id).finish()
                 self.log.info(

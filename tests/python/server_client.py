@@ -183,7 +183,7 @@ class Server:
 class Page:
     """A page on a notebook: a kernel websocket, the runtime bootstrapped, a comm open."""
 
-    def __init__(self, server: Server, kernel_id: str, bootstrap=True):
+    def __init__(self, server: Server, kernel_id: str, bootstrap=True, replaces=()):
         self.server = server
         self.session = uuid.uuid4().hex
         self.ws = websocket.create_connection(
@@ -201,9 +201,8 @@ class Page:
         if bootstrap:
             reply = self.request("execute_request", {"code": bootstrap_code(), "silent": True})
             assert reply["content"]["status"] == "ok", reply["content"]
-        self._send(
-            "comm_open", {"comm_id": self.comm_id, "target_name": TARGET, "data": {"protocol": 2}}
-        )
+        data = {"protocol": 2, **({"replaces": list(replaces)} if replaces else {})}
+        self._send("comm_open", {"comm_id": self.comm_id, "target_name": TARGET, "data": data})
         self.wait_type("hello", timeout=30)
 
     def _send(self, msg_type, content, channel="shell", metadata=None):
@@ -252,6 +251,13 @@ class Page:
             if not self._cv.wait_for(lambda: msg_id in self.replies, timeout):
                 raise AssertionError(f"no reply to {msg_type} within {timeout}s")
             return self.replies.pop(msg_id)
+
+    def evaluate(self, expression):
+        """``expression``'s repr in the kernel (a silent execute's user expression)."""
+        content = {"code": "", "silent": True, "user_expressions": {"x": expression}}
+        found = self.request("execute_request", content)["content"]["user_expressions"]["x"]
+        assert found["status"] == "ok", found
+        return found["data"]["text/plain"]
 
     def send(self, data):
         self._send("comm_msg", {"comm_id": self.comm_id, "data": data})
