@@ -74,7 +74,7 @@ class KernelWriter:
         self.stop()
         await self.close()
 
-    # -- what the kernel says -------------------------------------------------------------
+    # -- what the kernel says (every golden kind: tests/python/test_server_golden.py) -----
     def _heard(self, msg: dict) -> None:
         if self.stopped:
             return
