@@ -20,31 +20,36 @@ TARGET = "parallel_cell.v2"
 PROTOCOL = 2
 
 
-def _ident(value: Any) -> str | None:
+U64 = 2**64 - 1  # seqs and counts are u64 on the wire (crate/src/protocol/kernel.rs)
+
+
+def as_id(value: Any) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+def as_count(value: Any) -> int | None:
+    """``value`` if it is an integer from 0 to u64's largest (not ``True``), else ``None``."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= U64
+    return value if ok else None
 
 
 def job_fields(info: dict) -> dict | None:
     """The fields of a ``queued``/``started`` message or a ``JobInfo`` the server uses, or
     ``None`` when they are not all of the right shape."""
-    job_id = _ident(info.get("job_id"))
+    job_id = as_id(info.get("job_id"))
     if job_id is None:
         return None
     origin = info.get("origin")
     return {
         "job_id": job_id,
-        "cell_id": _ident(info.get("cell_id")),
+        "cell_id": as_id(info.get("cell_id")),
         "notebook": info.get("notebook") if isinstance(info.get("notebook"), str) else None,
-        "source_hash": _ident(info.get("source_hash")),
+        "source_hash": as_id(info.get("source_hash")),
         "origin": origin if origin in ("frontend", "kernel") else "frontend",
         "superseded": info.get("superseded") is True,
-        "next_seq": _count(info.get("next_seq")) or 0,
+        "next_seq": as_count(info.get("next_seq")) or 0,
         "ended": info.get("state") in ("done", "error", "killed", "lost"),
-        "threads": _count(info.get("threads")) or 0,
+        "threads": as_count(info.get("threads")) or 0,
     }
 
 

@@ -14,7 +14,7 @@ from .cells import find_cell
 from .documents import Gone, SharedNotebook
 from .jobs import JobOutputs
 from .limit import stream_limit
-from .link import KernelLink, job_fields, msg_list, msg_replay, msg_saved
+from .link import KernelLink, as_count, as_id, job_fields, msg_list, msg_replay, msg_saved
 from .streams import STREAM_LIMIT
 
 GONE = "its notebook is not at its path any more"
@@ -74,7 +74,7 @@ class KernelWriter:
         self.stop()
         await self.close()
 
-    # -- what the kernel says -------------------------------------------------------------
+    # -- what the kernel says (every golden kind: tests/python/test_server_golden.py) -----
     def _heard(self, msg: dict) -> None:
         if self.stopped:
             return
@@ -89,14 +89,14 @@ class KernelWriter:
         elif kind == "output":
             self._output(msg)
         elif kind == "finished":
-            job = self.jobs.get(msg.get("job_id"))
+            job = self._job(msg)
             if job is not None:
                 job.ended = True
                 self._flush_soon(0)
         elif kind == "threads":
-            job = self.jobs.get(msg.get("job_id"))
-            running = msg.get("running")
-            if job is not None and isinstance(running, int) and running >= 0:
+            job = self._job(msg)
+            running = as_count(msg.get("running"))
+            if job is not None and running is not None:
                 job.threads = running
                 if not running:
                     self._flush_soon(0)
@@ -107,6 +107,10 @@ class KernelWriter:
         elif kind == "comm_closed":
             self.log.info("parallel-cell: kernel %s closed the server's comm", self.kernel_id)
             self.stopped = True
+
+    def _job(self, msg: dict) -> JobOutputs | None:
+        # Checked first: an unhashable job_id (a list) would raise in the lookup.
+        return self.jobs.get(as_id(msg.get("job_id")))
 
     def _know(self, info: dict) -> None:
         fields = job_fields(info)
@@ -126,9 +130,9 @@ class KernelWriter:
         )
 
     def _output(self, msg: dict) -> None:
-        job = self.jobs.get(msg.get("job_id"))
-        seq, outputs = msg.get("seq"), msg.get("outputs")
-        if job is None or not isinstance(seq, int) or seq < 0 or not isinstance(outputs, list):
+        job = self._job(msg)
+        seq, outputs = as_count(msg.get("seq")), msg.get("outputs")
+        if job is None or seq is None or not isinstance(outputs, list):
             return
         since = job.take(seq, outputs)
         if since is not None:
