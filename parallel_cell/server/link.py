@@ -194,8 +194,8 @@ class KernelLink:
             except Exception as err:  # noqa: BLE001 - a closed socket ends the reader
                 self._log.debug("parallel-cell: iopub reader ended: %s", err)
                 return
-            content = msg.get("content") or {}
-            if content.get("comm_id") != self.comm_id:
+            content = msg.get("content")
+            if not isinstance(content, dict) or content.get("comm_id") != self.comm_id:
                 continue
             if msg.get("msg_type") == "comm_close":
                 self.comm_id = None

@@ -353,6 +353,7 @@ def test_a_list_gives_the_same_state_as_one_by_one(caplog):
     noise = [None, 7, "output", [], [GOLDENS["finished_done"]]]
     mixed = [comm_msg(msgs[:5] + noise + msgs[5:]), comm_msg(GOLDENS["cleared"], "comm-2")]
     mixed += [comm_msg(None), comm_msg(GOLDENS["cleared"], msg_type="comm_open")]
+    mixed[1:1] = [{"msg_type": "comm_msg", "content": c} for c in (None, [1], "x", 7)]
     with caplog.at_level(logging.DEBUG, LOG.name):
         assert read_through_link(mixed) == one_by_one
     assert not [r for r in caplog.records if r.exc_info], "a message raised in the reader"
