@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from typing import Any, Callable
 
@@ -23,8 +24,12 @@ PROTOCOL = 2
 U64 = 2**64 - 1  # seqs and counts are u64 on the wire (crate/src/protocol/kernel.rs)
 
 
+# An id as the runtime checks it (runtime/protocol.py's _ID_RE; test_server_golden ties them).
+ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
+
+
 def as_id(value: Any) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+    return value if isinstance(value, str) and ID_RE.match(value) else None
 
 
 def as_count(value: Any) -> int | None:

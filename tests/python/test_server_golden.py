@@ -411,3 +411,10 @@ def test_bad_outputs_in_a_batch_keep_their_seq_and_are_not_written():
     written = kw.writer.notebook.cells()[0]
     assert written["outputs"] == expected_cell(msg["outputs"])
     assert read_mark(written) == (msg["job_id"], msg["seq"] + len(msg["outputs"]) + len(bad))
+
+
+def test_ids_are_read_by_the_runtime_s_rule():
+    from parallel_cell._bootstrap import load_runtime
+    from parallel_cell.server.link import ID_RE
+
+    assert ID_RE.pattern == load_runtime(register=False).protocol._ID_RE.pattern
