@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use parallel_cell_core::error::Error;
 use parallel_cell_core::protocol::{
-    DisplayData, JobInfo, JobList, KernelMsg, Output, Outputs, Place, Target,
+    DisplayData, JobInfo, JobList, KernelMsg, MimeBundle, Output, Outputs, Place, Target,
 };
 use serde_json::{json, Map, Value};
 
@@ -104,8 +104,10 @@ fn fields_left_out_or_null_read_as_their_default() {
         panic!("display_data without metadata");
     };
     let empty = DisplayData {
-        data: Map::new(),
-        metadata: Map::new(),
+        bundle: MimeBundle {
+            data: Map::new(),
+            metadata: Map::new(),
+        },
         transient: None,
     };
     assert_eq!(outputs, [Output::DisplayData(empty)]);

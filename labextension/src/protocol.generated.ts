@@ -44,31 +44,31 @@ text: string, };
 
 export type DisplayData = { 
 /**
+ * `{"display_id": …}` when the display can be updated later.
+ */
+transient?: JsonValue | null, 
+/**
  * mime type → value.
  */
 data: { [key in string]?: JsonValue }, 
 /**
  * Per-mime metadata.
  */
-metadata: { [key in string]?: JsonValue }, 
-/**
- * `{"display_id": …}` when the display can be updated later.
- */
-transient?: JsonValue | null, };
+metadata: { [key in string]?: JsonValue }, };
 
 export type ExecuteResult = { 
 /**
+ * Always `null` for background jobs (they do not take an execution count).
+ */
+execution_count: number | null, 
+/**
  * mime type → value.
  */
 data: { [key in string]?: JsonValue }, 
 /**
  * Per-mime metadata.
  */
-metadata: { [key in string]?: JsonValue }, 
-/**
- * Always `null` for background jobs (they do not take an execution count).
- */
-execution_count: number | null, };
+metadata: { [key in string]?: JsonValue }, };
 
 export type ErrorOutput = { 
 /**
@@ -86,17 +86,17 @@ traceback: Array<string>, };
 
 export type UpdateDisplayData = { 
 /**
+ * `{"display_id": …}`.
+ */
+transient: JsonValue, 
+/**
  * mime type → value.
  */
 data: { [key in string]?: JsonValue }, 
 /**
  * Per-mime metadata.
  */
-metadata: { [key in string]?: JsonValue }, 
-/**
- * `{"display_id": …}`.
- */
-transient: JsonValue, };
+metadata: { [key in string]?: JsonValue }, };
 
 export type ClearOutput = { 
 /**

@@ -172,11 +172,12 @@ objects! {
         log_trimmed, threads: or_default, conflicts: or_default }
     Place { target: or_default, worker, dashboard }
     Stream { name, text }
-    DisplayData { data, metadata: if_missing, transient }
-    ExecuteResult { data, metadata: if_missing, execution_count }
+    DisplayData { bundle: flatten, transient }
+    ExecuteResult { bundle: flatten, execution_count }
     ErrorOutput { ename, evalue, traceback }
-    UpdateDisplayData { data, metadata: if_missing, transient }
+    UpdateDisplayData { bundle: flatten, transient }
     ClearOutput { wait }
+    MimeBundle { data, metadata: if_missing }
 }
 
 // An output in a list of outputs: `Output::read` (`decode.rs` dispatches the tags).
