@@ -29,12 +29,14 @@ fn submit_dask(s: &mut Scheduler, id: &str) -> Vec<Effect> {
 
 fn started_dask(id: &str, worker: Option<&str>) -> KernelMsg {
     KernelMsg::Started(Started {
-        job_id: id.into(),
-        num: 1,
-        cell_id: Some(format!("cell-{id}")),
-        notebook: Some("nb.ipynb".into()),
+        head: JobHead {
+            job_id: id.into(),
+            num: 1,
+            cell_id: Some(format!("cell-{id}")),
+            notebook: Some("nb.ipynb".into()),
+            origin: Origin::Frontend,
+        },
         started_at: 50.0,
-        origin: Origin::Frontend,
         place: Place {
             target: Target::Dask,
             worker: worker.map(str::to_owned),
@@ -192,9 +194,9 @@ fn kernel_dask_jobs_are_adopted_from_started() {
     let mut s = ready();
     let mut msg = started_dask("k7", None);
     if let KernelMsg::Started(st) = &mut msg {
-        st.origin = Origin::Kernel;
-        st.cell_id = None;
-        st.notebook = None;
+        st.head.origin = Origin::Kernel;
+        st.head.cell_id = None;
+        st.head.notebook = None;
     }
     s.receive(K, msg, 100.0);
     let job = s.job("k7").unwrap();

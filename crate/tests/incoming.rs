@@ -146,12 +146,14 @@ fn kernel_jobs_are_adopted() {
     let fx = s.receive(
         K,
         KernelMsg::Started(Started {
-            job_id: "k2".into(),
-            num: 2,
-            cell_id: None,
-            notebook: None,
+            head: JobHead {
+                job_id: "k2".into(),
+                num: 2,
+                cell_id: None,
+                notebook: None,
+                origin: Origin::Kernel,
+            },
             started_at: 5.0,
-            origin: Origin::Kernel,
             place: Place::default(),
             after: None,
             source_hash: None,
@@ -172,12 +174,14 @@ fn kernel_jobs_are_adopted() {
     s.receive(
         "k9",
         KernelMsg::Started(Started {
-            job_id: "k2".into(),
-            num: 7,
-            cell_id: None,
-            notebook: None,
+            head: JobHead {
+                job_id: "k2".into(),
+                num: 7,
+                cell_id: None,
+                notebook: None,
+                origin: Origin::Kernel,
+            },
             started_at: 5.0,
-            origin: Origin::Kernel,
             place: Place::default(),
             after: None,
             source_hash: None,
@@ -198,12 +202,14 @@ fn kernel_jobs_are_adopted() {
 
 fn kernel_started(id: &str) -> KernelMsg {
     KernelMsg::Started(Started {
-        job_id: id.into(),
-        num: 1,
-        cell_id: None,
-        notebook: None,
+        head: JobHead {
+            job_id: id.into(),
+            num: 1,
+            cell_id: None,
+            notebook: None,
+            origin: Origin::Kernel,
+        },
         started_at: 0.0,
-        origin: Origin::Kernel,
         place: Place::default(),
         after: None,
         source_hash: None,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use parallel_cell_core::error::Error;
 use parallel_cell_core::protocol::{
-    DisplayData, JobInfo, JobList, KernelMsg, MimeBundle, Output, Outputs, Place, Target,
+    DisplayData, JobHead, JobInfo, JobList, KernelMsg, MimeBundle, Output, Outputs, Place, Target,
 };
 use serde_json::{json, Map, Value};
 
@@ -124,7 +124,7 @@ fn fields_left_out_or_null_read_as_their_default() {
         panic!("a jobs entry with its optional fields left out or null");
     };
     let [JobInfo {
-        cell_id: None,
+        head: JobHead { cell_id: None, .. },
         started_at: None,
         error: None,
         place:

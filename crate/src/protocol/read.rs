@@ -152,9 +152,8 @@ macro_rules! objects {
 
 objects! {
     Hello { protocol, runtime, python, ipykernel, implementation }
-    Started { job_id, num, cell_id, notebook, started_at, origin, place: flatten, after,
-        source_hash }
-    Queued { job_id, num, cell_id, notebook, origin, after, source_hash, target: or_default }
+    Started { head: flatten, started_at, place: flatten, after, source_hash }
+    Queued { head: flatten, after, source_hash, target: or_default }
     Cleared { job_ids }
     LogTrimmed { job_id, reason }
     Threads { job_id, running }
@@ -167,9 +166,10 @@ objects! {
     JobList { jobs }
     KernelError { message, job_id }
     ErrorInfo { ename, evalue, traceback }
-    JobInfo { job_id, num, cell_id, notebook, state, started_at, ended_at, next_seq, error,
-        assigned, origin, place: flatten, after, source_hash, superseded: or_default,
-        log_trimmed, threads: or_default, conflicts: or_default }
+    JobHead { job_id, num, cell_id, notebook, origin }
+    JobInfo { head: flatten, state, started_at, ended_at, next_seq, error, assigned,
+        place: flatten, after, source_hash, superseded: or_default, log_trimmed,
+        threads: or_default, conflicts: or_default }
     Place { target: or_default, worker, dashboard }
     Stream { name, text }
     DisplayData { bundle: flatten, transient }

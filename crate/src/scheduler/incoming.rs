@@ -44,25 +44,20 @@ impl Scheduler {
                 });
                 self.send_unsent(kernel_id, &mut out);
             }
-            KernelMsg::Queued(q) => match self.key(kernel_id, &q.job_id) {
+            KernelMsg::Queued(q) => match self.key(kernel_id, &q.head.job_id) {
                 Some(key) => self.on_queued(&key, q, &mut out),
                 None => {
-                    let mut job = self.adopted(kernel_id, q.job_id, q.num, q.origin, q.after, now);
+                    let mut job = self.adopted(kernel_id, q.head, q.after, now);
                     job.state = JobState::Queued;
-                    job.notebook = q.notebook;
-                    job.cell_id = q.cell_id;
                     job.target = q.target;
                     job.source_hash = q.source_hash;
                     self.adopt(job, &mut out);
                 }
             },
-            KernelMsg::Started(st) => match self.key(kernel_id, &st.job_id) {
+            KernelMsg::Started(st) => match self.key(kernel_id, &st.head.job_id) {
                 Some(key) => self.on_started(&key, st, now, &mut out),
                 None => {
-                    let mut job =
-                        self.adopted(kernel_id, st.job_id, st.num, st.origin, st.after, now);
-                    job.notebook = st.notebook;
-                    job.cell_id = st.cell_id;
+                    let mut job = self.adopted(kernel_id, st.head, st.after, now);
                     job.target = st.place.target;
                     job.dashboard = st.place.dashboard;
                     job.source_hash = st.source_hash;
@@ -199,7 +194,7 @@ impl Scheduler {
             job.target = Target::Dask;
         }
         let first = job.num.is_none();
-        job.num = Some(q.num);
+        job.num = Some(q.head.num);
         out.push(Effect::RowChanged {
             job_id: key.to_owned(),
         });
@@ -213,7 +208,7 @@ impl Scheduler {
             return;
         };
         let first = job.num.is_none();
-        job.num = Some(st.num);
+        job.num = Some(st.head.num);
         // Started without our submit (another tab sent it), or after it: the kernel has it.
         job.sent = true;
         if first {

@@ -27,7 +27,7 @@ pub use submit::{source_hash, Submit};
 pub use waiting::Waiting;
 
 use crate::ids::{IdMap, IdSet};
-use crate::protocol::{JobState, Origin};
+use crate::protocol::{JobHead, JobState};
 use crate::text::Text;
 
 /// One kernel as the scheduler sees it.
@@ -122,18 +122,18 @@ impl Scheduler {
         }
     }
 
-    /// A job kernel `kernel_id` told us about and this page did not know: its number, not
-    /// its code. Its key is its own id unless another kernel's job has it; `after` (the
-    /// kernel's id of the job it runs after) becomes our key for that job when we know it.
-    fn adopted(
-        &self,
-        kernel_id: &str,
-        wire_id: String,
-        num: u64,
-        origin: Origin,
-        after: Option<String>,
-        now: f64,
-    ) -> Job {
+    /// A job kernel `kernel_id` told us about and this page did not know: its number and
+    /// cell, not its code. Its key is its own id unless another kernel's job has it;
+    /// `after` (the kernel's id of the job it runs after) becomes our key for that job when
+    /// we know it.
+    fn adopted(&self, kernel_id: &str, head: JobHead, after: Option<String>, now: f64) -> Job {
+        let JobHead {
+            job_id: wire_id,
+            num,
+            cell_id,
+            notebook,
+            origin,
+        } = head;
         let key = if self.jobs.contains_key(&wire_id) {
             format!("{kernel_id}/{wire_id}")
         } else {
@@ -149,6 +149,8 @@ impl Scheduler {
         );
         job.state = JobState::Running;
         job.num = Some(num);
+        job.notebook = notebook;
+        job.cell_id = cell_id;
         job.sent = true;
         job.after = after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
         job

@@ -19,24 +19,15 @@ impl Scheduler {
     ) {
         let mut listed = IdSet::default();
         for info in infos {
-            let key = match self.key(kernel_id, &info.job_id) {
+            let key = match self.key(kernel_id, &info.head.job_id) {
                 Some(key) => {
                     self.catch_up(&key, &info, now, out);
                     key
                 }
                 None => {
                     // The list is by `num`: a job's dependency is adopted before it.
-                    let mut job = self.adopted(
-                        kernel_id,
-                        info.job_id.clone(),
-                        info.num,
-                        info.origin,
-                        info.after,
-                        now,
-                    );
+                    let mut job = self.adopted(kernel_id, info.head, info.after, now);
                     let key = job.id.clone();
-                    job.notebook = info.notebook;
-                    job.cell_id = info.cell_id;
                     job.state = info.state;
                     // The kernel's clock; on one machine it agrees with ours.
                     job.started_at = info.started_at.map(|t| t.min(now));
@@ -58,7 +49,7 @@ impl Scheduler {
                     job.conflicts = info.conflicts;
                     out.push(Effect::Adopted {
                         job_id: key.clone(),
-                        wire_id: info.job_id,
+                        wire_id: job.wire_id.clone(),
                         kernel_id: kernel_id.to_owned(),
                         notebook: job.notebook.clone(),
                         cell_id: job.cell_id.clone(),
@@ -106,7 +97,7 @@ impl Scheduler {
             return;
         };
         let first = job.num.is_none();
-        job.num = Some(info.num);
+        job.num = Some(info.head.num);
         job.superseded = info.superseded;
         let threads_changed = job.threads != info.threads;
         job.threads = info.threads;
