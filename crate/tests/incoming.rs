@@ -239,7 +239,7 @@ fn jobs_queued_in_the_kernel_are_adopted() {
     assert_eq!(job.source_hash.as_deref(), Some("0b1c2d3e4f5a6b7c"));
     assert_eq!(job.title, Title::Numbered(2, Origin::Frontend));
     assert!(job.sent, "the kernel has it: a kill goes to the kernel");
-    assert_eq!(job.started_at, None);
+    assert_eq!(job.clocks.started_at, None);
     s.receive(K, finished("k1", JobState::Done), 2.0);
     s.receive(K, started("other", 2), 3.0);
     assert_eq!(state(&s, "other"), JobState::Running);

@@ -248,7 +248,8 @@ impl Panel {
         };
         let waits_for = jobs.waiting(job).map(|w| format::waits_for(w, &self.text));
         row.update(&self.document, job, waits_for.as_deref(), now, &self.text)?;
-        if matches!(job.state, JobState::Running | JobState::Cancelling) && job.started_at.is_some()
+        if matches!(job.state, JobState::Running | JobState::Cancelling)
+            && job.clocks.started_at.is_some()
         {
             self.ticking.insert(job.id.clone());
         } else {

@@ -42,9 +42,9 @@ impl Scheduler {
     pub fn restart_worker(&mut self, job_id: &str) -> Vec<Effect> {
         match self.jobs.get(job_id) {
             Some(job)
-                if job.target == Target::Dask
+                if job.place.target == Target::Dask
                     && job.state == JobState::Cancelling
-                    && job.worker.is_some() =>
+                    && job.place.worker.is_some() =>
             {
                 vec![Effect::Send {
                     kernel_id: job.kernel_id.clone(),
@@ -237,10 +237,12 @@ impl Scheduler {
             // Never sent (its kernel has not said `hello`): the kernel never hears of it.
             (JobState::Queued, false) => self.transition(key, JobState::Killed, now, out),
             (JobState::Cancelling, _) if !again => {}
-            (JobState::Cancelling, _) if job.target == Target::Dask && job.worker.is_some() => {
+            (JobState::Cancelling, _)
+                if job.place.target == Target::Dask && job.place.worker.is_some() =>
+            {
                 out.push(Effect::ConfirmRestart {
                     job_id: key.to_owned(),
-                    worker: job.worker.clone().unwrap_or_default(),
+                    worker: job.place.worker.clone().unwrap_or_default(),
                 });
             }
             _ => {

@@ -49,7 +49,7 @@ impl Scheduler {
                 None => {
                     let mut job = self.adopted(kernel_id, q.head, q.after, now);
                     job.state = JobState::Queued;
-                    job.target = q.target;
+                    job.place.target = q.target;
                     job.source_hash = q.source_hash;
                     self.adopt(job, &mut out);
                 }
@@ -58,18 +58,18 @@ impl Scheduler {
                 Some(key) => self.on_started(&key, st, now, &mut out),
                 None => {
                     let mut job = self.adopted(kernel_id, st.head, st.after, now);
-                    job.target = st.place.target;
-                    job.dashboard = st.place.dashboard;
                     job.source_hash = st.source_hash;
                     if st.place.target == Target::Dask {
                         // Accepted by Dask; running only once a worker has it.
-                        job.started_at = st.place.worker.is_some().then(|| st.started_at.min(now));
-                        if job.started_at.is_none() {
+                        job.clocks.started_at =
+                            st.place.worker.is_some().then(|| st.started_at.min(now));
+                        if job.clocks.started_at.is_none() {
                             job.state = JobState::Queued;
                         }
-                        job.worker = st.place.worker;
+                        job.place = st.place;
                     } else {
-                        job.started_at = Some(now);
+                        job.clocks.started_at = Some(now);
+                        job.place.dashboard = st.place.dashboard;
                     }
                     self.adopt(job, &mut out);
                 }
@@ -191,7 +191,7 @@ impl Scheduler {
             job.source_hash = q.source_hash;
         }
         if q.target == Target::Dask {
-            job.target = Target::Dask;
+            job.place.target = Target::Dask;
         }
         let first = job.num.is_none();
         job.num = Some(q.head.num);
@@ -221,12 +221,12 @@ impl Scheduler {
             return; // a late `started`: the job already ended
         }
         if st.place.target == Target::Dask {
-            job.target = Target::Dask;
+            job.place.target = Target::Dask;
         }
         if st.place.dashboard.is_some() {
-            job.dashboard = st.place.dashboard;
+            job.place.dashboard = st.place.dashboard;
         }
-        if job.target == Target::Dask {
+        if job.place.target == Target::Dask {
             match st.place.worker {
                 Some(worker) => self.on_placed(key, worker, st.started_at, now, out),
                 None => out.push(Effect::RowChanged {
@@ -235,7 +235,7 @@ impl Scheduler {
             }
             return;
         }
-        job.started_at.get_or_insert(now);
+        job.clocks.started_at.get_or_insert(now);
         if job.state == JobState::Queued {
             self.transition(key, JobState::Running, now, out);
         }
@@ -249,13 +249,13 @@ impl Scheduler {
         let Some(job) = self.jobs.get_mut(key) else {
             return;
         };
-        if job.state.is_finished() || job.target != Target::Dask {
+        if job.state.is_finished() || job.place.target != Target::Dask {
             return;
         }
-        job.worker = Some(worker);
+        job.place.worker = Some(worker);
         job.sent = true;
         // The kernel's clock; on one machine it agrees with ours.
-        job.started_at.get_or_insert(at.min(now));
+        job.clocks.started_at.get_or_insert(at.min(now));
         if job.state == JobState::Queued {
             self.transition(key, JobState::Running, now, out);
         }

@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 
 pub use effect::Effect;
 pub use hold::{Hold, HOLD_MAX_BYTES, HOLD_MAX_OUTPUTS};
-pub use job::{title_of, Job, LastLine, Title};
+pub use job::{title_of, Clocks, Job, LastLine, Title};
 pub use submit::{source_hash, Submit};
 pub use waiting::Waiting;
 
@@ -247,7 +247,7 @@ impl Scheduler {
         self.counts[state as usize] += 1;
         job.state = state;
         if state.is_finished() {
-            job.ended_at = Some(now);
+            job.clocks.ended_at = Some(now);
         }
         push_cell_state(job, out);
         out.push(Effect::RowChanged {

@@ -91,7 +91,7 @@ impl Scheduler {
         job.notebook = Some(s.notebook.to_owned());
         job.cell_id = Some(s.cell_id.to_owned());
         job.code = Some(s.code.to_owned());
-        job.target = s.target;
+        job.place.target = s.target;
         job.after = s.after.map(str::to_owned);
         job.source_hash = Some(source_hash(s.code));
         let mut out = Vec::new();
@@ -178,7 +178,7 @@ fn send(jobs: &mut IdMap<Job>, k: &mut Kernel, kernel_id: &str, key: &str, out: 
             cell_id: job.cell_id.clone().unwrap_or_default(),
             notebook: job.notebook.clone().unwrap_or_default(),
             code: job.code.take().unwrap_or_default(),
-            target: job.target,
+            target: job.place.target,
             after,
             source_hash: job.source_hash.clone(),
         },
