@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use parallel_cell_core::panel::{Panel, PAGE};
 use parallel_cell_core::protocol::{
-    Finished, Hello, JobHead, JobState, KernelMsg, Origin, Place, Started, Target,
+    Finished, Hello, JobHead, JobState, KernelMsg, Origin, Place, Provenance, Started, Target,
 };
 use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
 use parallel_cell_core::Core;
@@ -44,9 +44,11 @@ fn started(id: &str) -> KernelMsg {
         head: JobHead {
             job_id: id.into(),
             num: 1,
-            cell_id: None,
-            notebook: None,
-            origin: Origin::Frontend,
+            from: Provenance {
+                cell_id: None,
+                notebook: None,
+                origin: Origin::Frontend,
+            },
         },
         started_at: 0.0,
         place: Place::default(),

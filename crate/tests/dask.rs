@@ -32,9 +32,11 @@ fn started_dask(id: &str, worker: Option<&str>) -> KernelMsg {
         head: JobHead {
             job_id: id.into(),
             num: 1,
-            cell_id: Some(format!("cell-{id}")),
-            notebook: Some("nb.ipynb".into()),
-            origin: Origin::Frontend,
+            from: Provenance {
+                cell_id: Some(format!("cell-{id}")),
+                notebook: Some("nb.ipynb".into()),
+                origin: Origin::Frontend,
+            },
         },
         started_at: 50.0,
         place: Place {
@@ -194,9 +196,9 @@ fn kernel_dask_jobs_are_adopted_from_started() {
     let mut s = ready();
     let mut msg = started_dask("k7", None);
     if let KernelMsg::Started(st) = &mut msg {
-        st.head.origin = Origin::Kernel;
-        st.head.cell_id = None;
-        st.head.notebook = None;
+        st.head.from.origin = Origin::Kernel;
+        st.head.from.cell_id = None;
+        st.head.from.notebook = None;
     }
     s.receive(K, msg, 100.0);
     let job = s.job("k7").unwrap();

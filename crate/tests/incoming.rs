@@ -149,9 +149,11 @@ fn kernel_jobs_are_adopted() {
             head: JobHead {
                 job_id: "k2".into(),
                 num: 2,
-                cell_id: None,
-                notebook: None,
-                origin: Origin::Kernel,
+                from: Provenance {
+                    cell_id: None,
+                    notebook: None,
+                    origin: Origin::Kernel,
+                },
             },
             started_at: 5.0,
             place: Place::default(),
@@ -167,7 +169,7 @@ fn kernel_jobs_are_adopted() {
     let job = s.job("k2").unwrap();
     assert_eq!(job.state, JobState::Running);
     assert_eq!(job.num, Some(2));
-    assert_eq!(job.origin, Origin::Kernel);
+    assert_eq!(job.from.origin, Origin::Kernel);
     assert_eq!(job.title, Title::Numbered(2, Origin::Kernel));
     assert_eq!(s.goto_cell("k2"), None, "no cell to go to");
     // The same id from another kernel is a different job.
@@ -177,9 +179,11 @@ fn kernel_jobs_are_adopted() {
             head: JobHead {
                 job_id: "k2".into(),
                 num: 7,
-                cell_id: None,
-                notebook: None,
-                origin: Origin::Kernel,
+                from: Provenance {
+                    cell_id: None,
+                    notebook: None,
+                    origin: Origin::Kernel,
+                },
             },
             started_at: 5.0,
             place: Place::default(),
@@ -205,9 +209,11 @@ fn kernel_started(id: &str) -> KernelMsg {
         head: JobHead {
             job_id: id.into(),
             num: 1,
-            cell_id: None,
-            notebook: None,
-            origin: Origin::Kernel,
+            from: Provenance {
+                cell_id: None,
+                notebook: None,
+                origin: Origin::Kernel,
+            },
         },
         started_at: 0.0,
         place: Place::default(),

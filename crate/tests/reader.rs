@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use parallel_cell_core::error::Error;
 use parallel_cell_core::protocol::{
-    DisplayData, JobHead, JobInfo, JobList, KernelMsg, MimeBundle, Output, Outputs, Place, Target,
+    DisplayData, JobHead, JobInfo, JobList, KernelMsg, MimeBundle, Output, Outputs, Place,
+    Provenance, Target,
 };
 use serde_json::{json, Map, Value};
 
@@ -124,7 +125,10 @@ fn fields_left_out_or_null_read_as_their_default() {
         panic!("a jobs entry with its optional fields left out or null");
     };
     let [JobInfo {
-        head: JobHead { cell_id: None, .. },
+        head: JobHead {
+            from: Provenance { cell_id: None, .. },
+            ..
+        },
         started_at: None,
         error: None,
         place:

@@ -78,9 +78,11 @@ fn titles_it_makes_are_translated() {
         head: JobHead {
             job_id: "k".into(),
             num: 3,
-            cell_id: None,
-            notebook: None,
-            origin: Origin::Kernel,
+            from: Provenance {
+                cell_id: None,
+                notebook: None,
+                origin: Origin::Kernel,
+            },
         },
         started_at: 1.0,
         place: Place::default(),

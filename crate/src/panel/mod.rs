@@ -237,7 +237,7 @@ impl Panel {
     /// Create or update the row of `job`.
     fn draw(&mut self, job: &Job, jobs: &Scheduler, now: f64) -> Result<()> {
         if !self.rows.contains_key(&job.id) {
-            let group = job.notebook.clone().unwrap_or_default();
+            let group = job.from.notebook.clone().unwrap_or_default();
             let list = self.group(&group)?;
             let row = Row::new(&self.template, &list, job, group, now, &self.text)?;
             self.rows.insert(job.id.clone(), row);

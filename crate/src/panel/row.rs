@@ -208,7 +208,7 @@ impl Row {
             &elapsed,
             &place,
             last_line,
-            job.cell_id.is_some(),
+            job.from.cell_id.is_some(),
         );
         Ok(Row {
             li,
@@ -223,7 +223,7 @@ impl Row {
             shown_elapsed: elapsed,
             shown_last_line: last_line.to_owned(),
             shown_place: place,
-            has_cell: job.cell_id.is_some(),
+            has_cell: job.from.cell_id.is_some(),
             dashboard: None,
         })
     }
@@ -278,7 +278,7 @@ impl Row {
                 .toggle_attribute_with_force("hidden", finished)
                 .map_err(dom_err)?;
         }
-        let has_cell = job.cell_id.is_some();
+        let has_cell = job.from.cell_id.is_some();
         if self.has_cell != has_cell {
             self.has_cell = has_cell;
             self.parts()?

@@ -27,6 +27,18 @@ pub struct Place {
     pub dashboard: Option<String>,
 }
 
+/// Where a job came from: its cell, and who started it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Provenance {
+    /// The cell it came from (`null` for kernel-originated jobs).
+    pub cell_id: Option<String>,
+    /// The notebook it came from (`null` for kernel-originated jobs).
+    pub notebook: Option<String>,
+    /// Who started it.
+    pub origin: Origin,
+}
+
 /// Which job, and where it came from: what `queued`, `started` and a `jobs` entry all
 /// begin with (its fields stand beside theirs on the wire).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -37,12 +49,9 @@ pub struct JobHead {
     /// The small per-kernel job number.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub num: u64,
-    /// The cell it came from (`null` for kernel-originated jobs).
-    pub cell_id: Option<String>,
-    /// The notebook it came from (`null` for kernel-originated jobs).
-    pub notebook: Option<String>,
-    /// Who started it.
-    pub origin: Origin,
+    /// Where it came from.
+    #[serde(flatten)]
+    pub from: Provenance,
 }
 
 /// What the kernel knows about one job (an entry of `jobs`).

@@ -166,7 +166,8 @@ objects! {
     JobList { jobs }
     KernelError { message, job_id }
     ErrorInfo { ename, evalue, traceback }
-    JobHead { job_id, num, cell_id, notebook, origin }
+    JobHead { job_id, num, from: flatten }
+    Provenance { cell_id, notebook, origin }
     JobInfo { head: flatten, state, started_at, ended_at, next_seq, error, assigned,
         place: flatten, after, source_hash, superseded: or_default, log_trimmed,
         threads: or_default, conflicts: or_default }

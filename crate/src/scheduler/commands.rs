@@ -183,10 +183,10 @@ impl Scheduler {
     /// The effect that shows a job's cell, if it has one.
     pub fn goto_cell(&self, job_id: &str) -> Option<Effect> {
         let job = self.jobs.get(job_id)?;
-        job.cell_id.as_ref()?;
+        job.from.cell_id.as_ref()?;
         Some(Effect::GotoCell {
-            notebook: job.notebook.clone(),
-            cell_id: job.cell_id.clone(),
+            notebook: job.from.notebook.clone(),
+            cell_id: job.from.cell_id.clone(),
         })
     }
 
@@ -203,8 +203,8 @@ impl Scheduler {
         }
         let mut out = Vec::new();
         if let Some(job) = self.jobs.get_mut(job_id) {
-            if job.cell_id.as_deref() != Some(cell_id) {
-                job.cell_id = Some(cell_id.to_owned());
+            if job.from.cell_id.as_deref() != Some(cell_id) {
+                job.from.cell_id = Some(cell_id.to_owned());
                 push_cell_state(job, &mut out);
                 out.push(Effect::RowChanged {
                     job_id: job_id.to_owned(),

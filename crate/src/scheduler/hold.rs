@@ -256,8 +256,8 @@ impl Scheduler {
         out.push(Effect::Outputs {
             job_id: key.to_owned(),
             kernel_id: job.kernel_id.clone(),
-            notebook: job.notebook.clone(),
-            cell_id: job.cell_id.clone(),
+            notebook: job.from.notebook.clone(),
+            cell_id: job.from.cell_id.clone(),
             outputs: fresh,
             next_seq: job.next_seq,
         });

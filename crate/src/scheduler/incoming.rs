@@ -124,7 +124,7 @@ impl Scheduler {
                     out.push(Effect::OutputText {
                         job_id: job.id.clone(),
                         num: job.num,
-                        notebook: job.notebook.clone(),
+                        notebook: job.from.notebook.clone(),
                         text,
                         last,
                     });

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use anstyle_parse::{Params, Parser, Perform};
 
-use crate::protocol::{ErrorInfo, JobState, Origin, Place};
+use crate::protocol::{ErrorInfo, JobState, Origin, Place, Provenance};
 use crate::text::{Text, T_EMPTY_CELL, T_JOB_DESCRIBE, T_JOB_NUM, T_JOB_NUM_KERNEL};
 
 /// The longest title kept (characters of the code's first line).
@@ -22,18 +22,15 @@ pub struct Job {
     pub wire_id: String,
     /// The kernel it runs in.
     pub kernel_id: String,
-    /// The notebook it came from (`None` for some kernel-originated jobs).
-    pub notebook: Option<String>,
-    /// The cell it came from (`None` for some kernel-originated jobs).
-    pub cell_id: Option<String>,
+    /// Where it came from: its notebook and cell (`None` for some kernel-originated jobs),
+    /// and who started it.
+    pub from: Provenance,
     /// The code still to be sent (taken when the `submit` goes out).
     pub code: Option<String>,
     /// What the panel shows: the code's first non-blank line, or words of ours.
     pub title: Title,
     /// Its state.
     pub state: JobState,
-    /// Who started it.
-    pub origin: Origin,
     /// Where it runs: a kernel thread or a Dask task, the Dask worker running it once placed
     /// (kernel text: shown as text only) and the cluster's dashboard URL as the kernel says
     /// (checked before it is a link).
@@ -79,26 +76,24 @@ pub struct Job {
 }
 
 impl Job {
-    /// A job known by its ids, title and origin only: every other field empty, `queued`,
-    /// not sent. `submit` and adoption say the rest.
+    /// A job known by its ids, title and where it came from only: every other field empty,
+    /// `queued`, not sent. `submit` and adoption say the rest.
     pub(super) fn new(
         id: String,
         wire_id: String,
         kernel_id: &str,
         title: Title,
-        origin: Origin,
+        from: Provenance,
         now: f64,
     ) -> Job {
         Job {
             id,
             wire_id,
             kernel_id: kernel_id.to_owned(),
-            notebook: None,
-            cell_id: None,
+            from,
             code: None,
             title,
             state: JobState::Queued,
-            origin,
             place: Place::default(),
             num: None,
             sent: false,

@@ -130,9 +130,7 @@ impl Scheduler {
         let JobHead {
             job_id: wire_id,
             num,
-            cell_id,
-            notebook,
-            origin,
+            from,
         } = head;
         let key = if self.jobs.contains_key(&wire_id) {
             format!("{kernel_id}/{wire_id}")
@@ -143,14 +141,12 @@ impl Scheduler {
             key,
             wire_id,
             kernel_id,
-            Title::Numbered(num, origin),
-            origin,
+            Title::Numbered(num, from.origin),
+            from,
             now,
         );
         job.state = JobState::Running;
         job.num = Some(num);
-        job.notebook = notebook;
-        job.cell_id = cell_id;
         job.sent = true;
         job.after = after.map(|a| self.key(kernel_id, &a).unwrap_or(a));
         job
@@ -189,11 +185,11 @@ impl Scheduler {
         };
         self.counts[job.state as usize] -= 1;
         self.dependents.remove(key);
-        if job.cell_id.is_some() {
+        if job.from.cell_id.is_some() {
             out.push(Effect::CellState {
                 job_id: key.to_owned(),
-                notebook: job.notebook,
-                cell_id: job.cell_id,
+                notebook: job.from.notebook,
+                cell_id: job.from.cell_id,
                 state: None,
             });
         }
@@ -256,8 +252,8 @@ impl Scheduler {
         if state.is_finished() {
             out.push(Effect::Notify {
                 job_id: key.to_owned(),
-                notebook: job.notebook.clone(),
-                cell_id: job.cell_id.clone(),
+                notebook: job.from.notebook.clone(),
+                cell_id: job.from.cell_id.clone(),
                 state,
                 title: job.title.words(&self.text).into_owned(),
             });
@@ -267,11 +263,11 @@ impl Scheduler {
 }
 
 fn push_cell_state(job: &Job, out: &mut Vec<Effect>) {
-    if job.cell_id.is_some() {
+    if job.from.cell_id.is_some() {
         out.push(Effect::CellState {
             job_id: job.id.clone(),
-            notebook: job.notebook.clone(),
-            cell_id: job.cell_id.clone(),
+            notebook: job.from.notebook.clone(),
+            cell_id: job.from.cell_id.clone(),
             state: Some(job.state),
         });
     }

@@ -20,9 +20,11 @@ pub fn started(id: &str, num: u64) -> KernelMsg {
         head: JobHead {
             job_id: id.into(),
             num,
-            cell_id: Some(format!("cell-{id}")),
-            notebook: Some("nb.ipynb".into()),
-            origin: Origin::Frontend,
+            from: Provenance {
+                cell_id: Some(format!("cell-{id}")),
+                notebook: Some("nb.ipynb".into()),
+                origin: Origin::Frontend,
+            },
         },
         started_at: 1.0,
         place: Place::default(),
@@ -37,9 +39,11 @@ pub fn queued(id: &str, num: u64, after: Option<&str>) -> KernelMsg {
         head: JobHead {
             job_id: id.into(),
             num,
-            cell_id: Some(format!("cell-{id}")),
-            notebook: Some("nb.ipynb".into()),
-            origin: Origin::Frontend,
+            from: Provenance {
+                cell_id: Some(format!("cell-{id}")),
+                notebook: Some("nb.ipynb".into()),
+                origin: Origin::Frontend,
+            },
         },
         after: after.map(str::to_owned),
         source_hash: None,
@@ -152,9 +156,11 @@ pub fn info(id: &str, state: JobState, next_seq: u64, origin: Origin) -> JobInfo
         head: JobHead {
             job_id: id.into(),
             num: 1,
-            cell_id: Some("c".into()),
-            notebook: Some("nb.ipynb".into()),
-            origin,
+            from: Provenance {
+                cell_id: Some("c".into()),
+                notebook: Some("nb.ipynb".into()),
+                origin,
+            },
         },
         state,
         started_at: Some(100.0),
