@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use parallel_cell_core::panel::{Panel, PAGE};
 use parallel_cell_core::protocol::{
-    Finished, Hello, JobState, KernelMsg, Origin, Place, Started, Target,
+    Finished, Hello, JobHead, JobState, KernelMsg, Origin, Place, Provenance, Started, Target,
 };
 use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
 use parallel_cell_core::Core;
@@ -41,12 +41,16 @@ fn hello() -> KernelMsg {
 
 fn started(id: &str) -> KernelMsg {
     KernelMsg::Started(Started {
-        job_id: id.into(),
-        num: 1,
-        cell_id: None,
-        notebook: None,
+        head: JobHead {
+            job_id: id.into(),
+            num: 1,
+            from: Provenance {
+                cell_id: None,
+                notebook: None,
+                origin: Origin::Frontend,
+            },
+        },
         started_at: 0.0,
-        origin: Origin::Frontend,
         place: Place::default(),
         after: None,
         source_hash: None,

@@ -29,12 +29,16 @@ fn submit_dask(s: &mut Scheduler, id: &str) -> Vec<Effect> {
 
 fn started_dask(id: &str, worker: Option<&str>) -> KernelMsg {
     KernelMsg::Started(Started {
-        job_id: id.into(),
-        num: 1,
-        cell_id: Some(format!("cell-{id}")),
-        notebook: Some("nb.ipynb".into()),
+        head: JobHead {
+            job_id: id.into(),
+            num: 1,
+            from: Provenance {
+                cell_id: Some(format!("cell-{id}")),
+                notebook: Some("nb.ipynb".into()),
+                origin: Origin::Frontend,
+            },
+        },
         started_at: 50.0,
-        origin: Origin::Frontend,
         place: Place {
             target: Target::Dask,
             worker: worker.map(str::to_owned),
@@ -142,14 +146,14 @@ fn a_dask_job_is_queued_until_a_worker_has_it() {
     assert_eq!(state(&s, "d"), JobState::Queued);
     let job = s.job("d").unwrap();
     assert!(job.sent);
-    assert_eq!(job.target, Target::Dask);
+    assert_eq!(job.place.target, Target::Dask);
     // Accepted by the kernel, waiting on the cluster.
     s.receive(K, started_dask("d", None), 100.0);
     let job = s.job("d").unwrap();
     assert_eq!(job.state, JobState::Queued);
     assert_eq!(job.num, Some(1));
-    assert_eq!(job.worker, None);
-    assert_eq!(job.dashboard.as_deref(), Some(DASHBOARD));
+    assert_eq!(job.place.worker, None);
+    assert_eq!(job.place.dashboard.as_deref(), Some(DASHBOARD));
     assert_eq!(job.elapsed_ms(500.0), None, "no clock while it waits");
     // A worker took it: running on that worker, the clock from the task's start.
     let fx = s.receive(K, placed("d", 400.0), 500.0);
@@ -158,7 +162,7 @@ fn a_dask_job_is_queued_until_a_worker_has_it() {
         .any(|e| matches!(e, Effect::RowChanged { job_id } if job_id == "d")));
     let job = s.job("d").unwrap();
     assert_eq!(job.state, JobState::Running);
-    assert_eq!(job.worker.as_deref(), Some(WORKER));
+    assert_eq!(job.place.worker.as_deref(), Some(WORKER));
     assert_eq!(job.elapsed_ms(1_000.0), Some(600.0));
     // Idempotent: a duplicate `placed` or a late `started` changes nothing.
     s.receive(K, placed("d", 450.0), 600.0);
@@ -178,12 +182,12 @@ fn started_with_a_worker_runs_at_once() {
     s.receive(K, started_dask("d", Some(WORKER)), 100.0);
     let job = s.job("d").unwrap();
     assert_eq!(job.state, JobState::Running);
-    assert_eq!(job.worker.as_deref(), Some(WORKER));
+    assert_eq!(job.place.worker.as_deref(), Some(WORKER));
     assert_eq!(job.elapsed_ms(100.0), Some(50.0));
     // A placed for a thread job is not believed.
     submit(&mut s, "t");
     s.receive(K, placed("t", 1.0), 2.0);
-    assert_eq!(s.job("t").unwrap().worker, None);
+    assert_eq!(s.job("t").unwrap().place.worker, None);
     assert_eq!(state(&s, "t"), JobState::Queued);
 }
 
@@ -192,14 +196,14 @@ fn kernel_dask_jobs_are_adopted_from_started() {
     let mut s = ready();
     let mut msg = started_dask("k7", None);
     if let KernelMsg::Started(st) = &mut msg {
-        st.origin = Origin::Kernel;
-        st.cell_id = None;
-        st.notebook = None;
+        st.head.from.origin = Origin::Kernel;
+        st.head.from.cell_id = None;
+        st.head.from.notebook = None;
     }
     s.receive(K, msg, 100.0);
     let job = s.job("k7").unwrap();
     assert_eq!(
-        (job.state, job.target, job.started_at),
+        (job.state, job.place.target, job.clocks.started_at),
         (JobState::Queued, Target::Dask, None)
     );
     assert_eq!(submits(&submit(&mut s, "t")), ["t"], "it took no slot");
@@ -325,15 +329,15 @@ fn reconcile_keeps_target_worker_and_dashboard() {
     assert_eq!(
         (
             q.state,
-            q.target,
-            q.worker.as_deref(),
-            q.dashboard.as_deref()
+            q.place.target,
+            q.place.worker.as_deref(),
+            q.place.dashboard.as_deref()
         ),
         (JobState::Queued, Target::Dask, None, Some(DASHBOARD))
     );
     let r = s.job("r").unwrap();
     assert_eq!(
-        (r.state, r.target, r.worker.as_deref()),
+        (r.state, r.place.target, r.place.worker.as_deref()),
         (JobState::Running, Target::Dask, Some(WORKER))
     );
     assert_eq!(r.elapsed_ms(1_000.0), Some(900.0));
@@ -354,8 +358,8 @@ fn reconcile_keeps_target_worker_and_dashboard() {
     );
     let d = s.job("d").unwrap();
     assert_eq!(d.state, JobState::Running);
-    assert_eq!(d.worker.as_deref(), Some(WORKER));
-    assert_eq!(d.dashboard.as_deref(), Some(DASHBOARD));
+    assert_eq!(d.place.worker.as_deref(), Some(WORKER));
+    assert_eq!(d.place.dashboard.as_deref(), Some(DASHBOARD));
     assert_eq!(d.elapsed_ms(500.0), Some(400.0), "from the kernel's start");
 }
 

@@ -51,14 +51,18 @@ fn check(s: &Scheduler, effects: &[Effect]) {
     let mut counts = [0; 7];
     for job in s.jobs() {
         counts[job.state as usize] += 1;
-        assert_eq!(job.state.is_finished(), job.ended_at.is_some(), "{job:?}");
+        assert_eq!(
+            job.state.is_finished(),
+            job.clocks.ended_at.is_some(),
+            "{job:?}"
+        );
         if let Some(hold) = &job.hold {
             // Held outputs are past the gap, and bounded.
             assert!(hold.len() <= HOLD_MAX_OUTPUTS, "{job:?}");
             assert!(job.next_seq < hold.until, "{job:?}");
         }
         if job.state == JobState::Queued {
-            assert!(job.started_at.is_none() || job.sent, "{job:?}");
+            assert!(job.clocks.started_at.is_none() || job.sent, "{job:?}");
         }
     }
     assert_eq!(s.counts(), counts, "the scheduler's counts drifted");

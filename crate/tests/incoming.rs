@@ -146,12 +146,16 @@ fn kernel_jobs_are_adopted() {
     let fx = s.receive(
         K,
         KernelMsg::Started(Started {
-            job_id: "k2".into(),
-            num: 2,
-            cell_id: None,
-            notebook: None,
+            head: JobHead {
+                job_id: "k2".into(),
+                num: 2,
+                from: Provenance {
+                    cell_id: None,
+                    notebook: None,
+                    origin: Origin::Kernel,
+                },
+            },
             started_at: 5.0,
-            origin: Origin::Kernel,
             place: Place::default(),
             after: None,
             source_hash: None,
@@ -165,19 +169,23 @@ fn kernel_jobs_are_adopted() {
     let job = s.job("k2").unwrap();
     assert_eq!(job.state, JobState::Running);
     assert_eq!(job.num, Some(2));
-    assert_eq!(job.origin, Origin::Kernel);
+    assert_eq!(job.from.origin, Origin::Kernel);
     assert_eq!(job.title, Title::Numbered(2, Origin::Kernel));
     assert_eq!(s.goto_cell("k2"), None, "no cell to go to");
     // The same id from another kernel is a different job.
     s.receive(
         "k9",
         KernelMsg::Started(Started {
-            job_id: "k2".into(),
-            num: 7,
-            cell_id: None,
-            notebook: None,
+            head: JobHead {
+                job_id: "k2".into(),
+                num: 7,
+                from: Provenance {
+                    cell_id: None,
+                    notebook: None,
+                    origin: Origin::Kernel,
+                },
+            },
             started_at: 5.0,
-            origin: Origin::Kernel,
             place: Place::default(),
             after: None,
             source_hash: None,
@@ -198,12 +206,16 @@ fn kernel_jobs_are_adopted() {
 
 fn kernel_started(id: &str) -> KernelMsg {
     KernelMsg::Started(Started {
-        job_id: id.into(),
-        num: 1,
-        cell_id: None,
-        notebook: None,
+        head: JobHead {
+            job_id: id.into(),
+            num: 1,
+            from: Provenance {
+                cell_id: None,
+                notebook: None,
+                origin: Origin::Kernel,
+            },
+        },
         started_at: 0.0,
-        origin: Origin::Kernel,
         place: Place::default(),
         after: None,
         source_hash: None,
@@ -233,7 +245,7 @@ fn jobs_queued_in_the_kernel_are_adopted() {
     assert_eq!(job.source_hash.as_deref(), Some("0b1c2d3e4f5a6b7c"));
     assert_eq!(job.title, Title::Numbered(2, Origin::Frontend));
     assert!(job.sent, "the kernel has it: a kill goes to the kernel");
-    assert_eq!(job.started_at, None);
+    assert_eq!(job.clocks.started_at, None);
     s.receive(K, finished("k1", JobState::Done), 2.0);
     s.receive(K, started("other", 2), 3.0);
     assert_eq!(state(&s, "other"), JobState::Running);

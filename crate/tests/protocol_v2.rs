@@ -109,7 +109,7 @@ fn queued_cleared_log_trimmed_decode() {
         panic!("not queued");
     };
     assert_eq!(
-        (q.num, q.origin, q.target),
+        (q.head.num, q.head.from.origin, q.target),
         (2, Origin::Frontend, Target::Thread)
     );
     assert_eq!(

@@ -111,7 +111,7 @@ fn after_an_adopted_job_names_it_by_the_kernels_id() {
     submit(&mut s, "k2"); // this page's job takes the key "k2"
     let mut other = started("k2", 7);
     if let KernelMsg::Started(st) = &mut other {
-        st.origin = Origin::Kernel;
+        st.head.from.origin = Origin::Kernel;
     }
     s.receive("k9", hello(), 0.0);
     s.receive("k9", other, 1.0);

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use parallel_cell_core::error::Error;
 use parallel_cell_core::protocol::{
-    DisplayData, JobInfo, JobList, KernelMsg, Output, Outputs, Place, Target,
+    DisplayData, JobHead, JobInfo, JobList, KernelMsg, MimeBundle, Output, Outputs, Place,
+    Provenance, Target,
 };
 use serde_json::{json, Map, Value};
 
@@ -104,8 +105,10 @@ fn fields_left_out_or_null_read_as_their_default() {
         panic!("display_data without metadata");
     };
     let empty = DisplayData {
-        data: Map::new(),
-        metadata: Map::new(),
+        bundle: MimeBundle {
+            data: Map::new(),
+            metadata: Map::new(),
+        },
         transient: None,
     };
     assert_eq!(outputs, [Output::DisplayData(empty)]);
@@ -122,7 +125,10 @@ fn fields_left_out_or_null_read_as_their_default() {
         panic!("a jobs entry with its optional fields left out or null");
     };
     let [JobInfo {
-        cell_id: None,
+        head: JobHead {
+            from: Provenance { cell_id: None, .. },
+            ..
+        },
         started_at: None,
         error: None,
         place:

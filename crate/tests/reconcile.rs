@@ -110,18 +110,18 @@ fn reconcile_catches_up_known_jobs() {
 fn reconcile_adopts_queued_jobs_with_what_they_wait_for() {
     let mut s = Scheduler::new();
     s.receive(K, hello(), 0.0);
-    let first = JobInfo {
-        num: 1,
+    let mut first = JobInfo {
         source_hash: Some("0b1c2d3e4f5a6b7c".into()),
         ..info("a", JobState::Running, 2, Origin::Frontend)
     };
-    let second = JobInfo {
-        num: 2,
+    first.head.num = 1;
+    let mut second = JobInfo {
         after: Some("a".into()),
         source_hash: Some("f3a9c1d27b4e8a06".into()),
         started_at: None,
         ..info("b", JobState::Queued, 0, Origin::Frontend)
     };
+    second.head.num = 2;
     let fx = s.receive(
         K,
         KernelMsg::Jobs(JobList {

@@ -171,7 +171,7 @@ fn the_catch_up_after_a_reconnect_holds_the_same_way() {
     // The comm reconnects; the kernel has reached seq 5.
     s.receive(K, hello(), 1.0);
     let mut info = info("a", JobState::Running, 5, Origin::Frontend);
-    info.cell_id = Some("cell-a".into());
+    info.head.from.cell_id = Some("cell-a".into());
     let fx = s.receive(K, KernelMsg::Jobs(JobList { jobs: vec![info] }), 1.0);
     assert_eq!(replays(&fx), [("a".to_owned(), 2)]);
     assert!(

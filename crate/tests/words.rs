@@ -75,12 +75,16 @@ fn titles_it_makes_are_translated() {
     );
     s.receive(K, hello(), 0.0);
     let started_in_kernel = KernelMsg::Started(Started {
-        job_id: "k".into(),
-        num: 3,
-        cell_id: None,
-        notebook: None,
+        head: JobHead {
+            job_id: "k".into(),
+            num: 3,
+            from: Provenance {
+                cell_id: None,
+                notebook: None,
+                origin: Origin::Kernel,
+            },
+        },
         started_at: 1.0,
-        origin: Origin::Kernel,
         place: Place::default(),
         after: None,
         source_hash: None,

@@ -44,31 +44,31 @@ text: string, };
 
 export type DisplayData = { 
 /**
+ * `{"display_id": …}` when the display can be updated later.
+ */
+transient?: JsonValue | null, 
+/**
  * mime type → value.
  */
 data: { [key in string]?: JsonValue }, 
 /**
  * Per-mime metadata.
  */
-metadata: { [key in string]?: JsonValue }, 
-/**
- * `{"display_id": …}` when the display can be updated later.
- */
-transient?: JsonValue | null, };
+metadata: { [key in string]?: JsonValue }, };
 
 export type ExecuteResult = { 
 /**
+ * Always `null` for background jobs (they do not take an execution count).
+ */
+execution_count: number | null, 
+/**
  * mime type → value.
  */
 data: { [key in string]?: JsonValue }, 
 /**
  * Per-mime metadata.
  */
-metadata: { [key in string]?: JsonValue }, 
-/**
- * Always `null` for background jobs (they do not take an execution count).
- */
-execution_count: number | null, };
+metadata: { [key in string]?: JsonValue }, };
 
 export type ErrorOutput = { 
 /**
@@ -86,17 +86,17 @@ traceback: Array<string>, };
 
 export type UpdateDisplayData = { 
 /**
+ * `{"display_id": …}`.
+ */
+transient: JsonValue, 
+/**
  * mime type → value.
  */
 data: { [key in string]?: JsonValue }, 
 /**
  * Per-mime metadata.
  */
-metadata: { [key in string]?: JsonValue }, 
-/**
- * `{"display_id": …}`.
- */
-transient: JsonValue, };
+metadata: { [key in string]?: JsonValue }, };
 
 export type ClearOutput = { 
 /**
@@ -203,22 +203,6 @@ job_id: string, };
 
 export type JobInfo = { 
 /**
- * The job's id.
- */
-job_id: string, 
-/**
- * The small per-kernel job number.
- */
-num: number, 
-/**
- * The cell it came from (`null` for kernel-originated jobs).
- */
-cell_id: string | null, 
-/**
- * The notebook it came from (`null` for kernel-originated jobs).
- */
-notebook: string | null, 
-/**
  * Its state.
  */
 state: JobState, 
@@ -242,10 +226,6 @@ error: ErrorInfo | null,
  * Global names it bound.
  */
 assigned: Array<string>, 
-/**
- * Who started it.
- */
-origin: Origin, 
 /**
  * The job it runs after, if any.
  */
@@ -273,6 +253,26 @@ threads: number,
  * queued (see `conflict`). Empty when missing.
  */
 conflicts: Array<string>, 
+/**
+ * The job's id.
+ */
+job_id: string, 
+/**
+ * The small per-kernel job number.
+ */
+num: number, 
+/**
+ * The cell it came from (`null` for kernel-originated jobs).
+ */
+cell_id: string | null, 
+/**
+ * The notebook it came from (`null` for kernel-originated jobs).
+ */
+notebook: string | null, 
+/**
+ * Who started it.
+ */
+origin: Origin, 
 /**
  * Where it runs (missing or `null`: a thread).
  */
@@ -310,26 +310,6 @@ implementation: string, };
 
 export type Queued = { 
 /**
- * The job.
- */
-job_id: string, 
-/**
- * The small per-kernel job number.
- */
-num: number, 
-/**
- * The cell (`null` for kernel-originated jobs).
- */
-cell_id: string | null, 
-/**
- * The notebook (`null` for kernel-originated jobs).
- */
-notebook: string | null, 
-/**
- * Who started it.
- */
-origin: Origin, 
-/**
  * The job it waits for, if any.
  */
 after: string | null, 
@@ -340,11 +320,9 @@ source_hash: string | null,
 /**
  * Where it runs (missing or `null`: a thread).
  */
-target?: Target, };
-
-export type Started = { 
+target?: Target, 
 /**
- * The job.
+ * The job's id.
  */
 job_id: string, 
 /**
@@ -352,21 +330,23 @@ job_id: string,
  */
 num: number, 
 /**
- * The cell (`null` for kernel-originated jobs).
+ * The cell it came from (`null` for kernel-originated jobs).
  */
 cell_id: string | null, 
 /**
- * The notebook (`null` for kernel-originated jobs).
+ * The notebook it came from (`null` for kernel-originated jobs).
  */
 notebook: string | null, 
+/**
+ * Who started it.
+ */
+origin: Origin, };
+
+export type Started = { 
 /**
  * Kernel clock, ms.
  */
 started_at: number, 
-/**
- * Who started it.
- */
-origin: Origin, 
 /**
  * The job it ran after, if any.
  */
@@ -375,6 +355,26 @@ after?: string | null,
  * The hash of its code the frontend sent, if any.
  */
 source_hash?: string | null, 
+/**
+ * The job's id.
+ */
+job_id: string, 
+/**
+ * The small per-kernel job number.
+ */
+num: number, 
+/**
+ * The cell it came from (`null` for kernel-originated jobs).
+ */
+cell_id: string | null, 
+/**
+ * The notebook it came from (`null` for kernel-originated jobs).
+ */
+notebook: string | null, 
+/**
+ * Who started it.
+ */
+origin: Origin, 
 /**
  * Where it runs (missing or `null`: a thread).
  */

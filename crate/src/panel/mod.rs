@@ -237,7 +237,7 @@ impl Panel {
     /// Create or update the row of `job`.
     fn draw(&mut self, job: &Job, jobs: &Scheduler, now: f64) -> Result<()> {
         if !self.rows.contains_key(&job.id) {
-            let group = job.notebook.clone().unwrap_or_default();
+            let group = job.from.notebook.clone().unwrap_or_default();
             let list = self.group(&group)?;
             let row = Row::new(&self.template, &list, job, group, now, &self.text)?;
             self.rows.insert(job.id.clone(), row);
@@ -248,7 +248,8 @@ impl Panel {
         };
         let waits_for = jobs.waiting(job).map(|w| format::waits_for(w, &self.text));
         row.update(&self.document, job, waits_for.as_deref(), now, &self.text)?;
-        if matches!(job.state, JobState::Running | JobState::Cancelling) && job.started_at.is_some()
+        if matches!(job.state, JobState::Running | JobState::Cancelling)
+            && job.clocks.started_at.is_some()
         {
             self.ticking.insert(job.id.clone());
         } else {

@@ -197,7 +197,7 @@ impl Row {
             .unwrap_or_default();
         let title = job.title.words(text);
         let last_line = job.last_line.get();
-        let place = format::place(job.target, job.worker.as_deref(), text);
+        let place = format::place(job.place.target, job.place.worker.as_deref(), text);
         let li = pc_draw_row(
             template,
             list,
@@ -208,7 +208,7 @@ impl Row {
             &elapsed,
             &place,
             last_line,
-            job.cell_id.is_some(),
+            job.from.cell_id.is_some(),
         );
         Ok(Row {
             li,
@@ -218,12 +218,12 @@ impl Row {
             traceback: None,
             state: job.state,
             group,
-            started_at: job.started_at,
+            started_at: job.clocks.started_at,
             shown_title: title.into_owned(),
             shown_elapsed: elapsed,
             shown_last_line: last_line.to_owned(),
             shown_place: place,
-            has_cell: job.cell_id.is_some(),
+            has_cell: job.from.cell_id.is_some(),
             dashboard: None,
         })
     }
@@ -278,7 +278,7 @@ impl Row {
                 .toggle_attribute_with_force("hidden", finished)
                 .map_err(dom_err)?;
         }
-        let has_cell = job.cell_id.is_some();
+        let has_cell = job.from.cell_id.is_some();
         if self.has_cell != has_cell {
             self.has_cell = has_cell;
             self.parts()?
@@ -291,19 +291,19 @@ impl Row {
             self.parts()?.title.set_text_content(Some(&title));
             self.shown_title = title.into_owned();
         }
-        self.started_at = job.started_at;
+        self.started_at = job.clocks.started_at;
         self.set_elapsed(job.elapsed_ms(now), text)?;
         let line = job.last_line.get();
         if self.shown_last_line != line {
             self.parts()?.last_line.set_text_content(Some(line));
             line.clone_into(&mut self.shown_last_line);
         }
-        let place = format::place(job.target, job.worker.as_deref(), text);
+        let place = format::place(job.place.target, job.place.worker.as_deref(), text);
         if self.shown_place != place {
             self.parts()?.place.set_text_content(Some(&place));
             self.shown_place = place;
         }
-        self.set_dashboard(document, job.dashboard.as_deref(), text)?;
+        self.set_dashboard(document, job.place.dashboard.as_deref(), text)?;
         let anchor = self.parts()?.last_line.clone();
         let threads = (job.threads > 0)
             .then(|| text.fill(T_THREADS_RUNNING, "{n}", &job.threads.to_string()));

@@ -228,17 +228,17 @@ impl KernelMsg {
         match self {
             KernelMsg::Hello(_) => Ok(()),
             KernelMsg::Started(Started {
-                job_id,
+                head,
                 started_at,
                 after,
                 ..
             }) => {
-                check_id("job_id", job_id)?;
+                check_id("job_id", &head.job_id)?;
                 check_opt_id("after", after.as_deref())?;
                 check_time("started_at", *started_at)
             }
-            KernelMsg::Queued(Queued { job_id, after, .. }) => {
-                check_id("job_id", job_id)?;
+            KernelMsg::Queued(Queued { head, after, .. }) => {
+                check_id("job_id", &head.job_id)?;
                 check_opt_id("after", after.as_deref())
             }
             KernelMsg::Cleared(Cleared { job_ids }) => check_ids(job_ids),
@@ -275,7 +275,7 @@ impl KernelMsg {
                 }
             }
             KernelMsg::Jobs(JobList { jobs }) => jobs.iter().try_for_each(|j| {
-                check_id("job_id", &j.job_id)?;
+                check_id("job_id", &j.head.job_id)?;
                 check_opt_id("after", j.after.as_deref())?;
                 check_names(&j.conflicts)?;
                 j.started_at

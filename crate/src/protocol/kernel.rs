@@ -27,19 +27,40 @@ pub struct Place {
     pub dashboard: Option<String>,
 }
 
-/// What the kernel knows about one job (an entry of `jobs`).
+/// Where a job came from: its cell, and who started it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct JobInfo {
+pub struct Provenance {
+    /// The cell it came from (`null` for kernel-originated jobs).
+    pub cell_id: Option<String>,
+    /// The notebook it came from (`null` for kernel-originated jobs).
+    pub notebook: Option<String>,
+    /// Who started it.
+    pub origin: Origin,
+}
+
+/// Which job, and where it came from: what `queued`, `started` and a `jobs` entry all
+/// begin with (its fields stand beside theirs on the wire).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct JobHead {
     /// The job's id.
     pub job_id: String,
     /// The small per-kernel job number.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub num: u64,
-    /// The cell it came from (`null` for kernel-originated jobs).
-    pub cell_id: Option<String>,
-    /// The notebook it came from (`null` for kernel-originated jobs).
-    pub notebook: Option<String>,
+    /// Where it came from.
+    #[serde(flatten)]
+    pub from: Provenance,
+}
+
+/// What the kernel knows about one job (an entry of `jobs`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct JobInfo {
+    /// Which job, and where it came from.
+    #[serde(flatten)]
+    pub head: JobHead,
     /// Its state.
     pub state: JobState,
     /// When its thread started (kernel clock, ms).
@@ -53,8 +74,6 @@ pub struct JobInfo {
     pub error: Option<ErrorInfo>,
     /// Global names it bound.
     pub assigned: Vec<String>,
-    /// Who started it.
-    pub origin: Origin,
     /// Where it runs (its fields stand beside these on the wire).
     #[serde(flatten)]
     pub place: Place,
@@ -102,19 +121,11 @@ pub struct Hello {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Started {
-    /// The job.
-    pub job_id: String,
-    /// The small per-kernel job number.
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub num: u64,
-    /// The cell (`null` for kernel-originated jobs).
-    pub cell_id: Option<String>,
-    /// The notebook (`null` for kernel-originated jobs).
-    pub notebook: Option<String>,
+    /// Which job, and where it came from.
+    #[serde(flatten)]
+    pub head: JobHead,
     /// Kernel clock, ms.
     pub started_at: f64,
-    /// Who started it.
-    pub origin: Origin,
     /// Where it runs (its fields stand beside these on the wire).
     #[serde(flatten)]
     pub place: Place,
@@ -130,17 +141,9 @@ pub struct Started {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Queued {
-    /// The job.
-    pub job_id: String,
-    /// The small per-kernel job number.
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub num: u64,
-    /// The cell (`null` for kernel-originated jobs).
-    pub cell_id: Option<String>,
-    /// The notebook (`null` for kernel-originated jobs).
-    pub notebook: Option<String>,
-    /// Who started it.
-    pub origin: Origin,
+    /// Which job, and where it came from.
+    #[serde(flatten)]
+    pub head: JobHead,
     /// The job it waits for, if any.
     #[serde(default)]
     pub after: Option<String>,

@@ -24,15 +24,25 @@ pub struct Stream {
     pub text: String,
 }
 
-/// `display(...)`.
+/// What a rich output shows: one value per mime type, and their metadata (nbformat's
+/// "mime bundle", shared by `display_data`, `execute_result` and `update_display_data`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct DisplayData {
+pub struct MimeBundle {
     /// mime type → value.
     pub data: Map<String, Value>,
     /// Per-mime metadata.
     #[serde(default)]
     pub metadata: Map<String, Value>,
+}
+
+/// `display(...)`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DisplayData {
+    /// What it shows (its fields stand beside the others on the wire).
+    #[serde(flatten)]
+    pub bundle: MimeBundle,
     /// `{"display_id": …}` when the display can be updated later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transient: Option<Value>,
@@ -42,11 +52,9 @@ pub struct DisplayData {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExecuteResult {
-    /// mime type → value.
-    pub data: Map<String, Value>,
-    /// Per-mime metadata.
-    #[serde(default)]
-    pub metadata: Map<String, Value>,
+    /// What it shows (its fields stand beside the others on the wire).
+    #[serde(flatten)]
+    pub bundle: MimeBundle,
     /// Always `null` for background jobs (they do not take an execution count).
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
@@ -69,11 +77,9 @@ pub struct ErrorOutput {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateDisplayData {
-    /// mime type → value.
-    pub data: Map<String, Value>,
-    /// Per-mime metadata.
-    #[serde(default)]
-    pub metadata: Map<String, Value>,
+    /// What it shows (its fields stand beside the others on the wire).
+    #[serde(flatten)]
+    pub bundle: MimeBundle,
     /// `{"display_id": …}`.
     pub transient: Value,
 }

@@ -152,9 +152,8 @@ macro_rules! objects {
 
 objects! {
     Hello { protocol, runtime, python, ipykernel, implementation }
-    Started { job_id, num, cell_id, notebook, started_at, origin, place: flatten, after,
-        source_hash }
-    Queued { job_id, num, cell_id, notebook, origin, after, source_hash, target: or_default }
+    Started { head: flatten, started_at, place: flatten, after, source_hash }
+    Queued { head: flatten, after, source_hash, target: or_default }
     Cleared { job_ids }
     LogTrimmed { job_id, reason }
     Threads { job_id, running }
@@ -167,16 +166,19 @@ objects! {
     JobList { jobs }
     KernelError { message, job_id }
     ErrorInfo { ename, evalue, traceback }
-    JobInfo { job_id, num, cell_id, notebook, state, started_at, ended_at, next_seq, error,
-        assigned, origin, place: flatten, after, source_hash, superseded: or_default,
-        log_trimmed, threads: or_default, conflicts: or_default }
+    JobHead { job_id, num, from: flatten }
+    Provenance { cell_id, notebook, origin }
+    JobInfo { head: flatten, state, started_at, ended_at, next_seq, error, assigned,
+        place: flatten, after, source_hash, superseded: or_default, log_trimmed,
+        threads: or_default, conflicts: or_default }
     Place { target: or_default, worker, dashboard }
     Stream { name, text }
-    DisplayData { data, metadata: if_missing, transient }
-    ExecuteResult { data, metadata: if_missing, execution_count }
+    DisplayData { bundle: flatten, transient }
+    ExecuteResult { bundle: flatten, execution_count }
     ErrorOutput { ename, evalue, traceback }
-    UpdateDisplayData { data, metadata: if_missing, transient }
+    UpdateDisplayData { bundle: flatten, transient }
     ClearOutput { wait }
+    MimeBundle { data, metadata: if_missing }
 }
 
 // An output in a list of outputs: `Output::read` (`decode.rs` dispatches the tags).

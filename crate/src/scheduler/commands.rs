@@ -42,9 +42,9 @@ impl Scheduler {
     pub fn restart_worker(&mut self, job_id: &str) -> Vec<Effect> {
         match self.jobs.get(job_id) {
             Some(job)
-                if job.target == Target::Dask
+                if job.place.target == Target::Dask
                     && job.state == JobState::Cancelling
-                    && job.worker.is_some() =>
+                    && job.place.worker.is_some() =>
             {
                 vec![Effect::Send {
                     kernel_id: job.kernel_id.clone(),
@@ -183,10 +183,10 @@ impl Scheduler {
     /// The effect that shows a job's cell, if it has one.
     pub fn goto_cell(&self, job_id: &str) -> Option<Effect> {
         let job = self.jobs.get(job_id)?;
-        job.cell_id.as_ref()?;
+        job.from.cell_id.as_ref()?;
         Some(Effect::GotoCell {
-            notebook: job.notebook.clone(),
-            cell_id: job.cell_id.clone(),
+            notebook: job.from.notebook.clone(),
+            cell_id: job.from.cell_id.clone(),
         })
     }
 
@@ -203,8 +203,8 @@ impl Scheduler {
         }
         let mut out = Vec::new();
         if let Some(job) = self.jobs.get_mut(job_id) {
-            if job.cell_id.as_deref() != Some(cell_id) {
-                job.cell_id = Some(cell_id.to_owned());
+            if job.from.cell_id.as_deref() != Some(cell_id) {
+                job.from.cell_id = Some(cell_id.to_owned());
                 push_cell_state(job, &mut out);
                 out.push(Effect::RowChanged {
                     job_id: job_id.to_owned(),
@@ -237,10 +237,12 @@ impl Scheduler {
             // Never sent (its kernel has not said `hello`): the kernel never hears of it.
             (JobState::Queued, false) => self.transition(key, JobState::Killed, now, out),
             (JobState::Cancelling, _) if !again => {}
-            (JobState::Cancelling, _) if job.target == Target::Dask && job.worker.is_some() => {
+            (JobState::Cancelling, _)
+                if job.place.target == Target::Dask && job.place.worker.is_some() =>
+            {
                 out.push(Effect::ConfirmRestart {
                     job_id: key.to_owned(),
-                    worker: job.worker.clone().unwrap_or_default(),
+                    worker: job.place.worker.clone().unwrap_or_default(),
                 });
             }
             _ => {

@@ -24,7 +24,7 @@
 //! are let out in order and a gap is accepted.
 
 use super::{Effect, Scheduler};
-use crate::protocol::{ClearOutput, Output, Stream};
+use crate::protocol::{ClearOutput, DisplayData, ExecuteResult, Output, Stream, UpdateDisplayData};
 use crate::text::T_HOLD_GAVE_UP;
 
 /// The most outputs held back for one job while a replay is pending.
@@ -91,9 +91,9 @@ impl Hold {
 fn size_of(o: &Output) -> usize {
     match o {
         Output::Stream(Stream { text, .. }) => text.len(),
-        Output::DisplayData(d) => strings(&d.data),
-        Output::ExecuteResult(d) => strings(&d.data),
-        Output::UpdateDisplayData(d) => strings(&d.data),
+        Output::DisplayData(DisplayData { bundle, .. })
+        | Output::ExecuteResult(ExecuteResult { bundle, .. })
+        | Output::UpdateDisplayData(UpdateDisplayData { bundle, .. }) => strings(&bundle.data),
         Output::Error(e) => e.traceback.iter().map(String::len).sum(),
         Output::ClearOutput(ClearOutput { .. }) => 0,
     }
@@ -256,8 +256,8 @@ impl Scheduler {
         out.push(Effect::Outputs {
             job_id: key.to_owned(),
             kernel_id: job.kernel_id.clone(),
-            notebook: job.notebook.clone(),
-            cell_id: job.cell_id.clone(),
+            notebook: job.from.notebook.clone(),
+            cell_id: job.from.cell_id.clone(),
             outputs: fresh,
             next_seq: job.next_seq,
         });

@@ -44,37 +44,32 @@ impl Scheduler {
                 });
                 self.send_unsent(kernel_id, &mut out);
             }
-            KernelMsg::Queued(q) => match self.key(kernel_id, &q.job_id) {
+            KernelMsg::Queued(q) => match self.key(kernel_id, &q.head.job_id) {
                 Some(key) => self.on_queued(&key, q, &mut out),
                 None => {
-                    let mut job = self.adopted(kernel_id, q.job_id, q.num, q.origin, q.after, now);
+                    let mut job = self.adopted(kernel_id, q.head, q.after, now);
                     job.state = JobState::Queued;
-                    job.notebook = q.notebook;
-                    job.cell_id = q.cell_id;
-                    job.target = q.target;
+                    job.place.target = q.target;
                     job.source_hash = q.source_hash;
                     self.adopt(job, &mut out);
                 }
             },
-            KernelMsg::Started(st) => match self.key(kernel_id, &st.job_id) {
+            KernelMsg::Started(st) => match self.key(kernel_id, &st.head.job_id) {
                 Some(key) => self.on_started(&key, st, now, &mut out),
                 None => {
-                    let mut job =
-                        self.adopted(kernel_id, st.job_id, st.num, st.origin, st.after, now);
-                    job.notebook = st.notebook;
-                    job.cell_id = st.cell_id;
-                    job.target = st.place.target;
-                    job.dashboard = st.place.dashboard;
+                    let mut job = self.adopted(kernel_id, st.head, st.after, now);
                     job.source_hash = st.source_hash;
                     if st.place.target == Target::Dask {
                         // Accepted by Dask; running only once a worker has it.
-                        job.started_at = st.place.worker.is_some().then(|| st.started_at.min(now));
-                        if job.started_at.is_none() {
+                        job.clocks.started_at =
+                            st.place.worker.is_some().then(|| st.started_at.min(now));
+                        if job.clocks.started_at.is_none() {
                             job.state = JobState::Queued;
                         }
-                        job.worker = st.place.worker;
+                        job.place = st.place;
                     } else {
-                        job.started_at = Some(now);
+                        job.clocks.started_at = Some(now);
+                        job.place.dashboard = st.place.dashboard;
                     }
                     self.adopt(job, &mut out);
                 }
@@ -129,7 +124,7 @@ impl Scheduler {
                     out.push(Effect::OutputText {
                         job_id: job.id.clone(),
                         num: job.num,
-                        notebook: job.notebook.clone(),
+                        notebook: job.from.notebook.clone(),
                         text,
                         last,
                     });
@@ -196,10 +191,10 @@ impl Scheduler {
             job.source_hash = q.source_hash;
         }
         if q.target == Target::Dask {
-            job.target = Target::Dask;
+            job.place.target = Target::Dask;
         }
         let first = job.num.is_none();
-        job.num = Some(q.num);
+        job.num = Some(q.head.num);
         out.push(Effect::RowChanged {
             job_id: key.to_owned(),
         });
@@ -213,7 +208,7 @@ impl Scheduler {
             return;
         };
         let first = job.num.is_none();
-        job.num = Some(st.num);
+        job.num = Some(st.head.num);
         // Started without our submit (another tab sent it), or after it: the kernel has it.
         job.sent = true;
         if first {
@@ -226,12 +221,12 @@ impl Scheduler {
             return; // a late `started`: the job already ended
         }
         if st.place.target == Target::Dask {
-            job.target = Target::Dask;
+            job.place.target = Target::Dask;
         }
         if st.place.dashboard.is_some() {
-            job.dashboard = st.place.dashboard;
+            job.place.dashboard = st.place.dashboard;
         }
-        if job.target == Target::Dask {
+        if job.place.target == Target::Dask {
             match st.place.worker {
                 Some(worker) => self.on_placed(key, worker, st.started_at, now, out),
                 None => out.push(Effect::RowChanged {
@@ -240,7 +235,7 @@ impl Scheduler {
             }
             return;
         }
-        job.started_at.get_or_insert(now);
+        job.clocks.started_at.get_or_insert(now);
         if job.state == JobState::Queued {
             self.transition(key, JobState::Running, now, out);
         }
@@ -254,13 +249,13 @@ impl Scheduler {
         let Some(job) = self.jobs.get_mut(key) else {
             return;
         };
-        if job.state.is_finished() || job.target != Target::Dask {
+        if job.state.is_finished() || job.place.target != Target::Dask {
             return;
         }
-        job.worker = Some(worker);
+        job.place.worker = Some(worker);
         job.sent = true;
         // The kernel's clock; on one machine it agrees with ours.
-        job.started_at.get_or_insert(at.min(now));
+        job.clocks.started_at.get_or_insert(at.min(now));
         if job.state == JobState::Queued {
             self.transition(key, JobState::Running, now, out);
         }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use anstyle_parse::{Params, Parser, Perform};
 
-use crate::protocol::{ErrorInfo, JobState, Origin, Target};
+use crate::protocol::{ErrorInfo, JobState, Origin, Place, Provenance};
 use crate::text::{Text, T_EMPTY_CELL, T_JOB_DESCRIBE, T_JOB_NUM, T_JOB_NUM_KERNEL};
 
 /// The longest title kept (characters of the code's first line).
@@ -22,34 +22,25 @@ pub struct Job {
     pub wire_id: String,
     /// The kernel it runs in.
     pub kernel_id: String,
-    /// The notebook it came from (`None` for some kernel-originated jobs).
-    pub notebook: Option<String>,
-    /// The cell it came from (`None` for some kernel-originated jobs).
-    pub cell_id: Option<String>,
+    /// Where it came from: its notebook and cell (`None` for some kernel-originated jobs),
+    /// and who started it.
+    pub from: Provenance,
     /// The code still to be sent (taken when the `submit` goes out).
     pub code: Option<String>,
     /// What the panel shows: the code's first non-blank line, or words of ours.
     pub title: Title,
     /// Its state.
     pub state: JobState,
-    /// Who started it.
-    pub origin: Origin,
-    /// Where it runs: a kernel thread or a Dask task.
-    pub target: Target,
-    /// The Dask worker running it, once placed (kernel text: shown as text only).
-    pub worker: Option<String>,
-    /// The Dask cluster's dashboard URL, as the kernel says (checked before it is a link).
-    pub dashboard: Option<String>,
+    /// Where it runs: a kernel thread or a Dask task, the Dask worker running it once placed
+    /// (kernel text: shown as text only) and the cluster's dashboard URL as the kernel says
+    /// (checked before it is a link).
+    pub place: Place,
     /// The kernel's small job number, once known.
     pub num: Option<u64>,
     /// Whether the `submit` has gone to the kernel.
     pub sent: bool,
-    /// Local clock (ms) when the frontend learned of it.
-    pub created_at: f64,
-    /// Local clock (ms) when it started running (a Dask job: when it was placed).
-    pub started_at: Option<f64>,
-    /// Local clock (ms) when it ended.
-    pub ended_at: Option<f64>,
+    /// When it was learned of, started and ended.
+    pub clocks: Clocks,
     /// The live last line of its stream output.
     pub last_line: LastLine,
     /// The exception that ended it.
@@ -85,34 +76,32 @@ pub struct Job {
 }
 
 impl Job {
-    /// A job known by its ids, title and origin only: every other field empty, `queued`,
-    /// not sent. `submit` and adoption say the rest.
+    /// A job known by its ids, title and where it came from only: every other field empty,
+    /// `queued`, not sent. `submit` and adoption say the rest.
     pub(super) fn new(
         id: String,
         wire_id: String,
         kernel_id: &str,
         title: Title,
-        origin: Origin,
+        from: Provenance,
         now: f64,
     ) -> Job {
         Job {
             id,
             wire_id,
             kernel_id: kernel_id.to_owned(),
-            notebook: None,
-            cell_id: None,
+            from,
             code: None,
             title,
             state: JobState::Queued,
-            origin,
-            target: Target::Thread,
-            worker: None,
-            dashboard: None,
+            place: Place::default(),
             num: None,
             sent: false,
-            created_at: now,
-            started_at: None,
-            ended_at: None,
+            clocks: Clocks {
+                created_at: now,
+                started_at: None,
+                ended_at: None,
+            },
             last_line: LastLine::default(),
             error: None,
             cancel_reason: None,
@@ -147,8 +136,8 @@ impl Job {
 
     /// Milliseconds it has run (or ran), if it started.
     pub fn elapsed_ms(&self, now: f64) -> Option<f64> {
-        let start = self.started_at?;
-        let end = self.ended_at.unwrap_or(now);
+        let start = self.clocks.started_at?;
+        let end = self.clocks.ended_at.unwrap_or(now);
         Some((end - start).max(0.0))
     }
 
@@ -163,6 +152,17 @@ impl Job {
             _ => title.into_owned(),
         }
     }
+}
+
+/// A job's clocks: local time (ms), whatever the kernel's clock says.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clocks {
+    /// When the frontend learned of it.
+    pub created_at: f64,
+    /// When it started running (a Dask job: when it was placed).
+    pub started_at: Option<f64>,
+    /// When it ended.
+    pub ended_at: Option<f64>,
 }
 
 /// What a job is called. Only the code's line is kept as text: the titles the core makes

@@ -22,12 +22,12 @@ use std::collections::VecDeque;
 
 pub use effect::Effect;
 pub use hold::{Hold, HOLD_MAX_BYTES, HOLD_MAX_OUTPUTS};
-pub use job::{title_of, Job, LastLine, Title};
+pub use job::{title_of, Clocks, Job, LastLine, Title};
 pub use submit::{source_hash, Submit};
 pub use waiting::Waiting;
 
 use crate::ids::{IdMap, IdSet};
-use crate::protocol::{JobState, Origin};
+use crate::protocol::{JobHead, JobState};
 use crate::text::Text;
 
 /// One kernel as the scheduler sees it.
@@ -122,18 +122,16 @@ impl Scheduler {
         }
     }
 
-    /// A job kernel `kernel_id` told us about and this page did not know: its number, not
-    /// its code. Its key is its own id unless another kernel's job has it; `after` (the
-    /// kernel's id of the job it runs after) becomes our key for that job when we know it.
-    fn adopted(
-        &self,
-        kernel_id: &str,
-        wire_id: String,
-        num: u64,
-        origin: Origin,
-        after: Option<String>,
-        now: f64,
-    ) -> Job {
+    /// A job kernel `kernel_id` told us about and this page did not know: its number and
+    /// cell, not its code. Its key is its own id unless another kernel's job has it;
+    /// `after` (the kernel's id of the job it runs after) becomes our key for that job when
+    /// we know it.
+    fn adopted(&self, kernel_id: &str, head: JobHead, after: Option<String>, now: f64) -> Job {
+        let JobHead {
+            job_id: wire_id,
+            num,
+            from,
+        } = head;
         let key = if self.jobs.contains_key(&wire_id) {
             format!("{kernel_id}/{wire_id}")
         } else {
@@ -143,8 +141,8 @@ impl Scheduler {
             key,
             wire_id,
             kernel_id,
-            Title::Numbered(num, origin),
-            origin,
+            Title::Numbered(num, from.origin),
+            from,
             now,
         );
         job.state = JobState::Running;
@@ -187,11 +185,11 @@ impl Scheduler {
         };
         self.counts[job.state as usize] -= 1;
         self.dependents.remove(key);
-        if job.cell_id.is_some() {
+        if job.from.cell_id.is_some() {
             out.push(Effect::CellState {
                 job_id: key.to_owned(),
-                notebook: job.notebook,
-                cell_id: job.cell_id,
+                notebook: job.from.notebook,
+                cell_id: job.from.cell_id,
                 state: None,
             });
         }
@@ -245,7 +243,7 @@ impl Scheduler {
         self.counts[state as usize] += 1;
         job.state = state;
         if state.is_finished() {
-            job.ended_at = Some(now);
+            job.clocks.ended_at = Some(now);
         }
         push_cell_state(job, out);
         out.push(Effect::RowChanged {
@@ -254,8 +252,8 @@ impl Scheduler {
         if state.is_finished() {
             out.push(Effect::Notify {
                 job_id: key.to_owned(),
-                notebook: job.notebook.clone(),
-                cell_id: job.cell_id.clone(),
+                notebook: job.from.notebook.clone(),
+                cell_id: job.from.cell_id.clone(),
                 state,
                 title: job.title.words(&self.text).into_owned(),
             });
@@ -265,11 +263,11 @@ impl Scheduler {
 }
 
 fn push_cell_state(job: &Job, out: &mut Vec<Effect>) {
-    if job.cell_id.is_some() {
+    if job.from.cell_id.is_some() {
         out.push(Effect::CellState {
             job_id: job.id.clone(),
-            notebook: job.notebook.clone(),
-            cell_id: job.cell_id.clone(),
+            notebook: job.from.notebook.clone(),
+            cell_id: job.from.cell_id.clone(),
             state: Some(job.state),
         });
     }

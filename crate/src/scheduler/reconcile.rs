@@ -19,28 +19,19 @@ impl Scheduler {
     ) {
         let mut listed = IdSet::default();
         for info in infos {
-            let key = match self.key(kernel_id, &info.job_id) {
+            let key = match self.key(kernel_id, &info.head.job_id) {
                 Some(key) => {
                     self.catch_up(&key, &info, now, out);
                     key
                 }
                 None => {
                     // The list is by `num`: a job's dependency is adopted before it.
-                    let mut job = self.adopted(
-                        kernel_id,
-                        info.job_id.clone(),
-                        info.num,
-                        info.origin,
-                        info.after,
-                        now,
-                    );
+                    let mut job = self.adopted(kernel_id, info.head, info.after, now);
                     let key = job.id.clone();
-                    job.notebook = info.notebook;
-                    job.cell_id = info.cell_id;
                     job.state = info.state;
                     // The kernel's clock; on one machine it agrees with ours.
-                    job.started_at = info.started_at.map(|t| t.min(now));
-                    job.ended_at = job
+                    job.clocks.started_at = info.started_at.map(|t| t.min(now));
+                    job.clocks.ended_at = job
                         .state
                         .is_finished()
                         .then(|| info.ended_at.map_or(now, |t| t.min(now)));
@@ -48,9 +39,7 @@ impl Scheduler {
                     job.next_seq = info.next_seq;
                     job.error = info.error;
                     job.assigned = info.assigned;
-                    job.target = info.place.target;
-                    job.worker = info.place.worker;
-                    job.dashboard = info.place.dashboard;
+                    job.place = info.place;
                     job.source_hash = info.source_hash;
                     job.superseded = info.superseded;
                     job.log_trimmed = info.log_trimmed;
@@ -58,13 +47,13 @@ impl Scheduler {
                     job.conflicts = info.conflicts;
                     out.push(Effect::Adopted {
                         job_id: key.clone(),
-                        wire_id: info.job_id,
+                        wire_id: job.wire_id.clone(),
                         kernel_id: kernel_id.to_owned(),
-                        notebook: job.notebook.clone(),
-                        cell_id: job.cell_id.clone(),
+                        notebook: job.from.notebook.clone(),
+                        cell_id: job.from.cell_id.clone(),
                         next_seq: info.next_seq,
                         state: job.state,
-                        origin: job.origin,
+                        origin: job.from.origin,
                         superseded: job.superseded,
                         source_hash: job.source_hash.clone(),
                     });
@@ -106,7 +95,7 @@ impl Scheduler {
             return;
         };
         let first = job.num.is_none();
-        job.num = Some(info.num);
+        job.num = Some(info.head.num);
         job.superseded = info.superseded;
         let threads_changed = job.threads != info.threads;
         job.threads = info.threads;
@@ -135,15 +124,15 @@ impl Scheduler {
             return;
         }
         if info.place.target == Target::Dask {
-            job.target = Target::Dask;
+            job.place.target = Target::Dask;
         }
         if info.place.worker.is_some() {
-            job.worker.clone_from(&info.place.worker);
+            job.place.worker.clone_from(&info.place.worker);
         }
         if info.place.dashboard.is_some() {
-            job.dashboard.clone_from(&info.place.dashboard);
+            job.place.dashboard.clone_from(&info.place.dashboard);
         }
-        let dask = job.target == Target::Dask;
+        let dask = job.place.target == Target::Dask;
         job.sent = true;
         // Outputs sent while we were not listening: ask for them again.
         let since = job.next_seq;
@@ -156,7 +145,7 @@ impl Scheduler {
                 job.error = info.error.clone();
                 job.assigned = info.assigned.clone();
                 job.cancel_reason = None;
-                job.started_at.get_or_insert(now);
+                job.clocks.started_at.get_or_insert(now);
                 self.transition(key, s, now, out);
             }
             JobState::Running if job.state == JobState::Queued => {
@@ -165,7 +154,7 @@ impl Scheduler {
                     (true, Some(t)) => t.min(now),
                     _ => now,
                 };
-                job.started_at.get_or_insert(at);
+                job.clocks.started_at.get_or_insert(at);
                 self.transition(key, JobState::Running, now, out);
             }
             JobState::Cancelling => self.transition(key, JobState::Cancelling, now, out),

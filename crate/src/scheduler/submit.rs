@@ -6,7 +6,7 @@
 use super::{title_of, Effect, Job, Kernel, Scheduler};
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
-use crate::protocol::{is_valid_id, ClientMsg, ErrorInfo, JobState, Origin, Target};
+use crate::protocol::{is_valid_id, ClientMsg, ErrorInfo, JobState, Origin, Provenance, Target};
 use crate::text::{T_DEPENDENCY_FAILED, T_STATE};
 
 /// A request to run a cell in the background.
@@ -85,13 +85,15 @@ impl Scheduler {
             s.job_id.to_owned(),
             s.kernel_id,
             title_of(s.code),
-            Origin::Frontend,
+            Provenance {
+                cell_id: Some(s.cell_id.to_owned()),
+                notebook: Some(s.notebook.to_owned()),
+                origin: Origin::Frontend,
+            },
             now,
         );
-        job.notebook = Some(s.notebook.to_owned());
-        job.cell_id = Some(s.cell_id.to_owned());
         job.code = Some(s.code.to_owned());
-        job.target = s.target;
+        job.place.target = s.target;
         job.after = s.after.map(str::to_owned);
         job.source_hash = Some(source_hash(s.code));
         let mut out = Vec::new();
@@ -175,10 +177,10 @@ fn send(jobs: &mut IdMap<Job>, k: &mut Kernel, kernel_id: &str, key: &str, out: 
         kernel_id: kernel_id.to_owned(),
         message: ClientMsg::Submit {
             job_id: job.wire_id.clone(),
-            cell_id: job.cell_id.clone().unwrap_or_default(),
-            notebook: job.notebook.clone().unwrap_or_default(),
+            cell_id: job.from.cell_id.clone().unwrap_or_default(),
+            notebook: job.from.notebook.clone().unwrap_or_default(),
             code: job.code.take().unwrap_or_default(),
-            target: job.target,
+            target: job.place.target,
             after,
             source_hash: job.source_hash.clone(),
         },

@@ -37,7 +37,7 @@ impl Scheduler {
                 title: &d.title,
             }),
             Some(None) => Some(Waiting::OtherJob),
-            _ => (job.target == Target::Thread).then_some(Waiting::Slot),
+            _ => (job.place.target == Target::Thread).then_some(Waiting::Slot),
         }
     }
 }

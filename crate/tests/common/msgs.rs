@@ -17,12 +17,16 @@ pub fn hello() -> KernelMsg {
 
 pub fn started(id: &str, num: u64) -> KernelMsg {
     KernelMsg::Started(Started {
-        job_id: id.into(),
-        num,
-        cell_id: Some(format!("cell-{id}")),
-        notebook: Some("nb.ipynb".into()),
+        head: JobHead {
+            job_id: id.into(),
+            num,
+            from: Provenance {
+                cell_id: Some(format!("cell-{id}")),
+                notebook: Some("nb.ipynb".into()),
+                origin: Origin::Frontend,
+            },
+        },
         started_at: 1.0,
-        origin: Origin::Frontend,
         place: Place::default(),
         after: None,
         source_hash: None,
@@ -32,11 +36,15 @@ pub fn started(id: &str, num: u64) -> KernelMsg {
 /// The kernel took job `id` in line as number `num`, after job `after` if any.
 pub fn queued(id: &str, num: u64, after: Option<&str>) -> KernelMsg {
     KernelMsg::Queued(Queued {
-        job_id: id.into(),
-        num,
-        cell_id: Some(format!("cell-{id}")),
-        notebook: Some("nb.ipynb".into()),
-        origin: Origin::Frontend,
+        head: JobHead {
+            job_id: id.into(),
+            num,
+            from: Provenance {
+                cell_id: Some(format!("cell-{id}")),
+                notebook: Some("nb.ipynb".into()),
+                origin: Origin::Frontend,
+            },
+        },
         after: after.map(str::to_owned),
         source_hash: None,
         target: Target::Thread,
@@ -145,17 +153,21 @@ pub fn notified(effects: &[Effect]) -> Vec<(String, JobState)> {
 
 pub fn info(id: &str, state: JobState, next_seq: u64, origin: Origin) -> JobInfo {
     JobInfo {
-        job_id: id.into(),
-        num: 1,
-        cell_id: Some("c".into()),
-        notebook: Some("nb.ipynb".into()),
+        head: JobHead {
+            job_id: id.into(),
+            num: 1,
+            from: Provenance {
+                cell_id: Some("c".into()),
+                notebook: Some("nb.ipynb".into()),
+                origin,
+            },
+        },
         state,
         started_at: Some(100.0),
         ended_at: state.is_finished().then_some(200.0),
         next_seq,
         error: None,
         assigned: vec![],
-        origin,
         place: Place::default(),
         after: None,
         source_hash: None,
