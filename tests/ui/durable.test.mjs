@@ -33,6 +33,11 @@ function withoutIds(nb) {
   };
 }
 
+// Run in the foreground: which check this is, and how many comms the kernel's runtime holds.
+const COMMS_CELL =
+  '_pc_checks = globals().get("_pc_checks", 0) + 1\n' +
+  'print(f"check {_pc_checks}: {len(__import__(\'_parallel_cell_runtime\')._RUNTIME.comms)} comms")';
+
 const QUEUED = Array.from({ length: 7 }, (_, i) => `import time\ntime.sleep(1)\nprint("q${i}")`);
 
 let lab;
@@ -52,6 +57,10 @@ before(async () => {
       'queued.ipynb': notebook(QUEUED),
       'two-tabs.ipynb': notebook([
         'import time\nwhile True:\n    print("tick", flush=True)\n    time.sleep(0.3)'
+      ]),
+      'crash-tab.ipynb': notebook([
+        'import time\nwhile True:\n    print("tick", flush=True)\n    time.sleep(0.3)',
+        COMMS_CELL
       ]),
       'chain.ipynb': notebook([
         'import time\ntime.sleep(1.5)\nchain_x = 1',
@@ -221,5 +230,41 @@ test('two tabs on one notebook: after one closes, the other still reaches the ke
     /Cannot handle (?!comm_close )[^\n]*Unknown subshell_id/
   );
   assert.deepEqual(b.errors, []);
+  await b.context.close();
+});
+
+test('a tab that crashes leaves no comm open in the kernel: the server closes it', async () => {
+  const a = await open('crash-tab.ipynb');
+  const b = await open('crash-tab.ipynb');
+  await openPanel(a.page);
+  await openPanel(b.page);
+  const [job] = await runSideBySide(a.page, 0, 0);
+  await waitForState(a.page, job, 'running');
+  await rowOf(b.page, job).waitFor({ state: 'attached', timeout: 30_000 });
+  let checks = 0;
+  const comms = async () => {
+    checks += 1;
+    await runInForeground(b.page, 1);
+    await waitForOutput(b.page, 1, new RegExp(`check ${checks}: \\d+ comms`));
+    return Number((await outputText(b.page, 1)).match(/: (\d+) comms/)[1]);
+  };
+  assert.equal(await comms(), 2); // one per tab
+  // Killed, not closed: no pagehide, no comm_close; only the websocket ends.
+  const cdp = await a.context.newCDPSession(a.page);
+  cdp.send('Page.crash').catch(() => {}); // never answered: the renderer is gone
+  await new Promise(r => setTimeout(r, 1_000));
+  const deadline = Date.now() + 20_000;
+  let left = await comms();
+  while (left !== 1 && Date.now() < deadline) {
+    await new Promise(r => setTimeout(r, 500));
+    left = await comms();
+  }
+  assert.equal(left, 1, "the crashed tab's comm is still open in the kernel");
+  assert.match(lab.log(), /closed 1 runtime comm\(s\) a page left open/);
+  // The tab that stays goes on: it kills the job.
+  await rowOf(b.page, job).locator('button[aria-label="Kill job"]').click();
+  await waitForState(b.page, job, 'killed', 15_000);
+  assert.deepEqual(b.errors, []);
+  await a.context.close().catch(() => {});
   await b.context.close();
 });
