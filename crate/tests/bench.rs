@@ -6,14 +6,15 @@
 use std::rc::Rc;
 
 use parallel_cell_core::panel::{Panel, PAGE};
-use parallel_cell_core::protocol::{
-    Finished, Hello, JobHead, JobState, KernelMsg, Origin, Place, Provenance, Started, Target,
-};
+use parallel_cell_core::protocol::{Finished, Hello, JobState, KernelMsg, Origin, Target};
 use parallel_cell_core::scheduler::{Effect, Scheduler, Submit};
 use parallel_cell_core::Core;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
+
+mod common;
+use common::msgs::{kernel_head, thread_started};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -40,21 +41,9 @@ fn hello() -> KernelMsg {
 }
 
 fn started(id: &str) -> KernelMsg {
-    KernelMsg::Started(Started {
-        head: JobHead {
-            job_id: id.into(),
-            num: 1,
-            from: Provenance {
-                cell_id: None,
-                notebook: None,
-                origin: Origin::Frontend,
-            },
-        },
-        started_at: 0.0,
-        place: Place::default(),
-        after: None,
-        source_hash: None,
-    })
+    let mut head = kernel_head(id, 1);
+    head.from.origin = Origin::Frontend; // a page's job, with no cell to write
+    KernelMsg::Started(thread_started(head, 0.0))
 }
 
 fn report(what: &str, ms: f64, budget: f64) {

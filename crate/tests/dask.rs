@@ -29,23 +29,12 @@ fn submit_dask(s: &mut Scheduler, id: &str) -> Vec<Effect> {
 
 fn started_dask(id: &str, worker: Option<&str>) -> KernelMsg {
     KernelMsg::Started(Started {
-        head: JobHead {
-            job_id: id.into(),
-            num: 1,
-            from: Provenance {
-                cell_id: Some(format!("cell-{id}")),
-                notebook: Some("nb.ipynb".into()),
-                origin: Origin::Frontend,
-            },
-        },
-        started_at: 50.0,
         place: Place {
             target: Target::Dask,
             worker: worker.map(str::to_owned),
             dashboard: Some(DASHBOARD.into()),
         },
-        after: None,
-        source_hash: None,
+        ..thread_started(head(id, 1), 50.0)
     })
 }
 

@@ -145,21 +145,7 @@ fn kernel_jobs_are_adopted() {
     let mut s = Scheduler::default();
     let fx = s.receive(
         K,
-        KernelMsg::Started(Started {
-            head: JobHead {
-                job_id: "k2".into(),
-                num: 2,
-                from: Provenance {
-                    cell_id: None,
-                    notebook: None,
-                    origin: Origin::Kernel,
-                },
-            },
-            started_at: 5.0,
-            place: Place::default(),
-            after: None,
-            source_hash: None,
-        }),
+        KernelMsg::Started(thread_started(kernel_head("k2", 2), 5.0)),
         10.0,
     );
     assert!(
@@ -175,21 +161,7 @@ fn kernel_jobs_are_adopted() {
     // The same id from another kernel is a different job.
     s.receive(
         "k9",
-        KernelMsg::Started(Started {
-            head: JobHead {
-                job_id: "k2".into(),
-                num: 7,
-                from: Provenance {
-                    cell_id: None,
-                    notebook: None,
-                    origin: Origin::Kernel,
-                },
-            },
-            started_at: 5.0,
-            place: Place::default(),
-            after: None,
-            source_hash: None,
-        }),
+        KernelMsg::Started(thread_started(kernel_head("k2", 7), 5.0)),
         10.0,
     );
     assert_eq!(s.len(), 2);
@@ -205,21 +177,7 @@ fn kernel_jobs_are_adopted() {
 }
 
 fn kernel_started(id: &str) -> KernelMsg {
-    KernelMsg::Started(Started {
-        head: JobHead {
-            job_id: id.into(),
-            num: 1,
-            from: Provenance {
-                cell_id: None,
-                notebook: None,
-                origin: Origin::Kernel,
-            },
-        },
-        started_at: 0.0,
-        place: Place::default(),
-        after: None,
-        source_hash: None,
-    })
+    KernelMsg::Started(thread_started(kernel_head(id, 1), 0.0))
 }
 
 #[test]

@@ -74,21 +74,7 @@ fn titles_it_makes_are_translated() {
         "a blank cell's title"
     );
     s.receive(K, hello(), 0.0);
-    let started_in_kernel = KernelMsg::Started(Started {
-        head: JobHead {
-            job_id: "k".into(),
-            num: 3,
-            from: Provenance {
-                cell_id: None,
-                notebook: None,
-                origin: Origin::Kernel,
-            },
-        },
-        started_at: 1.0,
-        place: Place::default(),
-        after: None,
-        source_hash: None,
-    });
+    let started_in_kernel = KernelMsg::Started(thread_started(kernel_head("k", 3), 1.0));
     s.receive(K, started_in_kernel, 1.0);
     let fx = s.receive(K, finished("k", JobState::Done), 2.0);
     assert_eq!(notified_titles(&fx), ["Tâche 3 (lancée dans le noyau)"]);

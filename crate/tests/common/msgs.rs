@@ -15,36 +15,51 @@ pub fn hello() -> KernelMsg {
     })
 }
 
-pub fn started(id: &str, num: u64) -> KernelMsg {
-    KernelMsg::Started(Started {
-        head: JobHead {
-            job_id: id.into(),
-            num,
-            from: Provenance {
-                cell_id: Some(format!("cell-{id}")),
-                notebook: Some("nb.ipynb".into()),
-                origin: Origin::Frontend,
-            },
+/// The head of a message about job `id`, number `num`, from cell `cell-{id}` of `nb.ipynb`.
+pub fn head(id: &str, num: u64) -> JobHead {
+    JobHead {
+        job_id: id.into(),
+        num,
+        from: Provenance {
+            cell_id: Some(format!("cell-{id}")),
+            notebook: Some("nb.ipynb".into()),
+            origin: Origin::Frontend,
         },
-        started_at: 1.0,
+    }
+}
+
+/// The head of a job the kernel started from code: no cell, no notebook.
+pub fn kernel_head(id: &str, num: u64) -> JobHead {
+    JobHead {
+        job_id: id.into(),
+        num,
+        from: Provenance {
+            cell_id: None,
+            notebook: None,
+            origin: Origin::Kernel,
+        },
+    }
+}
+
+/// `started` of a thread job, not chained, at kernel time `at`.
+pub fn thread_started(head: JobHead, at: f64) -> Started {
+    Started {
+        head,
+        started_at: at,
         place: Place::default(),
         after: None,
         source_hash: None,
-    })
+    }
+}
+
+pub fn started(id: &str, num: u64) -> KernelMsg {
+    KernelMsg::Started(thread_started(head(id, num), 1.0))
 }
 
 /// The kernel took job `id` in line as number `num`, after job `after` if any.
 pub fn queued(id: &str, num: u64, after: Option<&str>) -> KernelMsg {
     KernelMsg::Queued(Queued {
-        head: JobHead {
-            job_id: id.into(),
-            num,
-            from: Provenance {
-                cell_id: Some(format!("cell-{id}")),
-                notebook: Some("nb.ipynb".into()),
-                origin: Origin::Frontend,
-            },
-        },
+        head: head(id, num),
         after: after.map(str::to_owned),
         source_hash: None,
         target: Target::Thread,
@@ -152,16 +167,11 @@ pub fn notified(effects: &[Effect]) -> Vec<(String, JobState)> {
 }
 
 pub fn info(id: &str, state: JobState, next_seq: u64, origin: Origin) -> JobInfo {
+    let mut head = head(id, 1);
+    head.from.cell_id = Some("c".into());
+    head.from.origin = origin;
     JobInfo {
-        head: JobHead {
-            job_id: id.into(),
-            num: 1,
-            from: Provenance {
-                cell_id: Some("c".into()),
-                notebook: Some("nb.ipynb".into()),
-                origin,
-            },
-        },
+        head,
         state,
         started_at: Some(100.0),
         ended_at: state.is_finished().then_some(200.0),
