@@ -204,15 +204,21 @@ test('Clear finished frees the jobs in the kernel too', async () => {
   assert.match(await outputText(page, 8), /kernel jobs 0\b/);
 });
 
-test('two tabs on one notebook: after one closes, the other still reaches the kernel', async () => {
-  const logFrom = lab.log().length; // this test's part of the server log
-  const a = await open('two-tabs.ipynb');
-  const b = await open('two-tabs.ipynb');
+/** Two tabs on `name`; the first runs cell 0 in the background, the second lists it. */
+async function twoTabs(name) {
+  const a = await open(name);
+  const b = await open(name);
   await openPanel(a.page);
   await openPanel(b.page);
   const [job] = await runSideBySide(a.page, 0, 0);
   await waitForState(a.page, job, 'running');
   await rowOf(b.page, job).waitFor({ state: 'attached', timeout: 30_000 });
+  return { a, b, job };
+}
+
+test('two tabs on one notebook: after one closes, the other still reaches the kernel', async () => {
+  const logFrom = lab.log().length; // this test's part of the server log
+  const { a, b, job } = await twoTabs('two-tabs.ipynb');
   // The first tab goes away the way a closing tab does: on 'pagehide' it closes its comm,
   // and JupyterLab deletes the comm's kernel subshell with it.
   await a.page.goto('about:blank');
@@ -234,13 +240,7 @@ test('two tabs on one notebook: after one closes, the other still reaches the ke
 });
 
 test('a tab that crashes leaves no comm open in the kernel: the server closes it', async () => {
-  const a = await open('crash-tab.ipynb');
-  const b = await open('crash-tab.ipynb');
-  await openPanel(a.page);
-  await openPanel(b.page);
-  const [job] = await runSideBySide(a.page, 0, 0);
-  await waitForState(a.page, job, 'running');
-  await rowOf(b.page, job).waitFor({ state: 'attached', timeout: 30_000 });
+  const { a, b, job } = await twoTabs('crash-tab.ipynb');
   let checks = 0;
   const comms = async () => {
     checks += 1;
