@@ -251,17 +251,25 @@ def run_compiled(cell, glob, loc, on_loop=None):
     return cellrun.run(cell.body, cell.expr, glob, loc, on_loop)
 
 
+def _pyplot():
+    """pyplot, if loaded: not while another thread is still importing it (a job that
+    started as another's first ``import matplotlib.pyplot`` ran failed on its half-made
+    module). A job that imports it itself has it whole before its code goes on."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    return None if getattr(getattr(plt, "__spec__", None), "_initializing", False) else plt
+
+
 def figure_numbers():
     """Numbers of the calling job's open pyplot figures (each job has its own, see
     ``figures.py``; None when pyplot is not loaded)."""
-    plt = sys.modules.get("matplotlib.pyplot")
+    plt = _pyplot()
     return None if plt is None else set(plt.get_fignums())
 
 
 def show_new_figures(before):
     """Show (in the job) and close the figures a job opened, as the inline backend's
     post-execute hook would; otherwise the next foreground cell would show them."""
-    plt = sys.modules.get("matplotlib.pyplot")
+    plt = _pyplot()
     if plt is None or "inline" not in str(plt.get_backend()).lower():
         return
     import base64

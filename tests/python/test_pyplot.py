@@ -231,3 +231,45 @@ def test_installed_on_import_once_and_replaced_by_a_newer_runtime(fresh_kernel):
     assert c2.run("print(plt.figure().number)")["state"] == "done"
     assert k.evaluate(layer) == one_layer.replace("[1]", "[1, 2]")
     assert k.evaluate("plt.gcf() is fg_fig") == "True"
+
+
+# A stand-in pyplot whose import blocks until the test lets it go: a real import, half
+# done in one job's thread while another job starts and ends.
+SLOW_PYPLOT = """
+import builtins
+builtins._pc_gate[0].set()
+builtins._pc_gate[1].wait(30)
+def get_fignums():
+    return []
+def get_backend():
+    return 'agg'
+"""
+
+
+def test_a_job_ends_well_while_another_is_importing_pyplot(fresh_kernel, tmp_path):
+    """Seen in a user's try: two cells in the background, one importing pyplot; the
+    other failed with "partially initialized module 'matplotlib.pyplot'"."""
+    package = tmp_path / "matplotlib"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "pyplot.py").write_text(SLOW_PYPLOT)
+    k = fresh_kernel
+    k.bootstrap()
+    k.ok(
+        "import builtins, sys, threading\n"
+        "builtins._pc_gate = (threading.Event(), threading.Event())\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})"
+    )
+    assert k.evaluate("'matplotlib' in sys.modules") == "False"
+    comm = k.open_comm()
+    comm.wait_type("hello")
+    importing = comm.submit("import matplotlib.pyplot as plt")
+    comm.wait_type("started", importing)
+    k.ok("assert builtins._pc_gate[0].wait(10)")  # the import is under way
+    other = comm.run("print('the other job ran')")
+    try:
+        assert other["state"] == "done", other.get("error")
+        assert comm.text(other["job_id"]) == "the other job ran\n"
+    finally:
+        k.ok("builtins._pc_gate[1].set()")
+    assert comm.wait_type("finished", importing)["state"] == "done"
