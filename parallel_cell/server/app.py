@@ -31,6 +31,13 @@ class ParallelCellServer(ExtensionApp):
         help="The server saves a notebook at most once per this many seconds while jobs "
         "print (and at once when a job ends).",
     )
+    comm_grace = Float(
+        150.0,
+        config=True,
+        help="Seconds a page's runtime comm is kept after its websocket closed, for the "
+        "page to reconnect (JupyterLab retries for about two minutes); then the server "
+        "closes it in the kernel if it is still open.",
+    )
     hold_after_read = Float(
         10.0,
         config=True,

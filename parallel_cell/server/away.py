@@ -86,7 +86,7 @@ class AwayWriter:
             )
 
         cm.get = watched_get
-        self._pages = pages.watch(self.serverapp)
+        self._pages = pages.watch(self.serverapp, self.settings.comm_grace)
         self.log.info("parallel-cell: job outputs reach notebooks no page holds")
 
     def _connections(self, kernel_id: str) -> int:

@@ -6,10 +6,12 @@ and with JupyterLab ≥ 4.4 on ipykernel 7 the page's subshell can be deleted (c
 channel) before its ``comm_close`` (shell channel) is handled, and the kernel drops the
 close ("Unknown subshell_id"). The runtime would then send every message to that dead
 comm too, for as long as the kernel lives. So the server notes each runtime comm a page
-opens, forgets those a newer page ``replaces``, and closes what is left when the page's
-websocket closes, if the kernel still has them (a page's last ``comm_close`` can be lost
-with its websocket: seen in tests/python/test_pages.py, a close sent just before the
-socket closed did not reach the kernel).
+opens, forgets those a newer page ``replaces``, and closes what is left once the page's
+websocket has been closed for ``comm_grace`` seconds without the same page (its session
+id) reconnecting, if the kernel still has them. A reconnecting page keeps its comms: a
+network drop is not a page gone. (A page's last ``comm_close`` can be lost with its
+websocket: seen in tests/python/test_pages.py, a close sent just before the socket closed
+did not reach the kernel; so the kernel is asked, not the page's messages.)
 
 The look at a page's messages is cheap (a byte search; a regex only on runtime comm
 opens), and never changes or holds them.
@@ -33,14 +35,21 @@ _REPLACES = re.compile(rb'"replaces"\s*:\s*\[([^\]]{0,5000})\]')  # a reloaded p
 class PageComms:
     """What pages opened: the kernels with a runtime comm, and each open comm's page."""
 
-    def __init__(self, serverapp):
+    def __init__(self, serverapp, grace: float):
         self.serverapp = serverapp
         self.log = serverapp.log
+        self.grace = grace
         self.runtime_kernels: set[str] = set()  # kernels a page opened a runtime comm on
         self.owners: dict[str, object] = {}  # comm id → the websocket handler it came by
+        self._waiting: dict[tuple, tuple] = {}  # page → (timer, its comm ids): gone for now
 
     def heard(self, handler, message) -> None:
         """A message a page sent over ``handler``'s websocket."""
+        if self._waiting:
+            waiting = self._waiting.pop(_page(handler), None)
+            if waiting is not None:  # the same page, reconnected: its comms live on
+                waiting[0].cancel()
+                self.owners.update(dict.fromkeys(waiting[1], handler))
         probe = message if isinstance(message, bytes) else str(message).encode()
         if b"comm_open" in probe and _TARGET in probe:
             self.runtime_kernels.add(handler.kernel_id)
@@ -52,12 +61,25 @@ class PageComms:
                 self.owners.pop(old.decode(), None)  # the runtime drops them itself
 
     def gone(self, handler) -> None:
-        """``handler``'s websocket closed: close the runtime comms its page left open."""
+        """``handler``'s websocket closed: unless its page reconnects within the grace,
+        close the runtime comms it left open."""
         left = [cid for cid, owner in self.owners.items() if owner is handler]
         for cid in left:
             del self.owners[cid]
-        if left:
-            asyncio.ensure_future(self._close(handler.kernel_id, left))
+        if not left:
+            return
+        page = _page(handler)
+        earlier = self._waiting.pop(page, None)
+        if earlier is not None:
+            earlier[0].cancel()
+            left += earlier[1]
+        timer = asyncio.get_event_loop().call_later(self.grace, self._expire, page)
+        self._waiting[page] = (timer, left)
+
+    def _expire(self, page: tuple) -> None:
+        _, comm_ids = self._waiting.pop(page, (None, []))
+        if comm_ids:
+            asyncio.ensure_future(self._close(page[0], comm_ids))
 
     async def _close(self, kernel_id: str, comm_ids: list[str], wait: float = 60.0) -> None:
         km = self.serverapp.kernel_manager
@@ -104,12 +126,22 @@ async def _still_open(client, comm_ids: list[str], wait: float) -> list[str]:
             return [c for c in comm_ids if isinstance(comms, dict) and c in comms]
 
 
-def watch(serverapp) -> PageComms:
+def _page(handler) -> tuple:
+    """The page a websocket serves: its kernel and its session id, which JupyterLab keeps
+    across reconnects (without one: this websocket only)."""
+    page = getattr(handler, "_parallel_cell_page", None)
+    if page is None:
+        session = handler.get_argument("session_id", None) or f"socket-{id(handler)}"
+        page = handler._parallel_cell_page = (handler.kernel_id, session)
+    return page
+
+
+def watch(serverapp, grace: float = 150.0) -> PageComms:
     """Watch every kernel websocket's messages and closing (once per process; a later
     call hands the watching to its own ``PageComms``)."""
     from jupyter_server.services.kernels.websocket import KernelWebsocketHandler as Handler
 
-    pages = PageComms(serverapp)
+    pages = PageComms(serverapp, grace)
     Handler._parallel_cell_pages = pages
     if getattr(Handler.on_message, _PATCHED, False):
         return pages

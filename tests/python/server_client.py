@@ -186,11 +186,11 @@ class Page:
     def __init__(self, server: Server, kernel_id: str, bootstrap=True, replaces=()):
         self.server = server
         self.session = uuid.uuid4().hex
-        self.ws = websocket.create_connection(
+        self.url = (
             f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels"
-            f"?session_id={self.session}&token={TOKEN}",
-            timeout=30,
+            f"?session_id={self.session}&token={TOKEN}"
         )
+        self.ws = websocket.create_connection(self.url, timeout=30)
         self.messages = []  # comm data from the runtime, in order
         self.replies = {}
         self._cv = threading.Condition()
@@ -307,6 +307,18 @@ class Page:
         self.send({"type": "list"})
         answer = self.wait_type("jobs", start=start)
         return {info["job_id"]: info for info in answer["jobs"]}
+
+    def reconnect(self):
+        """The websocket drops and comes back, as JupyterLab reconnects: the same session
+        id, the same comm."""
+        self._closed = True
+        self.ws.close()
+        self._reader.join(timeout=5)
+        self._closed = False
+        self.ws = websocket.create_connection(self.url, timeout=30)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.request("kernel_info_request", {})  # what JupyterLab asks first
 
     def close(self, close_comm=True):
         """The tab closes: like JupyterLab's page, it closes its comm as it goes (when the

@@ -8,18 +8,25 @@ A real `jupyter server` with the extension, a real kernel, pages that are websoc
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from server_client import Page, Server, notebook, wait_until
 
 COMMS = "sorted(__import__('_parallel_cell_runtime')._RUNTIME.comms)"
 CLOSED = "runtime comm(s) a page left open"
+GRACE = 0.5  # seconds a page has to reconnect
 
 
 @pytest.fixture
 def server():
     # No takeover while these tests run: only pages open comms.
     s = Server(
-        {"pages.ipynb": notebook(["x = 1"])}, args=("--ParallelCellServer.takeover_delay=600",)
+        {"pages.ipynb": notebook(["x = 1"])},
+        args=(
+            f"--ParallelCellServer.comm_grace={GRACE}",
+            "--ParallelCellServer.takeover_delay=600",
+        ),
     )
     yield s
     s.stop()
@@ -35,7 +42,7 @@ def test_a_page_gone_without_closing_its_comm_has_it_closed(server):
     assert stays.evaluate(COMMS) == repr(sorted([gone.comm_id, stays.comm_id]))
     gone.close(close_comm=False)
     wait_until(lambda: stays.evaluate(COMMS) == repr([stays.comm_id]), what="comm closed")
-    assert CLOSED in server.log()
+    wait_until(lambda: CLOSED in server.log(), what="the server's line")
     # The page that stays goes on as before.
     job = stays.submit("pages.ipynb", "cell-0", "print('still here')")
     assert stays.wait_type("finished", job)["state"] == "done"
@@ -82,4 +89,17 @@ def test_every_comm_a_page_left_is_closed_and_no_other(server):
     wait_until(lambda: extra in other.evaluate(COMMS), what="second comm open")
     first.close(close_comm=False)
     wait_until(lambda: other.evaluate(COMMS) == repr([other.comm_id]), what="comms closed")
-    assert "closed 2 runtime comm(s)" in server.log()
+    wait_until(lambda: "closed 2 runtime comm(s)" in server.log(), what="the server's line")
+
+
+def test_a_page_that_reconnects_keeps_its_comm(server):
+    _, (page, other) = _pages(server)
+    page.reconnect()
+    time.sleep(GRACE * 4)
+    assert other.evaluate(COMMS) == repr(sorted([page.comm_id, other.comm_id]))
+    job = page.submit("pages.ipynb", "cell-0", "print('after the drop')")
+    assert page.wait_type("finished", job)["state"] == "done"
+    assert CLOSED not in server.log()
+    # Gone for good after that: closed once the grace is over.
+    page.close(close_comm=False)
+    wait_until(lambda: other.evaluate(COMMS) == repr([other.comm_id]), what="comm closed")

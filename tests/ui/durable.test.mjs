@@ -75,7 +75,10 @@ before(async () => {
       ])
     },
     'lab',
-    { settings: { 'parallel-cell:plugin': { concurrency: 2, notifications: false } } }
+    {
+      settings: { 'parallel-cell:plugin': { concurrency: 2, notifications: false } },
+      args: ['--ParallelCellServer.comm_grace=2'] // a crashed tab's comm: closed after 2 s
+    }
   );
   browser = await launchBrowser();
 });
