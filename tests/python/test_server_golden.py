@@ -18,9 +18,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from parallel_cell.server.cells import CellOutputs, read_mark
-from parallel_cell.server.link import KernelLink, msg_replay, msg_saved
-from parallel_cell.server.writer import KernelWriter
+pytest.importorskip(
+    "jupyter_server",
+    reason="jupyter_server is not installed in this venv (the ipykernel 6 one has only a kernel)",
+)
+
+from parallel_cell.server.cells import CellOutputs, read_mark  # noqa: E402
+from parallel_cell.server.link import KernelLink, msg_replay, msg_saved  # noqa: E402
+from parallel_cell.server.writer import KernelWriter  # noqa: E402
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "kernel"
 GOLDENS = {p.stem: json.loads(p.read_text()) for p in sorted(GOLDEN.glob("*.json"))}
