@@ -114,8 +114,34 @@ export class KernelLink {
       } else if (this._interrupted) {
         this._interrupted = false;
         this.send({ type: 'list' });
+        void this._relinkIfClosed();
       }
     });
+  }
+
+  /**
+   * A page away longer than the server's comm grace (a laptop asleep) finds its comm
+   * closed by the server, and no message says so: ask the kernel, and open a new one
+   * (its `hello` makes the core list and replay what this page missed).
+   */
+  private async _relinkIfClosed(): Promise<void> {
+    const comm = this._comm;
+    if (!comm || !this.connected) {
+      return;
+    }
+    try {
+      const reply = await this.kernel.requestCommInfo({ target_name: COMM_TARGET });
+      const content = reply.content as { status: string; comms?: Record<string, unknown> };
+      if (content.status !== 'ok' || comm.commId in (content.comms ?? {}) || this._comm !== comm) {
+        return;
+      }
+      this._replaced.push(comm.commId);
+      comm.dispose(); // closed in the kernel already: nothing to send
+      this.reset();
+      await this.ready;
+    } catch (error) {
+      console.debug('parallel-cell: no new comm after a reconnect', this.kernel.id, error);
+    }
   }
 
   /** Resolves once the runtime is bootstrapped and the comm is open. */
@@ -232,7 +258,7 @@ export class KernelLink {
     };
     this._comm = comm;
     // This tab's comms from before a reload, whose close may not have reached the kernel.
-    const replaces = takeClosedComms(this.kernel.id);
+    const replaces = [...takeClosedComms(this.kernel.id), ...this._replaced.splice(0)];
     await comm.open({ protocol: PROTOCOL_VERSION, replaces }).done;
     const settings = this.settings();
     if (settings) {
@@ -249,6 +275,8 @@ export class KernelLink {
   private _batch: ClientMessage[] | null = null;
   private _ready: Promise<void> | null = null;
   private _interrupted = false;
+  /** Comms of this link the kernel closed, named when the next one opens. */
+  private readonly _replaced: string[] = [];
 }
 
 /** One link per kernel, created on first use. */

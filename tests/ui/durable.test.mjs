@@ -17,6 +17,7 @@ import {
   runRangeInBackground,
   runSideBySide,
   startLab,
+  untilTrue,
   waitForOutput,
   waitForState
 } from './lab.mjs';
@@ -47,7 +48,8 @@ let pages = 0;
 
 /** Open `name` in a page of its own, in a workspace of its own (JupyterLab would
  * otherwise restore the notebooks earlier tests opened, each with its kernel). */
-const open = name => openNotebook(browser, lab, name, `lab/workspaces/durable-${++pages}/tree`);
+const open = (name, options) =>
+  openNotebook(browser, lab, name, `lab/workspaces/durable-${++pages}/tree`, options);
 
 before(async () => {
   lab = await startLab(
@@ -58,6 +60,7 @@ before(async () => {
       'two-tabs.ipynb': notebook([
         'import time\nwhile True:\n    print("tick", flush=True)\n    time.sleep(0.3)'
       ]),
+      'asleep.ipynb': notebook([printing('w', 80, 0.25), 'print("after", flush=True)']),
       'crash-tab.ipynb': notebook([
         'import time\nwhile True:\n    print("tick", flush=True)\n    time.sleep(0.3)',
         COMMS_CELL
@@ -270,4 +273,55 @@ test('a tab that crashes leaves no comm open in the kernel: the server closes it
   assert.deepEqual(b.errors, []);
   await a.context.close().catch(() => {});
   await b.context.close();
+});
+
+test('a page away longer than comm_grace (a laptop asleep) comes back linked: nothing lost', async () => {
+  // The kernel's websocket goes through a route this test can cut, as sleep or a network
+  // drop does: the server sees the socket close and, after comm_grace, closes the comm.
+  let cut = false;
+  let live = null;
+  const route = ws => {
+    if (cut) {
+      ws.close();
+      return;
+    }
+    live = { ws, server: ws.connectToServer() };
+  };
+  const { page, context, errors } = await open('asleep.ipynb', {
+    prepare: c => c.routeWebSocket(/\/api\/kernels\//, route)
+  });
+  assert.ok(live, 'the kernel websocket did not go through the route');
+  await openPanel(page);
+  const [job] = await runSideBySide(page, 0, 0);
+  await waitForState(page, job, 'running');
+  await waitForOutput(page, 0, /w2\b/);
+  const logFrom = lab.log().length;
+  cut = true;
+  await live.ws.close();
+  await live.server.close();
+  // Away until the server has closed this page's comm (comm_grace is 2 s here).
+  await untilTrue(
+    lab,
+    () => /closed 1 runtime comm\(s\) a page left open/.test(lab.log().slice(logFrom)),
+    "the server closing the away page's comm",
+    30_000
+  );
+  cut = false;
+  await page.waitForFunction(
+    () =>
+      window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.connectionStatus ===
+      'connected',
+    null,
+    { timeout: 60_000 }
+  );
+  await waitForState(page, job, 'done', 30_000);
+  await waitForOutput(page, 0, /w79/);
+  assert.deepEqual(await printed(page, 0, 'w'), lines('w', 80));
+  // The page can still start jobs.
+  const [next] = await runSideBySide(page, 1, 1);
+  await waitForState(page, next, 'done');
+  await waitForOutput(page, 1, /after/);
+  assert.doesNotMatch(lab.log().slice(logFrom), /No such comm/);
+  assert.deepEqual(errors, []);
+  await context.close();
 });

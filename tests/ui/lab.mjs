@@ -224,9 +224,10 @@ export async function openNotebook(
   lab,
   name,
   urlPath = 'lab/tree',
-  { extension = true } = {}
+  { extension = true, prepare = null } = {}
 ) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await prepare?.(context); // e.g. routes, which apply only to pages loaded after them
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', e => errors.push(e.stack ?? String(e)));
