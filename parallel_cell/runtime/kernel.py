@@ -5,9 +5,9 @@ import re
 import threading
 import types
 
-from . import ending, figures, pool
+from . import ending, pool
 from . import kill as _kill
-from .capture import install_streams
+from .capture import JobSetup
 from .cluster import ClusterJobs
 from .config import Config, log, now_ms
 from .conflicts import Conflicts
@@ -30,7 +30,7 @@ from .protocol import (
 from .queue import JobQueue
 from .records import Records, logged_text, replayed
 from .runner import run_cell, run_job
-from .threads import install_input_guard, internal_thread
+from .threads import internal_thread
 
 # A cell longer than this is compiled off the comm handler's thread (megabytes take seconds).
 _COMPILE_INLINE_CHARS = 32 * 1024
@@ -71,6 +71,7 @@ class Runtime:
         self.flusher = Flusher(self.broadcast, self.records.enforce_budget, self.displays.feed)
         self.cluster = ClusterJobs(self)
         self.conflicts = Conflicts(self)
+        self.job_setup = JobSetup(shell, self.ensure_flusher)
 
     # -- comms --------------------------------------------------------------------
     def on_comm_open(self, comm, open_msg):
@@ -234,12 +235,7 @@ class Runtime:
         return job
 
     def _prepare_thread_jobs(self):
-        """What a thread job needs before it runs: stream routing, the input guard and
-        the threads that send its outputs, pyplot's figures per job."""
-        install_streams()
-        install_input_guard(self.shell)
-        figures.install()
-        self.ensure_flusher()
+        self.job_setup.ensure()
 
     def start_job(
         self, code, origin, cell_id=None, notebook=None, job_id=None, func=None, wait=True

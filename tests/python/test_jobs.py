@@ -181,3 +181,37 @@ def test_input_in_a_job_fails_clearly(kernel, comm):
     reply = kernel.execute("input('x')").reply
     assert reply["ename"] == "StdinNotImplementedError"
     assert "background" not in reply["evalue"]
+
+
+SETUPS = """
+_rt = __import__('_parallel_cell_runtime')
+_setups = [0]
+_install_streams = _rt.capture.install_streams
+def _counted():
+    _setups[0] += 1
+    _install_streams()
+_rt.capture.install_streams = _counted
+"""
+
+
+def test_a_job_sets_up_again_only_what_the_foreground_replaced(kernel, comm):
+    # Set up once, then skipped (capture.JobSetup) until the foreground replaces a stream.
+    assert comm.run("pass")["state"] == "done"
+    kernel.ok(SETUPS)
+    for _ in range(3):
+        assert comm.run("pass")["state"] == "done"
+    assert kernel.evaluate("_setups[0]") == "0"
+    kernel.ok(
+        "import sys\n"
+        "class Shouting:\n"
+        "    def __init__(self, to): self.to = to\n"
+        "    def write(self, text): return self.to.write(text.upper())\n"
+        "    def flush(self): self.to.flush()\n"
+        "_kept = sys.stdout\n"
+        "sys.stdout = Shouting(sys.stdout)"
+    )
+    finished = comm.run("print('from the job')")
+    assert finished["state"] == "done"
+    assert kernel.evaluate("_setups[0]") == "1"
+    assert comm.text(finished["job_id"]) == "from the job\n"
+    kernel.ok("sys.stdout = _kept\n_rt.capture.install_streams = _install_streams")
