@@ -2,7 +2,7 @@
 //! out-of-order messages, kernel `error`s, jobs the kernel started.
 
 use parallel_cell_core::protocol::*;
-use parallel_cell_core::scheduler::{Effect, Scheduler, Title};
+use parallel_cell_core::scheduler::{Effect, Scheduler, Title, MAX_TITLE};
 
 mod common;
 use common::msgs::*;
@@ -174,6 +174,37 @@ fn kernel_jobs_are_adopted() {
     assert_eq!(sent(&fx), [("kill", "k2".to_owned())]);
     let fx = s.kill("k9/k2", 12.0);
     assert!(sent(&fx).is_empty(), "already done");
+}
+
+#[test]
+fn an_adopted_job_is_named_by_the_kernel_s_line_of_its_code() {
+    // A reloaded page, a second tab: the code's first line, as the kernel gives it.
+    let mut s = Scheduler::default();
+    let mut named = head("a", 3);
+    named.first_line = Some("  df = load('<b>pages</b>.csv')  ".into());
+    s.receive(K, KernelMsg::Started(thread_started(named, 5.0)), 10.0);
+    assert_eq!(
+        s.job("a").unwrap().title,
+        Title::Code("df = load('<b>pages</b>.csv')".into())
+    );
+    // A long line is shortened as the page's own titles are; none: the number.
+    let mut long = head("b", 4);
+    long.first_line = Some("x".repeat(500));
+    s.receive(K, KernelMsg::Started(thread_started(long, 5.0)), 10.0);
+    let Title::Code(line) = &s.job("b").unwrap().title else {
+        panic!("a line of code")
+    };
+    assert_eq!(line.chars().count(), MAX_TITLE + 1, "{line}");
+    assert!(line.ends_with('…'));
+    s.receive(
+        K,
+        KernelMsg::Started(thread_started(head("c", 5), 5.0)),
+        10.0,
+    );
+    assert_eq!(
+        s.job("c").unwrap().title,
+        Title::Numbered(5, Origin::Frontend)
+    );
 }
 
 fn kernel_started(id: &str) -> KernelMsg {

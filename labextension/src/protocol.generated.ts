@@ -262,6 +262,11 @@ job_id: string,
  */
 num: number, 
 /**
+ * Its code's first non-blank line, shortened (kernel text); `null` for a function
+ * (`map`) or a blank cell. Names the job on a page that never saw its code.
+ */
+first_line: string | null, 
+/**
  * The cell it came from (`null` for kernel-originated jobs).
  */
 cell_id: string | null, 
@@ -330,6 +335,11 @@ job_id: string,
  */
 num: number, 
 /**
+ * Its code's first non-blank line, shortened (kernel text); `null` for a function
+ * (`map`) or a blank cell. Names the job on a page that never saw its code.
+ */
+first_line: string | null, 
+/**
  * The cell it came from (`null` for kernel-originated jobs).
  */
 cell_id: string | null, 
@@ -363,6 +373,11 @@ job_id: string,
  * The small per-kernel job number.
  */
 num: number, 
+/**
+ * Its code's first non-blank line, shortened (kernel text); `null` for a function
+ * (`map`) or a blank cell. Names the job on a page that never saw its code.
+ */
+first_line: string | null, 
 /**
  * The cell it came from (`null` for kernel-originated jobs).
  */

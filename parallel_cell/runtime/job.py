@@ -59,7 +59,7 @@ class Job:
         self.dashboard = None  # the cluster's dashboard URL, when it serves one
         self.after = extra.get("after")  # the job it runs after (a chain), by id
         self.source_hash = extra.get("source_hash")  # the page's, kept and given back
-        self.first_line = extra.get("first_line") or label  # names it in messages
+        self.first_line = extra.get("first_line")  # its code's, short (None: a function)
         self.superseded = False  # its cell ran again since (foreground or a newer job)
         self.display = None  # no page linked when it started: it writes its cell (display.py)
         self.log_trimmed = None  # why its replay log was freed, once it was
@@ -338,6 +338,7 @@ class Job:
             {
                 "job_id": self.job_id,
                 "num": self.num,
+                "first_line": self.first_line,
                 "cell_id": self.cell_id,
                 "notebook": self.notebook,
                 "state": self.state,

@@ -315,7 +315,8 @@ class Runtime:
         """Send a cell (``code``), or ``call`` = (fn, items) of ``map``, to the Dask
         cluster; returns the job at once (``started`` follows once it is sent)."""
         self.ensure_flusher()
-        job = self._new_job(origin, cell_id, notebook, job_id, "dask", source=code)
+        line = _first_line(code) if call is None else None
+        job = self._new_job(origin, cell_id, notebook, job_id, "dask", first_line=line, source=code)
         self._maybe_display(job)
         self.cluster.start(job, code, call)
         return job

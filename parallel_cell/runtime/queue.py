@@ -116,7 +116,10 @@ class JobQueue:
                 f"job {after} is not known to this kernel (restarted since, or never "
                 "submitted here): this cell did not run"
             )
-        name = f"job {other.num} ({other.first_line})" if other is not None else f"job {after}"
+        if other is not None:
+            name = f"job {other.num} ({other.first_line or other.label})"
+        else:
+            name = f"job {after}"
         how = _ENDED_HOW.get(state, f"ended {state}")
         return False, f"{name} {how}: this cell did not run"
 

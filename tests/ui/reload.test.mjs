@@ -55,6 +55,8 @@ test('after reloads the panel lists the running job again and it streams on, onc
     await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 60_000 });
     await openPanel(page);
     await rowOf(page, firstJob).waitFor({ state: 'attached', timeout: 30_000 });
+    // Named by its code's first line, as the kernel keeps it, not by a number.
+    assert.match(await rowOf(page, firstJob).innerText(), /import time/);
   }
   await waitForState(page, firstJob, 'done', 30_000);
   await waitForOutput(page, 0, new RegExp(ALL.at(-1)));

@@ -49,6 +49,10 @@ pub struct JobHead {
     /// The small per-kernel job number.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub num: u64,
+    /// Its code's first non-blank line, shortened (kernel text); `null` for a function
+    /// (`map`) or a blank cell. Names the job on a page that never saw its code.
+    #[serde(default)]
+    pub first_line: Option<String>,
     /// Where it came from.
     #[serde(flatten)]
     pub from: Provenance,

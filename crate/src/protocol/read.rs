@@ -166,7 +166,7 @@ objects! {
     JobList { jobs }
     KernelError { message, job_id }
     ErrorInfo { ename, evalue, traceback }
-    JobHead { job_id, num, from: flatten }
+    JobHead { job_id, num, first_line, from: flatten }
     Provenance { cell_id, notebook, origin }
     JobInfo { head: flatten, state, started_at, ended_at, next_seq, error, assigned,
         place: flatten, after, source_hash, superseded: or_default, log_trimmed,

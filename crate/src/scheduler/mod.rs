@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 
 pub use effect::Effect;
 pub use hold::{Hold, HOLD_MAX_BYTES, HOLD_MAX_OUTPUTS};
-pub use job::{title_of, Clocks, Job, LastLine, Title};
+pub use job::{title_of, Clocks, Job, LastLine, Title, MAX_TITLE};
 pub use submit::{source_hash, Submit};
 pub use waiting::Waiting;
 
@@ -130,21 +130,19 @@ impl Scheduler {
         let JobHead {
             job_id: wire_id,
             num,
+            first_line,
             from,
         } = head;
+        // The kernel's line for the code this page never saw, else its number.
+        let title = first_line
+            .as_deref()
+            .map_or(Title::Numbered(num, from.origin), title_of);
         let key = if self.jobs.contains_key(&wire_id) {
             format!("{kernel_id}/{wire_id}")
         } else {
             wire_id.clone()
         };
-        let mut job = Job::new(
-            key,
-            wire_id,
-            kernel_id,
-            Title::Numbered(num, from.origin),
-            from,
-            now,
-        );
+        let mut job = Job::new(key, wire_id, kernel_id, title, from, now);
         job.state = JobState::Running;
         job.num = Some(num);
         job.sent = true;

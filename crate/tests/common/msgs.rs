@@ -20,6 +20,7 @@ pub fn head(id: &str, num: u64) -> JobHead {
     JobHead {
         job_id: id.into(),
         num,
+        first_line: None,
         from: Provenance {
             cell_id: Some(format!("cell-{id}")),
             notebook: Some("nb.ipynb".into()),
@@ -33,6 +34,7 @@ pub fn kernel_head(id: &str, num: u64) -> JobHead {
     JobHead {
         job_id: id.into(),
         num,
+        first_line: None,
         from: Provenance {
             cell_id: None,
             notebook: None,
