@@ -97,55 +97,91 @@ def _overwritten(line):
     return last + ("\r" if line.endswith("\r") else "")
 
 
-class CellDisplay:
+class Display:
+    """A job's output shown with no page of ours, a template: ``feed`` takes the outputs in
+    order under ``lock`` and hands each to the method for its kind, which returns what it
+    made of it (messages to send, lines to print; by default, nothing)."""
+
+    def __init__(self, job, dirty):
+        self.job = job
+        self.lock = threading.Lock()
+        self.dirty = dirty
+
+    def feed(self, outputs):
+        """Outputs the job logged (in order); returns the messages to send now."""
+        made = []
+        with self.lock:
+            for out in outputs:
+                kind = out.get("output_type")
+                if kind == "stream":
+                    made += self._on_stream(out)
+                elif kind == "clear_output":
+                    made += self._on_clear(out)
+                elif kind in ("display_data", "execute_result"):
+                    made += self._on_display(out)
+                elif kind == "update_display_data":
+                    made += self._on_update(out)
+                elif kind == "error":
+                    made += self._on_error(out)
+            self._fed()
+        return self._made(made)
+
+    def _nothing(self, out):
+        return []
+
+    _on_stream = _on_clear = _on_display = _on_update = _on_error = _nothing
+
+    def _fed(self):
+        """Under ``lock``, once the outputs are in."""
+
+    def _made(self, made):
+        """Once ``lock`` is let go: what ``feed`` returns."""
+        return made
+
+
+class CellDisplay(Display):
     """The job's output as display messages in the cell that started it."""
 
     def __init__(self, job, send, parent):
-        self.job = job
+        super().__init__(job, dirty=True)
         self._send = send  # (msg_type, content, parent) on the kernel's iopub
         self.parent = parent
         self.display_id = f"parallel-cell-{job.job_id}"
         self.text = TextTail()
-        self.lock = threading.Lock()
-        self.dirty = True
         self._extra = 0  # rich outputs shown so far (each has its own display id)
 
     def begin(self, now_ms):
         """The first message, from the thread that starts the job (its cell still runs)."""
         self._send("display_data", self._bundle(now_ms, live=True), self.parent)
 
-    def feed(self, outputs):
-        """Outputs the job logged (in order); returns the messages to send now."""
-        now = []
-        with self.lock:
-            for out in outputs:
-                kind = out.get("output_type")
-                if kind == "stream":
-                    self.text.write(out.get("text", ""))
-                elif kind == "clear_output":
-                    self.text.clear()
-                elif kind in ("display_data", "execute_result"):
-                    self._extra += 1
-                    transient = out.get("transient") or {}
-                    display_id = transient.get("display_id") or f"{self.display_id}-{self._extra}"
-                    now.append(("display_data", _bundle_of(out, display_id)))
-                elif kind == "update_display_data":
-                    display_id = (out.get("transient") or {}).get("display_id")
-                    if display_id:
-                        now.append(("update_display_data", _bundle_of(out, display_id)))
-                elif kind == "error":
-                    now.append(
-                        (
-                            "error",
-                            {
-                                "ename": out.get("ename", ""),
-                                "evalue": out.get("evalue", ""),
-                                "traceback": list(out.get("traceback") or []),
-                            },
-                        )
-                    )
-            self.dirty = True
-        return now
+    def _on_stream(self, out):
+        self.text.write(out.get("text", ""))
+        return []
+
+    def _on_clear(self, out):
+        self.text.clear()
+        return []
+
+    def _on_display(self, out):
+        self._extra += 1
+        transient = out.get("transient") or {}
+        display_id = transient.get("display_id") or f"{self.display_id}-{self._extra}"
+        return [("display_data", _bundle_of(out, display_id))]
+
+    def _on_update(self, out):
+        display_id = (out.get("transient") or {}).get("display_id")
+        return [("update_display_data", _bundle_of(out, display_id))] if display_id else []
+
+    def _on_error(self, out):
+        error = {
+            "ename": out.get("ename", ""),
+            "evalue": out.get("evalue", ""),
+            "traceback": list(out.get("traceback") or []),
+        }
+        return [("error", error)]
+
+    def _fed(self):
+        self.dirty = True
 
     def update(self, now_ms, final=False):
         with self.lock:
@@ -175,35 +211,31 @@ def _bundle_of(out, display_id):
     }
 
 
-class TerminalEcho:
+class TerminalEcho(Display):
     """A terminal IPython: each finished line of the job printed as ``[3] line``, and its
     end as ``[job 3] done in 1.2 s``."""
 
     def __init__(self, job, stream=None):
-        self.job = job
+        super().__init__(job, dirty=False)
         self.stream = stream or sys.__stdout__
         self.partial = ""
-        self.lock = threading.Lock()
-        self.dirty = False
 
     def begin(self, now_ms):
         self._print([f"[job {self.job.num}] started"])
 
-    def feed(self, outputs):
-        lines = []
-        with self.lock:
-            for out in outputs:
-                kind = out.get("output_type")
-                if kind == "stream":
-                    done, self.partial = _split_lines(self.partial, out.get("text", ""))
-                    lines += [self._prefixed(line) for line in done]
-                elif kind in ("display_data", "execute_result"):
-                    plain = (out.get("data") or {}).get("text/plain")
-                    if plain:
-                        lines += [self._prefixed(line) for line in str(plain).split("\n")]
-                elif kind == "error":
-                    lines += [self._prefixed(line) for line in out.get("traceback") or []]
-        self._print(lines)
+    def _on_stream(self, out):
+        done, self.partial = _split_lines(self.partial, out.get("text", ""))
+        return [self._prefixed(line) for line in done]
+
+    def _on_display(self, out):
+        plain = (out.get("data") or {}).get("text/plain")
+        return [self._prefixed(line) for line in str(plain).split("\n")] if plain else []
+
+    def _on_error(self, out):
+        return [self._prefixed(line) for line in out.get("traceback") or []]
+
+    def _made(self, made):
+        self._print(made)  # after the lock: a terminal's write may block
         return []
 
     def update(self, now_ms, final=False):

@@ -8,7 +8,9 @@ macros), reads the namespace and the shell's settings: it runs every time, as do
 ``input_transformers_post`` function.
 """
 
+import re
 import threading
+from typing import NamedTuple
 
 _LOCK = threading.Lock()
 _MAX = 128  # cells
@@ -16,7 +18,17 @@ _MAX_CHARS = 64 * 1024  # a longer cell's static transform is not kept
 _cache = {}  # raw cell -> its static transform
 _cached_for = [None]  # the transformers the cache holds results of: (cleanup, line, token)
 _ipython = []  # (InteractiveShell.transform_cell, TransformerManager.transform_cell)
-_prefilter = []  # IPython's (PrefilterManager, normal handler, checkers, line_split, types)
+_prefilter = []  # [_Prefilter], made on first use (IPython is imported then)
+
+
+class _Prefilter(NamedTuple):
+    """IPython's own prefilter parts, which ``_prefiltered`` checks a shell's against."""
+
+    manager: type  # PrefilterManager
+    normal: type  # the handler of a line no checker claims
+    checkers: frozenset  # IPython's checker classes
+    line_split: re.Pattern  # splits a line into its parts
+    specials: tuple  # (Macro, IPyAutocall): a name bound to one changes the line
 
 
 def _originals():
@@ -37,9 +49,9 @@ def _prefilter_parts():
 
         checkers = (p.EmacsChecker, p.MacroChecker, p.IPyAutocallChecker, p.AssignmentChecker)
         checkers += (p.AutoMagicChecker, p.PythonOpsChecker, p.AutocallChecker)
-        _prefilter[:] = [p.PrefilterManager, p.PrefilterHandler, frozenset(checkers), line_split]
-        _prefilter.append((Macro, IPyAutocall))
-    return _prefilter
+        parts = (p.PrefilterManager, p.PrefilterHandler, frozenset(checkers), line_split)
+        _prefilter[:] = [_Prefilter(*parts, specials=(Macro, IPyAutocall))]
+    return _prefilter[0]
 
 
 def _prefiltered(shell, cell):
@@ -50,20 +62,20 @@ def _prefiltered(shell, cell):
     off, only a macro, an IPyAutocall or a magic named by the line's first word (or an
     Emacs mark) changes the line: without one, the line is what IPython would return."""
     line = cell.rstrip("\n")
-    manager, normal, checkers, line_split, specials = _prefilter_parts()
+    own = _prefilter_parts()
     mgr = shell.prefilter_manager
     if (
-        type(mgr) is manager
+        type(mgr) is own.manager
         and not mgr.transformers
         and not shell.autocall
-        and type(mgr.get_handler_by_name("normal")) is normal
-        and checkers.issuperset(map(type, mgr.checkers))
+        and type(mgr.get_handler_by_name("normal")) is own.normal
+        and own.checkers.issuperset(map(type, mgr.checkers))
         and not line.endswith("# PYTHON-MODE")
     ):
-        found = line_split.match(line)
+        found = own.line_split.match(line)
         ifun = found.group(3).strip() if found else None
         if ifun is not None and not (
-            isinstance(shell.user_ns.get(ifun), specials)
+            isinstance(shell.user_ns.get(ifun), own.specials)
             or (ifun and shell.automagic and shell.find_magic(ifun))
         ):
             shell._last_input_line = line  # as prefilter_line leaves it

@@ -41,7 +41,8 @@ class JobOutputs:
     notebook: str | None  # the page's path for it: a hint among the kernel's sessions only
     superseded: bool = False
     ended: bool = False
-    known_next: int = 0  # the kernel's next seq for the job, as last heard
+    known_next: int = 0  # the kernel's next seq for the job: as it listed it, or as taken
+    ahead: int = 0  # the furthest end of a batch that skipped ahead: a claim, replayed for
     threads: int = 0  # threads it started that still run after it ended (more output)
 
     path: str | None = None  # the notebook it is written into, once resolved
@@ -105,10 +106,11 @@ class JobOutputs:
             self.early.append((seq, outputs))
             return None
         end = seq + len(outputs)
-        self.known_next = max(self.known_next, end)
         if end <= self.next:
             return None  # already taken (a replay overlapping live outputs)
         if seq > self.next:
+            # Counted only once the replay brings it: a bogus seq (2**60) would wedge the job.
+            self.ahead = max(self.ahead, end)
             if self.asked == self.next and _trimmed(outputs):
                 # The replay asked for starts later: the kernel's log no longer has the
                 # outputs before it (its marker says so); as a page does, go on from it.
@@ -120,9 +122,15 @@ class JobOutputs:
                 return self.next
         self.pending.extend(outputs[self.next - seq :])
         self.next = end
-        if self.asked is not None and self.next >= self.known_next:
+        self.known_next = max(self.known_next, end)
+        if self.asked is not None and self.next >= self.heard_next:
             self.asked = None
         return None
+
+    @property
+    def heard_next(self) -> int:
+        """The kernel's next seq as far as any of its messages says: replays go up to it."""
+        return max(self.known_next, self.ahead)
 
     @property
     def complete(self) -> bool:
@@ -140,7 +148,7 @@ class JobOutputs:
 
     def missing(self) -> int | None:
         """The seq to ask a replay from when the kernel has outputs this job lacks."""
-        if self.dropped is None and self.next is not None and self.next < self.known_next:
+        if self.dropped is None and self.next is not None and self.next < self.heard_next:
             if self.asked != self.next:
                 self.asked = self.next
                 return self.next

@@ -77,6 +77,21 @@ def msg_saved(job_ids: list[str]) -> dict:
     return {"type": "saved", "job_ids": job_ids}
 
 
+def kernel_client(kernel, iopub: bool = False, control: bool = False):
+    """An ``AsyncKernelClient`` on the channels of ``kernel`` (its manager): shell, and
+    iopub and control if asked; the caller stops them (``stop_channels``)."""
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    client = AsyncKernelClient()
+    client.load_connection_info(kernel.get_connection_info())
+    try:
+        client.start_channels(shell=True, iopub=iopub, stdin=False, hb=False, control=control)
+    except BaseException:
+        client.stop_channels()  # those that did start
+        raise
+    return client
+
+
 class KernelLink:
     """A comm from this server to one kernel's runtime, over the kernel's own channels
     (not a websocket: it counts as no page)."""
@@ -95,12 +110,7 @@ class KernelLink:
         on it). Should the runtime be gone (a kernel restarted), the kernel closes the
         comm and the link ends (``comm_closed``). ``False`` if the kernel does not answer
         on its control channel within ``timeout`` s."""
-        from jupyter_client.asynchronous import AsyncKernelClient
-
-        client = AsyncKernelClient()
-        client.load_connection_info(self._km.get_connection_info())
-        client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
-        self._client = client
+        self._client = kernel_client(self._km, iopub=True, control=True)
         info = await self._ready(timeout)
         if info is None:
             await self.close()

@@ -23,7 +23,7 @@ import asyncio
 import functools
 import re
 
-from .link import TARGET
+from .link import TARGET, kernel_client
 
 _PATCHED = "_parallel_cell_pages"
 _TARGET = TARGET.encode()
@@ -85,12 +85,9 @@ class PageComms:
         km = self.serverapp.kernel_manager
         if kernel_id not in km.list_kernel_ids():
             return
-        from jupyter_client.asynchronous import AsyncKernelClient
-
-        client = AsyncKernelClient()
+        client = None
         try:
-            client.load_connection_info(km.get_kernel(kernel_id).get_connection_info())
-            client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+            client = kernel_client(km.get_kernel(kernel_id))
             left = await _still_open(client, comm_ids, wait)
             for cid in left:
                 client.shell_channel.send(client.session.msg("comm_close", {"comm_id": cid}))
@@ -99,7 +96,8 @@ class PageComms:
             self.log.exception("parallel-cell: could not close a page's comm")
             return
         finally:
-            client.stop_channels()
+            if client is not None:
+                client.stop_channels()
         if left:
             self.log.info(
                 "parallel-cell: closed %d runtime comm(s) a page left open on kernel %s",

@@ -265,6 +265,10 @@ class KernelWriter:
                     return True
             if changed:
                 self._last_save[path] = loop.time()
+        for job in jobs:  # replays first: `saved` lets the kernel free the log they read
+            since = job.missing()
+            if since is not None:
+                self._replay(job, since)
         # Their logs may go first in the kernel now: the notebook has their outputs.
         saved = [j for j in jobs if j.complete and not j.saved]
         if saved and self.link is not None:

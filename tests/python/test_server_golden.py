@@ -265,6 +265,31 @@ def test_output_ahead_of_the_cell_asks_a_replay_and_behind_it_is_dropped(name):
         assert (kw.link, job.pending, job.next) == (replay, [], mark)
 
 
+@pytest.mark.parametrize("resolved", [True, False], ids=["resolved", "before-resolving"])
+def test_output_far_ahead_is_asked_for_and_does_not_hold_the_job_open(resolved):
+    """A seq the kernel never reached (2**60 is a u64: well-formed) is asked for by replay
+    as any gap. The replay brings what the kernel has; once that is written and the job
+    has ended, it counts as complete: the kernel is told, and nothing is asked again."""
+    msg = GOLDENS["output_stream"]
+    job_id, end = msg["job_id"], msg["seq"] + len(msg["outputs"])
+    known = known_from(job_id)
+    kw = writer(cell(known["cell_id"], job_id, msg["seq"]))
+    kw._heard(known)
+    if resolved:
+        flush(kw)
+    kw._heard({**msg, "seq": 2**60})
+    flush(kw)
+    assert kw.link == [msg_replay(job_id, msg["seq"])]
+    kw._heard(msg)  # the replay's answer: all the kernel has
+    kw._heard({"type": "finished", "job_id": job_id, "state": "done"})
+    flush(kw)
+    assert kw.writer.notebook.cells()[0]["outputs"] == expected_cell(msg["outputs"])
+    # Asked once more from where the answer ended, then told its outputs are saved.
+    assert kw.link[1:] == [msg_replay(job_id, end), msg_saved([job_id])]
+    flush(kw)
+    assert len(kw.link) == 3
+
+
 @case("finished")
 def test_finished_records_the_end(name):
     msg = GOLDENS[name]
