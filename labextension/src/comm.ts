@@ -99,6 +99,12 @@ export async function kernelExists(kernel: Kernel.IKernelConnection): Promise<bo
   }
 }
 
+/** Whether a comm message from the runtime is, or holds, a `jobs` list. */
+function isJobList(data: unknown): boolean {
+  const isJobs = (m: unknown) => (m as { type?: unknown } | null)?.type === 'jobs';
+  return Array.isArray(data) ? data.some(isJobs) : isJobs(data);
+}
+
 /** A live link to one kernel's runtime. */
 export class KernelLink {
   constructor(
@@ -111,12 +117,28 @@ export class KernelLink {
     kernel.connectionStatusChanged.connect((_, status) => {
       if (status !== 'connected') {
         this._interrupted = true;
+        // What the core sends from now on waits until the comm is known to be open:
+        // JupyterLab would send it on reconnect, maybe into a comm the server closed.
+        if (this._comm) {
+          this._held ??= [];
+        }
       } else if (this._interrupted) {
         this._interrupted = false;
-        this.send({ type: 'list' });
+        if (this._comm && this.connected) {
+          this._comm.send({ type: 'list' } as any);
+        }
         void this._relinkIfClosed();
       }
     });
+  }
+
+  /** Send what waited for the comm to be known open, in order. */
+  private _release(): void {
+    const held = this._held ?? [];
+    this._held = null;
+    for (const message of held) {
+      this.send(message);
+    }
   }
 
   /**
@@ -127,20 +149,28 @@ export class KernelLink {
   private async _relinkIfClosed(): Promise<void> {
     const comm = this._comm;
     if (!comm || !this.connected) {
+      this._release();
       return;
     }
     try {
       const reply = await this.kernel.requestCommInfo({ target_name: COMM_TARGET });
       const content = reply.content as { status: string; comms?: Record<string, unknown> };
-      if (content.status !== 'ok' || comm.commId in (content.comms ?? {}) || this._comm !== comm) {
+      if (this._comm !== comm) {
+        return; // reset meanwhile (a restart)
+      }
+      if (content.status !== 'ok' || comm.commId in (content.comms ?? {})) {
+        this._release();
         return;
       }
       this._replaced.push(comm.commId);
       comm.dispose(); // closed in the kernel already: nothing to send
-      this.reset();
-      await this.ready;
+      this._comm = null;
+      this._ready = null;
+      this._batch = null;
+      await this.ready; // what was held goes out on the new comm
     } catch (error) {
       console.debug('parallel-cell: no new comm after a reconnect', this.kernel.id, error);
+      this._release();
     }
   }
 
@@ -172,6 +202,10 @@ export class KernelLink {
 
   /** Send a protocol message; returns false when the link is not open. */
   send(message: ClientMessage): boolean {
+    if (this._held) {
+      this._held.push(message);
+      return true;
+    }
     if (!this._comm || !this.connected) {
       return false;
     }
@@ -197,6 +231,7 @@ export class KernelLink {
 
   /** Forget the comm (kernel restarted or died): the next use reconnects. */
   reset(): void {
+    this._held = null;
     this._batch = null;
     this._comm = null;
     this._ready = null;
@@ -249,7 +284,15 @@ export class KernelLink {
     const comm = this.kernel.createComm(COMM_TARGET);
     const kernelId = this.kernel.id;
     // Keep onMsg synchronous: the wasm core handles the message at once.
-    comm.onMsg = msg => this.onMessage(kernelId, msg.content.data);
+    comm.onMsg = msg => {
+      const data = msg.content.data;
+      // The answer to the `list` sent on reconnect: the comm is open (answers buffered by
+      // the server while the page was away came before it).
+      if (this._held && this._comm === comm && isJobList(data)) {
+        this._release();
+      }
+      this.onMessage(kernelId, data);
+    };
     comm.onClose = () => {
       if (this._comm === comm) {
         this._comm = null;
@@ -260,6 +303,7 @@ export class KernelLink {
     // This tab's comms from before a reload, whose close may not have reached the kernel.
     const replaces = [...takeClosedComms(this.kernel.id), ...this._replaced.splice(0)];
     await comm.open({ protocol: PROTOCOL_VERSION, replaces }).done;
+    this._release();
     const settings = this.settings();
     if (settings) {
       this.send(settings);
@@ -275,6 +319,8 @@ export class KernelLink {
   private _batch: ClientMessage[] | null = null;
   private _ready: Promise<void> | null = null;
   private _interrupted = false;
+  /** Messages waiting, after the connection dropped, until the comm is known open. */
+  private _held: ClientMessage[] | null = null;
   /** Comms of this link the kernel closed, named when the next one opens. */
   private readonly _replaced: string[] = [];
 }

@@ -60,7 +60,11 @@ before(async () => {
       'two-tabs.ipynb': notebook([
         'import time\nwhile True:\n    print("tick", flush=True)\n    time.sleep(0.3)'
       ]),
-      'asleep.ipynb': notebook([printing('w', 80, 0.25), 'print("after", flush=True)']),
+      'asleep.ipynb': notebook([
+        printing('w', 80, 0.25),
+        'print("asked while away", flush=True)',
+        'print("asked once back", flush=True)'
+      ]),
       'crash-tab.ipynb': notebook([
         'import time\nwhile True:\n    print("tick", flush=True)\n    time.sleep(0.3)',
         COMMS_CELL
@@ -306,6 +310,9 @@ test('a page away longer than comm_grace (a laptop asleep) comes back linked: no
     "the server closing the away page's comm",
     30_000
   );
+  // Run in Background while away: it waits for the page to be back, then runs.
+  const away = runSideBySide(page, 1, 1);
+  await new Promise(r => setTimeout(r, 1_000));
   cut = false;
   await page.waitForFunction(
     () =>
@@ -317,10 +324,12 @@ test('a page away longer than comm_grace (a laptop asleep) comes back linked: no
   await waitForState(page, job, 'done', 30_000);
   await waitForOutput(page, 0, /w79/);
   assert.deepEqual(await printed(page, 0, 'w'), lines('w', 80));
-  // The page can still start jobs.
-  const [next] = await runSideBySide(page, 1, 1);
+  const [asked] = await away;
+  await waitForState(page, asked, 'done');
+  await waitForOutput(page, 1, /asked while away/);
+  const [next] = await runSideBySide(page, 2, 2);
   await waitForState(page, next, 'done');
-  await waitForOutput(page, 1, /after/);
+  await waitForOutput(page, 2, /asked once back/);
   assert.doesNotMatch(lab.log().slice(logFrom), /No such comm/);
   assert.deepEqual(errors, []);
   await context.close();
