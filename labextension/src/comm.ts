@@ -286,8 +286,9 @@ export class KernelLink {
     // Keep onMsg synchronous: the wasm core handles the message at once.
     comm.onMsg = msg => {
       const data = msg.content.data;
-      // The answer to the `list` sent on reconnect: the comm is open (answers buffered by
-      // the server while the page was away came before it).
+      // The answer to the `list` sent on reconnect: the comm is open. (The server replays
+      // what it buffered while the page was away first; a `jobs` among that would need a
+      // list sent just before the drop.)
       if (this._held && this._comm === comm && isJobList(data)) {
         this._release();
       }
