@@ -39,7 +39,7 @@ const FAILS = 'def broken():\n    return 1 / 0\n\nbroken()';
 
 const session = useNotebook(
   {
-    'watch.ipynb': notebook([KINDS, TICKS, FAILS]),
+    'watch.ipynb': notebook([KINDS, TICKS, FAILS, 'import time; time.sleep(1.5)']),
     'watch-ipk6.ipynb': notebook([KINDS, TICKS], 'python3-ipk6')
   },
   'watch.ipynb',
@@ -126,6 +126,22 @@ test('an error is an output of the cell too', async () => {
   await waitForState(page, jobId, 'error');
   await waitForOutput(page, 2, /ZeroDivisionError/);
   assert.match(await outputText(page, 2), /return 1 \/ 0/);
+});
+
+test('a one-line cell keeps its height while its job waits and runs: nothing below moves', async () => {
+  const { page } = session;
+  await showNotebook(page, 'watch.ipynb');
+  const height = () => cell(page, 3).evaluate(node => node.getBoundingClientRect().height);
+  const before = await height();
+  const jobId = await newJob(page, () => runInBackground(page, 3));
+  await waitForState(page, jobId, 'running');
+  const badge = await cell(page, 3)
+    .locator('.jp-InputPrompt')
+    .evaluate(node => getComputedStyle(node, '::after').content);
+  assert.match(badge, /running/);
+  assert.equal(await height(), before);
+  await waitForState(page, jobId, 'done');
+  assert.equal(await height(), before);
 });
 
 test('timing metadata records the real start and end of the job', async () => {
