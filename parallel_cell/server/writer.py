@@ -140,6 +140,13 @@ class KernelWriter:
         if job.pending:
             self._flush_soon(self.writer.settings.save_interval)
 
+    def _ask_missing(self, jobs) -> None:
+        """Ask a replay for each of ``jobs`` that lacks outputs the kernel has."""
+        for job in jobs:
+            since = job.missing()
+            if since is not None:
+                self._replay(job, since)
+
     def _replay(self, job: JobOutputs, since: int) -> None:
         if self.link is not None:
             self.link.send(msg_replay(job.job_id, since))
@@ -190,9 +197,7 @@ class KernelWriter:
                 self.log.warning(
                     "parallel-cell: job %s's output is not written: %s", job.job_id, job.dropped
                 )
-            since = job.missing()
-            if since is not None:
-                self._replay(job, since)
+        self._ask_missing(self.jobs.values())
         if self._gone and not self.stopped:
             await self._follow_sessions()
 
@@ -265,10 +270,7 @@ class KernelWriter:
                     return True
             if changed:
                 self._last_save[path] = loop.time()
-        for job in jobs:  # replays first: `saved` lets the kernel free the log they read
-            since = job.missing()
-            if since is not None:
-                self._replay(job, since)
+        self._ask_missing(jobs)  # before `saved`, which lets the kernel free the logs they read
         # Their logs may go first in the kernel now: the notebook has their outputs.
         saved = [j for j in jobs if j.complete and not j.saved]
         if saved and self.link is not None:
