@@ -164,9 +164,9 @@ export class KernelLink {
       }
       this._replaced.push(comm.commId);
       comm.dispose(); // closed in the kernel already: nothing to send
-      this._comm = null;
-      this._ready = null;
-      this._batch = null;
+      const held = this._held;
+      this.reset();
+      this._held = held;
       await this.ready; // what was held goes out on the new comm
     } catch (error) {
       console.debug('parallel-cell: no new comm after a reconnect', this.kernel.id, error);

@@ -227,15 +227,12 @@ class Runtime:
             source=code,
         )
         if target == "thread":
-            self._prepare_thread_jobs()
+            self.job_setup.ensure()
             self.queue.add(job, lambda: self._launch(job, code, None, False))
         else:
             self.ensure_flusher()
             self.queue.add(job, lambda: self.cluster.start(job, code, None))
         return job
-
-    def _prepare_thread_jobs(self):
-        self.job_setup.ensure()
 
     def start_job(
         self, code, origin, cell_id=None, notebook=None, job_id=None, func=None, wait=True
@@ -246,7 +243,7 @@ class Runtime:
         caller (a comm handler) returns at once; a SyntaxError still comes before any
         thread of the job's starts.
         """
-        self._prepare_thread_jobs()
+        self.job_setup.ensure()
         first = _first_line(code) if func is None else None
         job = self._new_job(
             origin, cell_id, notebook, job_id, "thread", first_line=first, source=code
