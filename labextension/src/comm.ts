@@ -213,11 +213,11 @@ export class KernelLink {
       this._batch.push(message);
       return true;
     }
-    this._comm.send(message as any);
-    // What follows before the next task goes out as one comm message (a list): each comm
-    // message costs the kernel a busy/idle round and the page its status updates.
-    this._batch = [];
-    window.setTimeout(() => this._sendBatch(), 0);
+    // What is sent until the running code returns (a slice of many submissions) goes out
+    // as one comm message: each costs the kernel a busy/idle round, and the page redraws
+    // the kernel's status (toolbar, status bar, favicon) twice.
+    this._batch = [message];
+    queueMicrotask(() => this._sendBatch());
     return true;
   }
 

@@ -34,6 +34,9 @@ type ConflictEffect = Extract<Effect, { kind: 'conflict' }>;
 /** A submission of many cells yields to the page after this long (ms). */
 const SUBMIT_SLICE_MS = 8;
 
+/** …and leaves the page this long to itself before the next slice (ms). */
+const SUBMIT_PAUSE_MS = 12;
+
 /** Conflict warnings arriving this close together are one event (one cell, many jobs). */
 const CONFLICT_GATHER_MS = 100;
 
@@ -119,7 +122,7 @@ export class BackgroundJobs {
       }
       if (performance.now() - slice > SUBMIT_SLICE_MS) {
         // Hundreds of cells: let the page draw and take input between slices.
-        await new Promise(resolve => window.setTimeout(resolve, 0));
+        await new Promise(resolve => window.setTimeout(resolve, SUBMIT_PAUSE_MS));
         slice = performance.now();
       }
       const model = cell.model as ICodeCellModel;

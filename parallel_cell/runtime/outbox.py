@@ -5,12 +5,17 @@ own and closes it only some 10 s after the thread has ended (its event-pipe GC).
 threads are many and short: a queue of trivial jobs ran the kernel out of zmq sockets
 (1,023 per context, "Too many open files") within seconds, and messages were lost. One
 long-lived sender holds one socket, and no job thread waits on zmq.
+
+In a burst (many jobs starting and ending), what is put in gathers for a moment and leaves
+as one message per comm: each message costs a page a websocket frame, JupyterLab's
+dispatch and a redraw. 1,000 trivial jobs took 781 messages to tell.
 """
 
 import threading
+import time
 from collections import deque
 
-from .config import log
+from .config import Config, log
 from .protocol import without_surrogates
 from .threads import running_thread
 
@@ -24,6 +29,7 @@ class Outbox:
         self._cv = threading.Condition(threading.Lock())
         self._items = deque()  # (comm, or None for every open comm; msg, or None: close)
         self._thread = None
+        self._gathering = False  # the thread sleeps to gather a burst: no need to wake it
 
     def ensure_running(self):
         with self._cv:
@@ -37,7 +43,8 @@ class Outbox:
             return
         with self._cv:
             self._items.append((comm, msg))
-            self._cv.notify()
+            if not self._gathering:
+                self._cv.notify()
 
     def call(self, fn):
         """Run ``fn()`` on the sending thread, in order with the messages put in."""
@@ -48,13 +55,20 @@ class Outbox:
         self.put(comm, None)
 
     def _loop(self):
+        sent = deque(maxlen=BURST)  # when the last sends left (monotonic)
         while True:
             with self._cv:
                 while not self._items:
                     self._cv.wait()
+                self._gathering = len(sent) == BURST and time.monotonic() - sent[0] < BURST_SECONDS
+            if self._gathering:
+                time.sleep(max(0.0, sent[-1] + Config.gather_seconds - time.monotonic()))
+            with self._cv:
+                self._gathering = False
                 items = list(self._items)
                 self._items.clear()
             self._send(items)
+            sent.append(time.monotonic())
             items = None  # nothing sent stays alive while this thread waits
 
     def _send(self, items):
@@ -84,6 +98,9 @@ class Outbox:
 
 
 _CALL = object()  # an item that is a function to run, not a message
+# A burst: this many sends within this long. A job's start and end alone (a few sends) go
+# out at once; a queue of short jobs, or jobs streaming output, gather.
+BURST, BURST_SECONDS = 4, 0.05
 # One comm message holds up to 128 small messages, or 8 that carry outputs (each ≤ ~64 KB
 # from the flusher): a list stays under a MB. A part of `text` (≤ 256 Ki) goes alone.
 MAX_WEIGHT = 128

@@ -94,3 +94,23 @@ def test_a_broadcast_with_no_comm_open_is_dropped_not_kept(outbox_module):
     a = FakeComm("a")
     run(outbox_module, [], [(None, msg(1)), ("open", a), (None, msg(2))])
     assert a.sent == [msg(2)]  # a page that opens later lists the jobs instead
+
+
+def test_in_a_burst_what_is_put_in_gathers_into_one_message(outbox_module, monkeypatch):
+    # Every send counts as in a burst here, and a gathering lasts long enough that the
+    # ten messages put in below all join it (they take microseconds).
+    monkeypatch.setattr(outbox_module, "BURST_SECONDS", 60.0)
+    monkeypatch.setattr(outbox_module.Config, "gather_seconds", 0.5)
+    a = FakeComm("a")
+    sent = threading.Semaphore(0)
+    a.send = lambda data: (FakeComm.send(a, data), sent.release())
+    box = outbox_module.Outbox(lambda: [a], lambda: True)
+    box.ensure_running()
+    for n in range(outbox_module.BURST):  # one at a time: each leaves alone, at once
+        box.put(None, msg(n))
+        assert sent.acquire(timeout=5)
+    burst = [msg(n) for n in range(outbox_module.BURST, outbox_module.BURST + 10)]
+    for m in burst:
+        box.put(None, m)
+    assert sent.acquire(timeout=5)
+    assert a.sent == [msg(n) for n in range(outbox_module.BURST)] + [burst]

@@ -56,6 +56,18 @@ test('kill all: every running job goes cancelling, then killed', async () => {
     },
     [first, second]
   );
+  // And what the page sends: both kills in one comm message (one busy/idle round).
+  await page.evaluate(() => {
+    window.__kills = [];
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    kernel.anyMessage.connect((_, { msg, direction }) => {
+      const data = msg.content?.data;
+      const parts = Array.isArray(data) ? data : [data];
+      if (direction === 'send' && parts.some(part => part?.type === 'kill')) {
+        window.__kills.push(parts.map(part => part?.type));
+      }
+    });
+  });
   await execute(page, 'parallel-cell:kill-all');
   await waitForState(page, first, 'killed', 15_000);
   await waitForState(page, second, 'killed', 15_000);
@@ -63,6 +75,7 @@ test('kill all: every running job goes cancelling, then killed', async () => {
   for (const id of [first, second]) {
     assert.deepEqual(seen[id], ['cancelling', 'killed'], `${id}: ${seen[id]}`);
   }
+  assert.deepEqual(await page.evaluate(() => window.__kills), [['kill', 'kill']]);
 });
 
 test('a kill stuck in native code stays cancelling and says why, then ends killed', async () => {
