@@ -78,10 +78,14 @@ def test_deleting_or_rebinding_through_a_function_is_flagged(kernel, comm, reade
 
 def test_rebinding_through_a_decorated_notebook_function_is_flagged(kernel, comm, reader):
     # lru_cache wraps the function in an object of its own: still the notebook's code.
+    start = len(comm.messages)
     kernel.ok(
         "import functools\n@functools.lru_cache\n"
         "def renew():\n    global acc_pages\n    acc_pages = {}"
     )
+    # A decorated def counts as run (its decorator is handed the function and may call
+    # it): told too. Its message may follow the cell's reply, so it is awaited here.
+    assert [c["names"] for c in _told(comm, start, 1)] == [["acc_pages"]]
     start = len(comm.messages)
     kernel.ok("renew()")
     assert [c["names"] for c in _told(comm, start, 1)] == [["acc_pages"]]
