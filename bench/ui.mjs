@@ -5,10 +5,12 @@ import { gzipSync } from 'node:zlib';
 import { resolve } from 'node:path';
 import {
   cell,
+  lagOf,
   launchBrowser,
   notebook,
   openNotebook,
   openPanel,
+  probeLag,
   startLab
 } from '../tests/ui/lab.mjs';
 
@@ -269,23 +271,10 @@ async function weight() {
 }
 
 // In the page: run every selected cell, side by side in the background (`ours`), or
-// JupyterLab's Run All in the foreground (`run-all`); resolve when all have ended, with
-// the elapsed time and how late a 16 ms timer fired meanwhile (the page's input latency).
-const RUN_AND_PROBE = async mode => {
+// JupyterLab's Run All in the foreground (`run-all`); resolve when all have ended.
+const RUN_ALL = async mode => {
   const panel = document.getElementById('parallel-cell-jobs');
   const notebook = window.jupyterapp.shell.currentWidget.content;
-  const lags = [];
-  let stop = false;
-  const probe = () => {
-    const due = performance.now() + 16;
-    setTimeout(() => {
-      lags.push(performance.now() - due);
-      if (!stop) {
-        probe();
-      }
-    }, 16);
-  };
-  probe();
   const t0 = performance.now();
   let ended;
   if (mode === 'ours') {
@@ -307,16 +296,15 @@ const RUN_AND_PROBE = async mode => {
     const poll = () => (ended() ? resolve() : setTimeout(poll, 20));
     poll();
   });
-  const elapsed = performance.now() - t0;
-  stop = true;
-  lags.sort((a, b) => a - b);
-  return {
-    elapsed,
-    submitted,
-    p95: lags[Math.floor(lags.length * 0.95)] ?? 0,
-    max: lags[lags.length - 1] ?? 0
-  };
+  return { elapsed: performance.now() - t0, submitted };
 };
+
+/** `RUN_ALL` in the page, with how late a 16 ms timer fired meanwhile (input latency). */
+async function runAllProbed(page, mode) {
+  await probeLag(page, 16);
+  const run = await page.evaluate(RUN_ALL, mode);
+  return { ...run, ...(await lagOf(page)) };
+}
 
 async function throughput() {
   const jobs = env('PC_BENCH_P6_JOBS', 1000);
@@ -334,11 +322,11 @@ async function throughput() {
         { timeout: 120_000, polling: 500 }
       );
       await quiet(page);
-      const result = await page.evaluate(RUN_AND_PROBE, 'ours');
+      const result = await runAllProbed(page, 'ours');
       // The baseline on the same page and kernel: JupyterLab's own Run All of these cells
       // (in the foreground, one after another).
       await quiet(page);
-      const runAll = await page.evaluate(RUN_AND_PROBE, 'run-all');
+      const runAll = await runAllProbed(page, 'run-all');
       emit({
         id: 'P6',
         what: `throughput, ${jobs} selected cells run side by side from the UI, cap 8 (jobs/s)`,

@@ -358,6 +358,34 @@ export async function runRange(page, first, last, command = null) {
   return (await jobIds(page)).filter(id => !before.has(id));
 }
 
+/**
+ * Start timing, over and over, how late a timer of `ms` fires in the page (its input
+ * latency while it works); `lagOf(page)` stops and returns the p95 and the max (ms).
+ */
+export const probeLag = (page, ms) =>
+  page.evaluate(interval => {
+    const state = { lags: [], stop: false };
+    window.__pcLag = state;
+    const probe = () => {
+      const due = performance.now() + interval;
+      setTimeout(() => {
+        state.lags.push(performance.now() - due);
+        if (!state.stop) {
+          probe();
+        }
+      }, interval);
+    };
+    probe();
+  }, ms);
+
+export const lagOf = page =>
+  page.evaluate(() => {
+    const state = window.__pcLag;
+    state.stop = true;
+    const lags = [...state.lags].sort((a, b) => a - b);
+    return { p95: lags[Math.floor(lags.length * 0.95)] ?? 0, max: lags[lags.length - 1] ?? 0 };
+  });
+
 /** Select cells `first`..`last`, press the shortcut, and return the new jobs' ids. */
 export const runRangeInBackground = (page, first, last) => runRange(page, first, last);
 

@@ -4,7 +4,15 @@
 // (PC_LOAD_JOBS, PC_LOAD_LINES).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cell, notebook, runInForeground, useNotebook, waitForOutput } from './lab.mjs';
+import {
+  cell,
+  lagOf,
+  notebook,
+  probeLag,
+  runInForeground,
+  useNotebook,
+  waitForOutput
+} from './lab.mjs';
 
 const JOBS = Number(process.env.PC_LOAD_JOBS ?? 20);
 const LINES = Number(process.env.PC_LOAD_LINES ?? 1000);
@@ -30,7 +38,8 @@ test(`${JOBS} jobs × ${LINES} lines: every line in its own cell once, in order`
   const rssBefore = await kernelRss(page);
   const heapBefore = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
   const t0 = Date.now();
-  const figures = await page.evaluate(
+  await probeLag(page, 50);
+  await page.evaluate(
     async ([jobs]) => {
       const { shell, commands } = window.jupyterapp;
       const notebook = shell.currentWidget.content;
@@ -38,18 +47,6 @@ test(`${JOBS} jobs × ${LINES} lines: every line in its own cell once, in order`
       notebook.activeCellIndex = 1;
       notebook.deselectAll();
       notebook.extendContiguousSelectionTo(jobs);
-      const lags = [];
-      let stop = false;
-      const probe = () => {
-        const due = performance.now() + 50;
-        setTimeout(() => {
-          lags.push(performance.now() - due);
-          if (!stop) {
-            probe();
-          }
-        }, 50);
-      };
-      probe();
       await commands.execute('parallel-cell:run-in-background');
       const panel = document.getElementById('parallel-cell-jobs');
       await new Promise(resolve => {
@@ -59,15 +56,10 @@ test(`${JOBS} jobs × ${LINES} lines: every line in its own cell once, in order`
             : setTimeout(poll, 100);
         setTimeout(poll, 500);
       });
-      stop = true;
-      lags.sort((a, b) => a - b);
-      return {
-        p95: lags[Math.floor(lags.length * 0.95)] ?? 0,
-        max: lags[lags.length - 1] ?? 0
-      };
     },
     [JOBS]
   );
+  const figures = await lagOf(page);
   const seconds = (Date.now() - t0) / 1000;
   // Let the coalesced writes land, then read every cell's model.
   await page.waitForTimeout(1500);
