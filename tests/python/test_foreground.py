@@ -56,9 +56,18 @@ def test_foreground_writes_and_calls_skip_the_runtime_only_while_no_job_runs(ker
     _wait_idle(kernel)
     assert kernel.evaluate("runtime_frames()") == "[]"
     assert kernel.evaluate("patched()") == idle
-    job = comm.submit("import time\nwhile not globals().get('stop_fg_job'):\n    time.sleep(0.01)")
+    job = comm.submit(
+        "fg_job_ran = True\nimport time\nwhile not globals().get('stop_fg_job'):\n"
+        "    time.sleep(0.01)"
+    )
     comm.wait_type("started", job)
     try:
+        # `started` leaves before the job's thread takes it up; its code runs once the
+        # routing and the patches are back.
+        deadline = time.monotonic() + 10
+        while kernel.evaluate("globals().get('fg_job_ran', False)") != "True":
+            assert time.monotonic() < deadline, "the job's code never ran"
+            time.sleep(0.02)
         # A job runs: every write is looked at (it may be the job's), its waits patched.
         assert kernel.evaluate("runtime_frames()") != "[]"
         assert kernel.evaluate("patched()") == "[True, True, True, True, True]"
