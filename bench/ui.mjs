@@ -272,7 +272,7 @@ async function weight() {
 
 // In the page: run every selected cell, side by side in the background (`ours`), or
 // JupyterLab's Run All in the foreground (`run-all`); resolve when all have ended.
-const RUN_ALL = async mode => {
+const RUN_CELLS = async mode => {
   const panel = document.getElementById('parallel-cell-jobs');
   const notebook = window.jupyterapp.shell.currentWidget.content;
   const t0 = performance.now();
@@ -299,10 +299,10 @@ const RUN_ALL = async mode => {
   return { elapsed: performance.now() - t0, submitted };
 };
 
-/** `RUN_ALL` in the page, with how late a 16 ms timer fired meanwhile (input latency). */
-async function runAllProbed(page, mode) {
+/** `RUN_CELLS` in the page, with how late a 16 ms timer fired meanwhile (input latency). */
+async function runCellsProbed(page, mode) {
   await probeLag(page, 16);
-  const run = await page.evaluate(RUN_ALL, mode);
+  const run = await page.evaluate(RUN_CELLS, mode);
   return { ...run, ...(await lagOf(page)) };
 }
 
@@ -322,11 +322,11 @@ async function throughput() {
         { timeout: 120_000, polling: 500 }
       );
       await quiet(page);
-      const result = await runAllProbed(page, 'ours');
+      const result = await runCellsProbed(page, 'ours');
       // The baseline on the same page and kernel: JupyterLab's own Run All of these cells
       // (in the foreground, one after another).
       await quiet(page);
-      const runAll = await runAllProbed(page, 'run-all');
+      const runAll = await runCellsProbed(page, 'run-all');
       emit({
         id: 'P6',
         what: `throughput, ${jobs} selected cells run side by side from the UI, cap 8 (jobs/s)`,

@@ -60,7 +60,11 @@ class Outbox:
             with self._cv:
                 while not self._items:
                     self._cv.wait()
-                self._gathering = len(sent) == BURST and time.monotonic() - sent[0] < BURST_SECONDS
+                self._gathering = (
+                    Config.gather_seconds > 0
+                    and len(sent) == BURST
+                    and time.monotonic() - sent[0] < BURST_SECONDS
+                )
             if self._gathering:
                 time.sleep(max(0.0, sent[-1] + Config.gather_seconds - time.monotonic()))
             with self._cv:
