@@ -276,6 +276,18 @@ class CommClient:
                     )
                 self._cv.wait(left)
 
+    def wait_count(self, predicate, count, timeout=10, start=0):
+        """The messages (from ``start``) that satisfy ``predicate``, once ``count`` came."""
+        matching = []
+
+        def enough(m):
+            if predicate(m):
+                matching.append(m)
+            return len(matching) >= count
+
+        self.wait_for(enough, timeout, start)
+        return matching
+
     def wait_type(self, kind, job_id=None, timeout=10, start=0):
         return self.wait_for(
             lambda m: m.get("type") == kind and (job_id is None or m.get("job_id") == job_id),

@@ -79,10 +79,12 @@ def test_map(kernel, comm):
     kernel.ok(f"r = {RT}.map(lambda v: v * v, range(10), workers=3)")
     assert kernel.evaluate("r.result(timeout=10)") == str([v * v for v in range(10)])
     assert kernel.evaluate("len(r.jobs)") == "3"
-    announced = [
-        m for m in comm.messages[start:] if m["type"] == "started" and m["origin"] == "kernel"
-    ]
-    assert len(announced) == 3
+    # the outbox thread may send `started` after the reply above
+    announced = comm.wait_count(
+        lambda m: m["type"] == "started" and m["origin"] == "kernel", 3, start=start
+    )
+    assert len({m["job_id"] for m in announced}) == 3
+    assert [m for m in comm.messages[start:] if m["type"] == "started"] == announced
     # a failing chunk is reported, and a long map can be killed
     kernel.ok(f"bad = {RT}.map(lambda v: 1 / v, [1, 0, 2], workers=3)")
     assert kernel.execute("bad.result(timeout=10)").reply["ename"] == "RuntimeError"

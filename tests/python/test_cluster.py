@@ -215,8 +215,11 @@ def test_map_spreads_chunks_over_the_cluster(kernel, comm):
         "r = pc.map(lambda x: x * x, range(10), backend='dask')"
     )
     assert kernel.evaluate("r.result(timeout=60)") == str([x * x for x in range(10)])
-    started = [m for m in comm.messages[start:] if m["type"] == "started"]
-    assert len(started) == cluster_threads(kernel)  # one chunk per worker thread
+    threads = cluster_threads(kernel)  # one chunk per worker thread
+    # the outbox thread may send `started` after the reply above
+    started = comm.wait_count(lambda m: m["type"] == "started", threads, start=start)
+    assert [m for m in comm.messages[start:] if m["type"] == "started"] == started
+    assert len({m["job_id"] for m in started}) == threads
     assert all(m["target"] == "dask" and m["origin"] == "kernel" for m in started)
     assert "dask tcp://127.0.0.1:" in kernel.ok("print(pc.jobs.status())")
     with pytest.raises(AssertionError, match="backend must be"):
