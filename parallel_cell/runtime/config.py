@@ -11,7 +11,7 @@ class Config:
     batch_seconds = 0.05  # how long outputs wait to be batched into one message
     batch_bytes = 64 * 1024  # a batch this big is sent at once
     max_messages_per_second = 400  # all jobs together; jupyter_server drops >1000/s
-    gather_seconds = 0.0  # in a burst, gather this long (outbox.py); 0.02 raced test_map
+    gather_seconds = 0.02  # in a burst, gather this long before sending (outbox.py)
     pending_limit_bytes = 8 * 1024 * 1024  # a job printing faster than we send waits
     log_limit_outputs = 5000  # per job, for replay
     log_limit_bytes = 4 * 1024 * 1024  # per job, for replay
