@@ -14,12 +14,15 @@ pub mod scheduler;
 pub mod text;
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
 
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
-use crate::panel::{Action, Panel};
+use crate::ids::IdSet;
+use crate::panel::{Action, Draw, Pace, Panel};
 use crate::protocol::{KernelMsg, Target};
 use crate::scheduler::{Effect, Scheduler, Submit};
 use crate::text::{Text, SOURCES, T_NOT_UNDERSTOOD};
@@ -34,6 +37,14 @@ struct Inner {
     scheduler: Scheduler,
     panel: Option<Panel>,
     on_effect: js_sys::Function,
+    /// Jobs whose rows changed since the panel last drew.
+    changed: IdSet,
+    pace: Pace,
+    /// The timer of a paced draw (kept after it fires: a callback cannot drop itself).
+    draw_timer: Option<Timeout>,
+    draw_due: bool,
+    /// Lets the timer reach `Inner` without keeping it alive.
+    this: Weak<RefCell<Inner>>,
 }
 
 #[wasm_bindgen]
@@ -46,11 +57,18 @@ impl Core {
         #[wasm_bindgen(unchecked_param_type = "(effect: any) => void")] on_effect: js_sys::Function,
     ) -> Result<Core, JsError> {
         install_panic_hook();
-        let inner = Rc::new(RefCell::new(Inner {
-            scheduler: Scheduler::new(),
-            panel: None,
-            on_effect,
-        }));
+        let inner = Rc::new_cyclic(|this| {
+            RefCell::new(Inner {
+                scheduler: Scheduler::new(),
+                panel: None,
+                on_effect,
+                changed: IdSet::default(),
+                pace: Pace::default(),
+                draw_timer: None,
+                draw_due: false,
+                this: this.clone(),
+            })
+        });
         // The panel's callbacks hold a weak reference: the panel lives inside `inner`.
         let weak = Rc::downgrade(&inner);
         let on_action: panel::OnAction = Rc::new(move |action| {
@@ -223,6 +241,14 @@ impl Core {
         }
     }
 
+    /// How long the panel waits between draws in a burst of changes (ms; 0: it draws at
+    /// every change). The default is [`panel::PACE_MS`].
+    pub fn set_panel_pace(&self, ms: f64) {
+        if let Ok(mut guard) = self.inner.try_borrow_mut() {
+            guard.pace = Pace::new(ms);
+        }
+    }
+
     /// A job's state name, or `undefined` for an unknown job.
     pub fn job_state(&self, job_id: &str) -> Option<String> {
         let inner = self.inner.try_borrow().ok()?;
@@ -294,30 +320,28 @@ fn deliver(inner: &Rc<RefCell<Inner>>, effects: Vec<Effect>, now: f64) {
             log_error("the core was called while it was busy");
             return;
         };
-        let Inner {
-            scheduler,
-            panel,
-            on_effect,
-        } = &mut *guard;
-        if let Some(panel) = panel.as_mut() {
-            for e in &effects {
-                let drawn = match e {
-                    Effect::RowChanged { job_id } => match scheduler.job(job_id) {
-                        Some(job) => panel.upsert(job, scheduler, now),
-                        None => panel.remove(job_id),
-                    },
-                    Effect::RowRemoved { job_id } => panel.remove(job_id),
-                    _ => Ok(()),
-                };
-                if let Err(err) = drawn {
-                    log_error(&err.to_string());
-                }
-            }
-            if let Err(err) = panel.flush(scheduler) {
-                log_error(&err.to_string());
+        for e in &effects {
+            if let Effect::RowChanged { job_id } | Effect::RowRemoved { job_id } = e {
+                guard.changed.insert(job_id.clone());
             }
         }
-        on_effect.clone()
+        match guard.pace.ask(now) {
+            Draw::Now => draw(&mut guard, now),
+            Draw::At(_) if guard.draw_due => {}
+            Draw::At(at) => {
+                let this = guard.this.clone();
+                guard.draw_due = true;
+                // Replacing the old handle drops a timer that has fired: nothing to cancel.
+                guard.draw_timer = Some(Timeout::new((at - now).max(0.0) as u32, move || {
+                    if let Some(inner) = this.upgrade() {
+                        if let Ok(mut guard) = inner.try_borrow_mut() {
+                            draw(&mut guard, js_sys::Date::now());
+                        }
+                    }
+                }));
+            }
+        }
+        guard.on_effect.clone()
     };
     for e in effects.iter().filter(|e| !e.is_panel_only()) {
         let value = js::to_js(e).or_else(|err| {
@@ -333,6 +357,36 @@ fn deliver(inner: &Rc<RefCell<Inner>>, effects: Vec<Effect>, now: f64) {
             }
             Err(err) => log_error(&err.to_string()),
         }
+    }
+}
+
+/// Draw the rows that changed, then what depends on all jobs.
+fn draw(inner: &mut Inner, now: f64) {
+    let Inner {
+        scheduler,
+        panel,
+        changed,
+        pace,
+        draw_due,
+        ..
+    } = inner;
+    *draw_due = false;
+    pace.drew(now);
+    let Some(panel) = panel.as_mut() else {
+        changed.clear();
+        return;
+    };
+    for job_id in changed.drain() {
+        let drawn = match scheduler.job(&job_id) {
+            Some(job) => panel.upsert(job, scheduler, now),
+            None => panel.remove(&job_id),
+        };
+        if let Err(err) = drawn {
+            log_error(&err.to_string());
+        }
+    }
+    if let Err(err) = panel.flush(scheduler) {
+        log_error(&err.to_string());
     }
 }
 

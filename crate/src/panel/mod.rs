@@ -15,6 +15,7 @@ mod dom;
 mod format;
 mod group;
 mod lines;
+mod pace;
 mod row;
 mod traceback;
 
@@ -29,6 +30,7 @@ pub use format::{
     elapsed as format_elapsed, place as format_place, summary as format_summary,
     waits_for as format_waits_for, web_link,
 };
+pub use pace::{Draw, Pace, PACE_MS};
 
 use crate::text::{Text, T_CLEAR_FINISHED, T_EMPTY, T_KILL_ALL, T_SHOW_MORE, T_TOOLBAR};
 pub(crate) use dom::dom_err;

@@ -47,6 +47,9 @@ impl Harness {
                 .clone(),
         )
         .unwrap();
+        // The tests read the panel right after each event: it draws at every change
+        // (panel.rs tests the pace of bursts itself).
+        core.set_panel_pace(0.0);
         Harness {
             root,
             core,
@@ -131,4 +134,15 @@ pub fn kinds(effects: &[Value]) -> Vec<String> {
         .iter()
         .map(|e| e["kind"].as_str().unwrap_or("?").to_owned())
         .collect()
+}
+
+/// Wait `ms` on the page's clock.
+pub async fn sleep(ms: f64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
