@@ -21,7 +21,6 @@ use gloo_timers::callback::Timeout;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
-use crate::ids::IdSet;
 use crate::panel::{Action, Draw, Pace, Panel};
 use crate::protocol::{KernelMsg, Target};
 use crate::scheduler::{Effect, Scheduler, Submit};
@@ -37,12 +36,10 @@ struct Inner {
     scheduler: Scheduler,
     panel: Option<Panel>,
     on_effect: js_sys::Function,
-    /// Jobs whose rows changed since the panel last drew.
-    changed: IdSet,
+    /// When the panel draws, and what.
     pace: Pace,
     /// The timer of a paced draw (kept after it fires: a callback cannot drop itself).
     draw_timer: Option<Timeout>,
-    draw_due: bool,
     /// Lets the timer reach `Inner` without keeping it alive.
     this: Weak<RefCell<Inner>>,
 }
@@ -62,10 +59,8 @@ impl Core {
                 scheduler: Scheduler::new(),
                 panel: None,
                 on_effect,
-                changed: IdSet::default(),
                 pace: Pace::default(),
                 draw_timer: None,
-                draw_due: false,
                 this: this.clone(),
             })
         });
@@ -245,7 +240,7 @@ impl Core {
     /// every change). The default is [`panel::PACE_MS`].
     pub fn set_panel_pace(&self, ms: f64) {
         if let Ok(mut guard) = self.inner.try_borrow_mut() {
-            guard.pace = Pace::new(ms);
+            guard.pace.set_pace_ms(ms);
         }
     }
 
@@ -322,15 +317,16 @@ fn deliver(inner: &Rc<RefCell<Inner>>, effects: Vec<Effect>, now: f64) {
         };
         for e in &effects {
             if let Effect::RowChanged { job_id } | Effect::RowRemoved { job_id } = e {
-                guard.changed.insert(job_id.clone());
+                guard.pace.changed(job_id, now);
             }
         }
+        let jobs = guard.scheduler.len();
+        guard.pace.jobs(jobs, now);
         match guard.pace.ask(now) {
             Draw::Now => draw(&mut guard, now),
-            Draw::At(_) if guard.draw_due => {}
+            Draw::Due => {}
             Draw::At(at) => {
                 let this = guard.this.clone();
-                guard.draw_due = true;
                 // Replacing the old handle drops a timer that has fired: nothing to cancel.
                 guard.draw_timer = Some(Timeout::new((at - now).max(0.0) as u32, move || {
                     if let Some(inner) = this.upgrade() {
@@ -365,28 +361,17 @@ fn draw(inner: &mut Inner, now: f64) {
     let Inner {
         scheduler,
         panel,
-        changed,
         pace,
-        draw_due,
         ..
     } = inner;
-    *draw_due = false;
-    pace.drew(now);
-    let Some(panel) = panel.as_mut() else {
-        changed.clear();
-        return;
-    };
-    for job_id in changed.drain() {
-        let drawn = match scheduler.job(&job_id) {
-            Some(job) => panel.upsert(job, scheduler, now),
-            None => panel.remove(&job_id),
-        };
-        if let Err(err) = drawn {
-            log_error(&err.to_string());
+    let changed = pace.draw(now);
+    match panel.as_mut() {
+        Some(panel) => {
+            if let Err(err) = panel.draw_changed(changed, scheduler, now) {
+                log_error(&err.to_string());
+            }
         }
-    }
-    if let Err(err) = panel.flush(scheduler) {
-        log_error(&err.to_string());
+        None => changed.clear(),
     }
 }
 

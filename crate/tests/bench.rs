@@ -270,6 +270,9 @@ fn panel_with_10000_jobs() {
         noop.as_ref().unchecked_ref::<js_sys::Function>().clone(),
     )
     .unwrap();
+    // Each change drawn at once: the figure is what one drawn change costs (a burst of
+    // them would otherwise wait for a paced draw).
+    core.set_panel_pace(0.0);
     let parse = |text: &str| js_sys::JSON::parse(text).unwrap();
     core.receive(K, parse(r#"{"type":"hello","protocol":2,"runtime":"0","python":"3","ipykernel":"7","implementation":"ipython"}"#));
     for id in &ids {

@@ -332,11 +332,11 @@ async fn in_a_burst_the_panel_draws_a_few_times_a_second_and_misses_nothing() {
     use parallel_cell_core::panel::PACE_MS;
     let h = Harness::new();
     h.core.set_panel_pace(PACE_MS);
-    for i in 0..6 {
+    for i in 0..20 {
         h.submit(&format!("j{i}"), "pass");
     }
-    // Four changes draw at once; the next ones wait for one draw a pace later.
-    assert_eq!(h.count("li[data-job-id]"), 4);
+    // 15 jobs' changes draw at once; from the 16th within 100 ms, one draw a pace later.
+    assert_eq!(h.count("li[data-job-id]"), 15);
     h.receive(hello());
     h.receive(started("j0"));
     assert_eq!(
@@ -344,16 +344,16 @@ async fn in_a_burst_the_panel_draws_a_few_times_a_second_and_misses_nothing() {
         Some("queued")
     );
     sleep(PACE_MS + 100.0).await;
-    assert_eq!(h.count("li[data-job-id]"), 6);
+    assert_eq!(h.count("li[data-job-id]"), 20);
     assert_eq!(
         h.row("j0").get_attribute("data-job-state").as_deref(),
         Some("running")
     );
     // The burst over, a change draws at once again.
     sleep(PACE_MS + 100.0).await;
-    h.core.kill("j5");
+    h.core.kill("j19");
     assert_eq!(
-        h.row("j5").get_attribute("data-job-state").as_deref(),
+        h.row("j19").get_attribute("data-job-state").as_deref(),
         Some("cancelling")
     );
 }
