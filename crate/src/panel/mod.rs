@@ -282,6 +282,21 @@ impl Panel {
         Ok(())
     }
 
+    /// Draw the rows of the jobs in `changed` (emptying it), then [`Panel::flush`]. A row
+    /// that fails does not stop the others; the first error is returned.
+    pub fn draw_changed(&mut self, changed: &mut IdSet, jobs: &Scheduler, now: f64) -> Result<()> {
+        let mut first = Ok(());
+        for job_id in changed.drain() {
+            let drawn = match jobs.job(&job_id) {
+                Some(job) => self.upsert(job, jobs, now),
+                None => self.remove(&job_id),
+            };
+            first = first.and(drawn);
+        }
+        let flushed = self.flush(jobs);
+        first.and(flushed)
+    }
+
     /// Redraw the elapsed time of every running row.
     pub fn tick(&mut self, now: f64) {
         for id in &self.ticking {
