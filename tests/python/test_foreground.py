@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from server_client import wait_until
 
 RT = "__import__('_parallel_cell_runtime')"
 
@@ -42,10 +43,12 @@ MAPS = "isinstance(getattr(sys.stdout, '_thread_to_parent', None), dict)"
 def _wait_idle(kernel):
     """Until no thread works for a job, then a foreground cell (it starts past the
     runtime)."""
-    deadline = time.monotonic() + 10
-    while kernel.evaluate(f"len({RT}.threads.THREAD_JOBS)") != "0":
-        assert time.monotonic() < deadline, "a job thread is still registered"
-        time.sleep(0.05)
+    wait_until(
+        lambda: kernel.evaluate(f"len({RT}.threads.THREAD_JOBS)") == "0",
+        timeout=10,
+        interval=0.05,
+        what="no job thread registered",
+    )
     kernel.ok("pass")
 
 
@@ -64,10 +67,12 @@ def test_foreground_writes_and_calls_skip_the_runtime_only_while_no_job_runs(ker
     try:
         # `started` leaves before the job's thread takes it up; its code runs once the
         # routing and the patches are back.
-        deadline = time.monotonic() + 10
-        while kernel.evaluate("globals().get('fg_job_ran', False)") != "True":
-            assert time.monotonic() < deadline, "the job's code never ran"
-            time.sleep(0.02)
+        wait_until(
+            lambda: kernel.evaluate("globals().get('fg_job_ran', False)") == "True",
+            timeout=10,
+            interval=0.02,
+            what="the job's code ran",
+        )
         # A job runs: every write is looked at (it may be the job's), its waits patched.
         assert kernel.evaluate("runtime_frames()") != "[]"
         assert kernel.evaluate("patched()") == "[True, True, True, True, True]"
