@@ -77,10 +77,13 @@ impl Pace {
     /// Job `job_id`'s row changed at `now`.
     pub fn changed(&mut self, job_id: &str, now: f64) {
         self.window_at(now);
-        if self.window.len() < BURST_JOBS {
+        // A streaming job changes its row at every output batch: copy its id only once.
+        if self.window.len() < BURST_JOBS && !self.window.contains(job_id) {
             self.window.insert(job_id.to_owned());
         }
-        self.pending.insert(job_id.to_owned());
+        if !self.pending.contains(job_id) {
+            self.pending.insert(job_id.to_owned());
+        }
     }
 
     /// There are `count` jobs at `now`: those added count towards a burst (new jobs have
