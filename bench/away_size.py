@@ -3,7 +3,7 @@
 A real `jupyter server` with the extension and a real kernel; a page (a kernel websocket)
 starts the job and leaves, the server writes its output into the file. Figure: the
 file's size once the last line is in it, beside the bytes printed. Bound: the person's
-``streamLimit`` (default 50,000 characters) plus the notebook around it.
+``streamLimit`` (default 20,000 characters) plus the notebook around it.
 
 Before the server bounded stream outputs, the file held every byte printed (and each save
 re-added the text line by line, so 20 MB did not finish in any reasonable time: measure
@@ -75,7 +75,7 @@ def main():
                 "ours": size / 1000,
                 "baseline": printed / 1000,
                 "unit": "kB",
-                "target": "≤ streamLimit (50,000 characters) + the notebook",
+                "target": "≤ streamLimit (20,000 characters) + the notebook",
                 "absolute": True,
             }
         )

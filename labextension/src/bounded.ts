@@ -8,7 +8,7 @@
 // are the lines and the characters it hides (a translation keeps that order).
 
 /** Characters a cell shows of one stream output, by default (the setting's default). */
-export const STREAM_LIMIT = 50_000;
+export const STREAM_LIMIT = 20_000;
 /** The share of the limit kept from the start of the stream; the rest is its tail. */
 const HEAD_SHARE = 0.2;
 /** The gap line, wherever it is (not with the `m` flag: JavaScript's `$` stops at \r). */

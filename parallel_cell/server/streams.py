@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-STREAM_LIMIT = 50_000  # the page setting's default (labextension/schema/plugin.json)
+STREAM_LIMIT = 20_000  # the page setting's default (labextension/schema/plugin.json)
 MIN_LIMIT = 10_000  # and its minimum
 HEAD_SHARE = 0.2
 # The page's words (cells.ts) before translation; numbers as en-US `toLocaleString`.

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from server_client import Page, Server, notebook, wait_until
 from test_away import valid
 
 from parallel_cell.server.cells import read_mark
+from parallel_cell.server.streams import MIN_LIMIT, STREAM_LIMIT
 
 LIMIT = 10_000  # the setting's lowest value
 LINES = 3000
@@ -103,13 +105,21 @@ def test_a_huge_stream_with_no_page_is_bounded_in_the_file(server):
 
 
 def test_without_a_setting_the_server_bounds_at_the_default(server):
-    # 3,000 lines of 51 characters: 153,000, past the default 50,000 as well.
+    # 3,000 lines of 51 characters: 153,000, past the default as well.
     run_away(server)
     wait_until(ended(server), timeout=60, what="the last line on disk")
     text = stdout_text(valid(server, "big.ipynb")["cells"][0])
     gap = GAP.search(text)
     assert gap
-    assert 40_000 < len(text) - len(gap.group(0)) <= 50_000
+    assert 0.8 * STREAM_LIMIT < len(text) - len(gap.group(0)) <= STREAM_LIMIT
+
+
+def test_the_server_default_is_the_page_setting_default():
+    schema = json.loads(
+        (Path(__file__).parents[2] / "labextension" / "schema" / "plugin.json").read_text()
+    )
+    setting = schema["properties"]["streamLimit"]
+    assert (setting["default"], setting["minimum"]) == (STREAM_LIMIT, MIN_LIMIT)
 
 
 def test_the_server_goes_on_when_the_kernel_dropped_the_first_outputs(server):
