@@ -1,5 +1,5 @@
 //! When the panel draws: at once, except in a burst of changes (many jobs starting and
-//! ending), when it draws a few times a second. Each draw costs the page a frame whose
+//! ending), when it draws once a second. Each draw costs the page a frame whose
 //! price grows with the notebook (JupyterLab observes every cell): with 1,000 jobs side by
 //! side, drawing at every change kept the page busy (see docs/architecture.md).
 //! Pure: it keeps what changed, takes the clock and says when; the caller owns the timer.
@@ -11,8 +11,9 @@ const BURST_JOBS: usize = 16;
 /// …within this long (ms) make a burst. (One job run after another, even back to back,
 /// changes a few rows a second: it draws at once.)
 const BURST_MS: f64 = 100.0;
-/// In a burst, a draw waits until this long after the last one (ms).
-pub const PACE_MS: f64 = 200.0;
+/// In a burst, a draw waits until this long after the last one (ms). A timer lag p95 counts
+/// the worst 5% of a burst: at one draw a second those frames stay under it (200 ms did not).
+pub const PACE_MS: f64 = 1000.0;
 
 /// When to draw changes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -162,20 +163,27 @@ mod tests {
     }
 
     #[test]
-    fn many_jobs_at_once_draw_a_few_times_a_second_until_they_stop() {
+    fn many_jobs_at_once_draw_once_a_second_until_they_stop() {
         let mut pace = Pace::default();
         for job in 0..15 {
             assert_eq!(change(&mut pace, job, 10.0), Draw::Now);
         }
-        // The 16th job within 100 ms: a burst; the draw waits 200 ms after the last.
-        assert_eq!(change(&mut pace, 15, 20.0), Draw::At(210.0));
+        // The 16th job within 100 ms: a burst; the draw waits a pace after the last.
+        let first = 10.0 + PACE_MS;
+        assert_eq!(change(&mut pace, 15, 20.0), Draw::At(first));
         assert_eq!(change(&mut pace, 16, 30.0), Draw::Due);
-        assert_eq!(pace.draw(210.0).len(), 2, "both jobs drawn at once");
+        assert_eq!(pace.draw(first).len(), 2, "both jobs drawn at once");
         // Changes keep coming, even of few jobs: the pace holds.
-        assert_eq!(change(&mut pace, 1, 250.0), Draw::At(410.0));
-        pace.draw(410.0).clear();
+        assert_eq!(
+            change(&mut pace, 1, first + 40.0),
+            Draw::At(first + PACE_MS)
+        );
+        pace.draw(first + PACE_MS).clear();
         // A pause as long as the pace ends it.
-        assert_eq!(change(&mut pace, 2, 700.0), Draw::Now);
+        assert_eq!(
+            change(&mut pace, 2, first + 2.0 * PACE_MS + 90.0),
+            Draw::Now
+        );
     }
 
     #[test]
@@ -187,7 +195,7 @@ mod tests {
             pace.draw(f64::from(n as u32));
         }
         pace.jobs(16, 16.0);
-        assert_eq!(pace.ask(16.0), Draw::At(215.0));
+        assert_eq!(pace.ask(16.0), Draw::At(15.0 + PACE_MS));
     }
 
     #[test]

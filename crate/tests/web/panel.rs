@@ -328,7 +328,7 @@ fn the_timer_runs_only_while_jobs_run() {
 }
 
 #[wasm_bindgen_test]
-async fn in_a_burst_the_panel_draws_a_few_times_a_second_and_misses_nothing() {
+async fn in_a_burst_the_panel_draws_once_a_second_and_misses_nothing() {
     use parallel_cell_core::panel::PACE_MS;
     let h = Harness::new();
     h.core.set_panel_pace(PACE_MS);
