@@ -9,9 +9,11 @@
 //! (serde-wasm-bindgen's `from_value` would recurse without a depth limit, and measured
 //! ~14 KB more gzipped wasm than this walk.)
 
+use js_sys::{JsString, Uint8Array};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use serde_wasm_bindgen::Serializer;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Error, Result};
@@ -34,8 +36,8 @@ pub fn to_json(value: &JsValue) -> Result<Value> {
 }
 
 fn walk(v: &JsValue, depth: usize) -> Result<Value> {
-    if let Some(s) = v.as_string() {
-        return Ok(Value::String(s));
+    if let Some(s) = v.dyn_ref::<JsString>() {
+        return Ok(Value::String(text_of(s)));
     }
     if let Some(n) = v.as_f64() {
         // Whole numbers as integers, as JSON.parse's would be read by serde_json.
@@ -77,6 +79,54 @@ fn walk(v: &JsValue, depth: usize) -> Result<Value> {
         map.insert(key, walk(&pair.get(1), depth + 1)?);
     }
     Ok(Value::Object(map))
+}
+
+/// Strings this long or longer are copied by the browser's own encoder.
+const ENCODER_MIN: u32 = 256;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `TextEncoder`, bound here to take a JS string as it is (web-sys takes a `&str`).
+    #[wasm_bindgen(js_name = TextEncoder)]
+    type Encoder;
+    #[wasm_bindgen(constructor, js_class = "TextEncoder")]
+    fn new() -> Encoder;
+    /// `encodeInto`: the UTF-8 of `source` written into `dest`; lone surrogates become
+    /// U+FFFD, as with `as_string`.
+    #[wasm_bindgen(method, js_name = encodeInto)]
+    fn encode_into(this: &Encoder, source: &JsString, dest: &Uint8Array) -> Encoded;
+    type Encoded;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &Encoded) -> f64;
+}
+
+thread_local! {
+    static ENCODER: Encoder = Encoder::new();
+}
+
+/// A JS string as a Rust `String`. wasm-bindgen's `as_string` copies the ASCII part one
+/// character at a time in JavaScript (a job printing 20 MB spent ~470 ms of the page's
+/// time there); a long string goes through `TextEncoder.encodeInto` instead.
+pub fn text_of(s: &JsString) -> String {
+    let units = s.length();
+    if units < ENCODER_MIN {
+        return String::from(s);
+    }
+    // UTF-16 to UTF-8: at most 3 bytes per code unit.
+    let room = units as usize * 3;
+    let mut bytes = Vec::<u8>::with_capacity(room);
+    // SAFETY: the view covers `bytes`' spare capacity and is used before anything else
+    // can allocate (which could move wasm memory); `written` bytes of it are initialised.
+    let written = ENCODER.with(|encoder| unsafe {
+        let view = Uint8Array::view_mut_raw(bytes.as_mut_ptr(), room);
+        encoder.encode_into(s, &view).written()
+    });
+    // SAFETY: `encodeInto` initialised the first `written` bytes (never more than `room`).
+    unsafe { bytes.set_len((written as usize).min(room)) };
+    if bytes.capacity() > 2 * bytes.len() {
+        bytes.shrink_to_fit();
+    }
+    String::from_utf8(bytes).unwrap_or_else(|_| String::from(s))
 }
 
 fn odd(what: &str) -> Error {

@@ -12,6 +12,8 @@ mod common;
 mod dask;
 #[path = "web/harness.rs"]
 mod harness;
+#[path = "web/js_values.rs"]
+mod js_values;
 #[path = "web/kernel_text.rs"]
 mod kernel_text;
 #[path = "web/pages.rs"]
