@@ -2,16 +2,12 @@
 
 use std::borrow::Cow;
 
-use anstyle_parse::{Params, Parser, Perform};
-
+use super::LastLine;
 use crate::protocol::{ErrorInfo, JobState, Origin, Place, Provenance};
 use crate::text::{Text, T_EMPTY_CELL, T_JOB_DESCRIBE, T_JOB_NUM, T_JOB_NUM_KERNEL};
 
 /// The longest title kept (characters of the code's first line).
 pub const MAX_TITLE: usize = 120;
-
-/// The longest live line kept (characters); longer lines keep their start.
-pub const MAX_LINE: usize = 400;
 
 /// A job: where it came from, where it is, and what the panel shows of it.
 #[derive(Clone, Debug)]
@@ -211,129 +207,9 @@ pub fn title_of(code: &str) -> Title {
     }
 }
 
-/// The last line of a job's stream output, kept live the way a terminal shows it:
-/// `\r` returns to the line start (progress bars), `\n` ends a line, escapes are dropped,
-/// and a line split across output batches is joined.
-#[derive(Clone, Debug, Default)]
-pub struct LastLine {
-    parser: Parser,
-    line: Line,
-}
-
-#[derive(Clone, Debug, Default)]
-struct Line {
-    /// The line being written.
-    current: String,
-    /// Characters in `current`.
-    current_chars: usize,
-    /// The last complete non-blank line.
-    last: String,
-    /// A `\r` came: the next character starts the line over.
-    at_line_start: bool,
-}
-
-impl LastLine {
-    /// Take more stream text.
-    pub fn feed(&mut self, text: &str) {
-        for b in text.bytes() {
-            self.parser.advance(&mut self.line, b);
-        }
-    }
-
-    /// What to show: the line being written if it has text, else the last complete one.
-    pub fn get(&self) -> &str {
-        if self.line.current.trim().is_empty() {
-            &self.line.last
-        } else {
-            &self.line.current
-        }
-    }
-
-    /// Forget everything (the cell's output was cleared).
-    pub fn clear(&mut self) {
-        self.line = Line::default();
-    }
-}
-
-impl Perform for Line {
-    fn print(&mut self, c: char) {
-        if self.at_line_start {
-            self.current.clear();
-            self.current_chars = 0;
-            self.at_line_start = false;
-        }
-        if self.current_chars < MAX_LINE {
-            self.current.push(c);
-            self.current_chars += 1;
-        }
-    }
-
-    fn execute(&mut self, byte: u8) {
-        match byte {
-            b'\n' => {
-                if !self.current.trim().is_empty() {
-                    self.last = std::mem::take(&mut self.current);
-                }
-                self.current.clear();
-                self.current_chars = 0;
-                self.at_line_start = false;
-            }
-            b'\r' => self.at_line_start = true,
-            b'\t' => self.print(' '),
-            // Backspace.
-            0x08 => {
-                let popped = self.current.pop().is_some();
-                self.current_chars -= usize::from(popped);
-            }
-            _ => {}
-        }
-    }
-
-    fn csi_dispatch(&mut self, params: &Params, _: &[u8], _: bool, action: u8) {
-        // `ESC[K`/`ESC[2K` (erase line) after `\r` is how many progress bars redraw.
-        if action == b'K' && params.iter().all(|p| p.first().is_none_or(|&n| n != 1)) {
-            self.current.clear();
-            self.current_chars = 0;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fed(chunks: &[&str]) -> String {
-        let mut l = LastLine::default();
-        for c in chunks {
-            l.feed(c);
-        }
-        l.get().to_owned()
-    }
-
-    #[test]
-    fn last_complete_line() {
-        assert_eq!(fed(&["0\n1\n"]), "1");
-        assert_eq!(fed(&["a\n\n  \n"]), "a");
-    }
-
-    #[test]
-    fn partial_lines_join_across_batches() {
-        assert_eq!(fed(&["epo", "ch 3"]), "epoch 3");
-        assert_eq!(fed(&["x\nepo", "ch 3\n"]), "epoch 3");
-    }
-
-    #[test]
-    fn carriage_return_overwrites() {
-        assert_eq!(fed(&["10%\r", "20%\r", "30%"]), "30%");
-        assert_eq!(fed(&["done\r\n"]), "done");
-        assert_eq!(fed(&["\u{1b}[31m50%\u{1b}[0m\r\u{1b}[K", "60%"]), "60%");
-    }
-
-    #[test]
-    fn long_lines_are_capped() {
-        let long = "x".repeat(MAX_LINE * 3);
-        assert_eq!(fed(&[&long]).chars().count(), MAX_LINE);
-    }
 
     #[test]
     fn titles() {

@@ -14,6 +14,7 @@ mod effect;
 mod hold;
 mod incoming;
 mod job;
+mod last_line;
 mod reconcile;
 mod submit;
 mod waiting;
@@ -22,7 +23,8 @@ use std::collections::VecDeque;
 
 pub use effect::Effect;
 pub use hold::{Hold, HOLD_MAX_BYTES, HOLD_MAX_OUTPUTS};
-pub use job::{title_of, Clocks, Job, LastLine, Title, MAX_TITLE};
+pub use job::{title_of, Clocks, Job, Title, MAX_TITLE};
+pub use last_line::LastLine;
 pub use submit::{source_hash, Submit};
 pub use waiting::Waiting;
 
