@@ -148,28 +148,17 @@ mod tests {
 
     #[test]
     fn a_long_text_reads_as_when_read_whole() {
-        let whole = |chunks: &[&str]| {
+        // What is shown, the last complete line and the line being written, after
+        // `take` of every chunk.
+        fn after(chunks: &[&str], take: fn(&mut LastLine, &str)) -> (String, String, String) {
             let mut l = LastLine::default();
             for c in chunks {
-                l.read(c.as_bytes());
+                take(&mut l, c);
             }
-            (
-                l.get().to_owned(),
-                l.line.last.clone(),
-                l.line.current.clone(),
-            )
-        };
-        let fast = |chunks: &[&str]| {
-            let mut l = LastLine::default();
-            for c in chunks {
-                l.feed(c);
-            }
-            (
-                l.get().to_owned(),
-                l.line.last.clone(),
-                l.line.current.clone(),
-            )
-        };
+            (l.get().to_owned(), l.line.last, l.line.current)
+        }
+        let whole = |chunks: &[&str]| after(chunks, |l, c| l.read(c.as_bytes()));
+        let fast = |chunks: &[&str]| after(chunks, LastLine::feed);
         let lines: String = (0..3000).map(|i| format!("line {i} é中😀\n")).collect();
         let blanks = format!("real last\n{}", "\n  \n".repeat(10_000));
         let no_newline = "x".repeat(40_000) + "\r50%";
