@@ -30,11 +30,8 @@ struct Line {
 }
 
 impl LastLine {
-    /// Take more stream text. Of a long text only the last lines can be shown: they are
-    /// read from a line start, and that reading stands when it found a complete line
-    /// (else, a tail of blank lines, all is read). Reading all of a 20 MB job's output
-    /// byte by byte cost the page ~500 ms. (Only an escape sequence left open across the
-    /// cut would read differently.)
+    /// Take more stream text. A long text is read from a line start near its end, and the
+    /// whole only when that tail held no complete line (why: docs/architecture.md).
     pub fn feed(&mut self, text: &str) {
         let bytes = text.as_bytes();
         if bytes.len() > 2 * TAIL_BYTES {
