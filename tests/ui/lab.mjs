@@ -122,6 +122,9 @@ export async function startLab(
     `--${appClass}.expose_app_in_browser=True`,
     `--${appClass}.workspaces_dir=${join(dir, 'ws')}`,
     `--${appClass}.user_settings_dir=${join(dir, 'settings')}`,
+    // Notebook 7's pages read settings through JupyterLab's server extension, when both
+    // are installed: it takes the folder from LabApp.
+    ...(app === 'lab' ? [] : [`--LabApp.user_settings_dir=${join(dir, 'settings')}`]),
     '--allow-root',
     ...extraArgs
   ];

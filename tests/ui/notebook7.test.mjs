@@ -20,7 +20,8 @@ const session = useNotebook(
     ])
   },
   'nb7.ipynb',
-  { app: 'notebook' }
+  // A setting of the user's, as Notebook 7's Settings Editor writes it.
+  { app: 'notebook', settings: { 'parallel-cell:plugin': { concurrency: 1 } } }
 );
 
 test('Notebook 7: right-click → Run in Background streams into the cell', async () => {
@@ -38,6 +39,20 @@ test('Notebook 7: kill from the panel', async () => {
   await waitForState(page, jobId, 'running');
   await rowOf(page, jobId).locator('button[aria-label="Kill job"]').click();
   await waitForState(page, jobId, 'killed');
+});
+
+test('Notebook 7: the user settings apply (concurrency 1: a second job waits its turn)', async () => {
+  const { page } = session;
+  const busy = await newJob(page, () => runInBackground(page, 1));
+  await waitForState(page, busy, 'running');
+  const next = await newJob(page, () => runInBackground(page, 0));
+  await waitForState(page, next, 'queued');
+  // Its cell takes ~0.3 s: had it started beside the other, it would have ended by now.
+  await page.waitForTimeout(2000);
+  assert.equal(await rowOf(page, next).getAttribute('data-job-state'), 'queued');
+  await rowOf(page, busy).locator('button[aria-label="Kill job"]').click();
+  await waitForState(page, busy, 'killed');
+  await waitForState(page, next, 'done');
 });
 
 test('Notebook 7: no uncaught errors from parallel-cell in the page', () => {
