@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   cell,
+  killJob,
   newJob,
   notebook,
   outputText,
@@ -37,8 +38,7 @@ test('Notebook 7: kill from the panel', async () => {
   const { page } = session;
   const jobId = await newJob(page, () => runInBackground(page, 1));
   await waitForState(page, jobId, 'running');
-  await rowOf(page, jobId).locator('button[aria-label="Kill job"]').click();
-  await waitForState(page, jobId, 'killed');
+  await killJob(page, jobId);
 });
 
 test('Notebook 7: the user settings apply (concurrency 1: a second job waits its turn)', async () => {
@@ -50,8 +50,7 @@ test('Notebook 7: the user settings apply (concurrency 1: a second job waits its
   // Its cell takes ~0.3 s: had it started beside the other, it would have ended by now.
   await page.waitForTimeout(2000);
   assert.equal(await rowOf(page, next).getAttribute('data-job-state'), 'queued');
-  await rowOf(page, busy).locator('button[aria-label="Kill job"]').click();
-  await waitForState(page, busy, 'killed');
+  await killJob(page, busy);
   await waitForState(page, next, 'done');
 });
 
