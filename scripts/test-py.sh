@@ -42,7 +42,7 @@ run_pytest() {
     set +e
     # The tests' conftest puts the repo root first on sys.path; the kernels get the
     # runtime only through the bootstrap, whether or not the package is installed.
-    "$venv/bin/pytest" tests/python -p no:cacheprovider -q -rsx "${@:3}"
+    "$venv/bin/pytest" tests/python -p no:cacheprovider -q -rfEsx "${@:3}"
     rc=$?
     set -e
     if [[ $rc -eq 5 ]]; then
