@@ -21,6 +21,7 @@ def _ipykernel_major():
 
 
 IPYKERNEL_MAJOR = _ipykernel_major()
+_RUNTIME = "__import__('_parallel_cell_runtime')"
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +52,44 @@ def comm(kernel):
     hello = c.wait_type("hello")
     assert hello["runtime"] == runtime_version()
     return c
+
+
+@pytest.fixture
+def grace(kernel):
+    """Set the cleanup grace for one test (through ``jobs.configure``), then restore it."""
+    before = kernel.evaluate(f"{_RUNTIME}.Config.cleanup_grace_seconds")
+
+    def set_grace(seconds):
+        kernel.ok(f"{_RUNTIME}.jobs.configure(cleanup_grace_seconds={seconds})")
+
+    yield set_grace
+    set_grace(before)
+    assert kernel.evaluate(f"{_RUNTIME}.Config.cleanup_grace_seconds") == before
+
+
+class Gate:
+    """A file the test creates when a cell may go on. A cell that waits on it is still
+    running for certain until ``open()``: "while the cell runs" is then a fact, not a
+    timing, however loaded the machine."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def code(self):
+        """Lines that wait for the gate, to put in a cell."""
+        return (
+            "import os as _gate_os, time as _gate_time\n"
+            f"while not _gate_os.path.exists({str(self.path)!r}):\n"
+            "    _gate_time.sleep(0.01)\n"
+        )
+
+    def open(self):
+        self.path.touch()
+
+    def close(self):
+        self.path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def gate(tmp_path):
+    return Gate(tmp_path / "gate")

@@ -5,8 +5,6 @@ A module of its own (test_cluster.py is at its size limit); like it, it talks to
 LocalCluster the real kernel starts, through the comm, as the frontend does.
 """
 
-import time
-
 import pytest
 from test_cluster import CLUSTER_TIMEOUT, cluster_threads, placed
 
@@ -105,10 +103,8 @@ def test_a_kill_cancels_the_awaits_of_a_cell_with_top_level_await(kernel, comm):
     comm.wait_for(
         lambda m: m.get("job_id") == job and m["type"] == "output", timeout=CLUSTER_TIMEOUT
     )
-    t0 = time.monotonic()
     comm.kill(job)
-    assert comm.wait_type("finished", job, 20)["state"] == "killed"
-    assert time.monotonic() - t0 < 5
+    assert comm.wait_type("finished", job, 20)["state"] == "killed"  # not the 60 s
     assert comm.text(job) == "waiting\n"
 
 

@@ -121,9 +121,10 @@ def test_a_lower_log_limit_trims_the_logs_already_kept(settings):
     assert [o["data"]["text/plain"] for o in rest] == ["18", "19"]
 
 
-def _kill_sleeping_job(comm, seconds):
+def _kill_sleeping_job(comm, seconds, timeout=None):
     """Start a job sleeping ``seconds``, kill it; returns (reason msg or None, finished,
-    seconds from kill to reason, seconds from kill to finished)."""
+    seconds from kill to reason, seconds from kill to finished). The job must end within
+    ``timeout`` of the kill (by default, 10 s after its sleep)."""
     job = comm.submit(f"import time\ntime.sleep({seconds})\nafter_sleep = True")
     comm.wait_type("started", job)
     time.sleep(0.2)
@@ -140,26 +141,25 @@ def _kill_sleeping_job(comm, seconds):
             reason, t_reason = m, time.monotonic() - t0
         return m["type"] == "finished"
 
-    finished = comm.wait_for(seen, timeout=seconds + 10, start=start)
+    finished = comm.wait_for(seen, timeout=timeout or seconds + 10, start=start)
     return reason, finished, t_reason, time.monotonic() - t0
 
 
 def test_sleep_is_interruptible_by_default(settings):
-    reason, finished, _, took = _kill_sleeping_job(settings, 30)
+    reason, finished, _, _ = _kill_sleeping_job(settings, 1000, timeout=20)
     assert finished["state"] == "killed" and reason is None
-    assert took < 2
 
 
 def test_sleep_not_interruptible_when_off_and_grace_decides_the_reason(kernel, settings):
     # Off: the kill takes effect when the sleep returns; meanwhile the job is honestly
     # cancelling, with the reason once the grace has passed.
     configure(settings, interruptible_sleep=False, kill_grace_ms=0)
-    reason, finished, t_reason, took = _kill_sleeping_job(settings, 2.5)
-    print(f"sleep(2.5) not interruptible: reason after {t_reason:.2f} s, killed {took:.2f} s")
+    reason, finished, t_reason, took = _kill_sleeping_job(settings, 4)
+    print(f"sleep(4) not interruptible: reason after {t_reason:.2f} s, killed {took:.2f} s")
     assert finished["state"] == "killed" and finished["assigned"] == []
-    assert took > 1.8  # not before the sleep returned (it started 0.2 s before the kill)
-    assert reason is not None and t_reason < 1.5
-    assert "time.sleep(2.5)" in reason["reason"]
+    assert took > 3.3  # not before the sleep returned (it started 0.2 s before the kill)
+    assert reason is not None and t_reason < 3.0  # while the sleep still ran
+    assert "time.sleep(4)" in reason["reason"]
     # A long grace: the sleep returns (and the kill lands) before any reason is given.
     configure(settings, interruptible_sleep=False, kill_grace_ms=60_000)
     reason, finished, _, took = _kill_sleeping_job(settings, 1.5)
@@ -173,6 +173,6 @@ def test_sleep_not_interruptible_when_off_and_grace_decides_the_reason(kernel, s
     assert time.monotonic() - t0 > 1.0
     # Back on: interruptible again.
     configure(settings, interruptible_sleep=True)
-    reason, finished, _, took = _kill_sleeping_job(settings, 30)
-    assert finished["state"] == "killed" and took < 2
+    reason, finished, _, _ = _kill_sleeping_job(settings, 1000, timeout=20)
+    assert finished["state"] == "killed"
     assert kernel.ok("print('alive')") == "alive\n"

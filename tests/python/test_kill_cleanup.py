@@ -16,20 +16,7 @@ RUNTIME = "__import__('_parallel_cell_runtime')"
 LOOP = "n = 0\n    while True:\n        n += 1"  # inside a try, indented once
 
 
-@pytest.fixture
-def grace(kernel):
-    """Set the cleanup grace for one test (through ``jobs.configure``), then restore it."""
-    before = kernel.evaluate(f"{RUNTIME}.Config.cleanup_grace_seconds")
-
-    def set_grace(seconds):
-        kernel.ok(f"{RUNTIME}.jobs.configure(cleanup_grace_seconds={seconds})")
-
-    yield set_grace
-    set_grace(before)
-    assert kernel.evaluate(f"{RUNTIME}.Config.cleanup_grace_seconds") == before
-
-
-def run_and_kill(comm, code, settle=0.3, timeout=10):
+def run_and_kill(comm, code, settle=0.3, timeout=20):
     job = comm.submit(code)
     comm.wait_type("started", job)
     time.sleep(settle)
@@ -37,7 +24,8 @@ def run_and_kill(comm, code, settle=0.3, timeout=10):
     return job, finished, took
 
 
-def test_finally_completes_its_work_and_its_sleep(kernel, comm):
+def test_finally_completes_its_work_and_its_sleep(kernel, comm, grace):
+    grace(60)  # so that a kill forced at the grace's end cannot pass for one that was not
     code = (
         f"import time\ntry:\n    {LOOP}\nfinally:\n"
         "    until = time.monotonic() + 0.3\n"
@@ -50,7 +38,7 @@ def test_finally_completes_its_work_and_its_sleep(kernel, comm):
     assert finished["state"] == "killed"
     assert "finally_done" in finished["assigned"]
     assert kernel.evaluate("finally_done") == "'yes'"
-    assert 0.55 < took < 2.0  # the whole cleanup ran, and nothing more
+    assert 0.55 < took < 20  # the whole cleanup ran, and the job ended with it
     assert "caught the kill" not in comm.text(job, "stderr")
 
 
@@ -71,15 +59,16 @@ CLEANUP_WAITS = (
 
 
 @pytest.mark.parametrize("doing", sorted(DOING))
-def test_waits_in_cleanup_wait_whatever_the_kill_interrupted(kernel, comm, doing):
+def test_waits_in_cleanup_wait_whatever_the_kill_interrupted(kernel, comm, doing, grace):
     # One JobKilled, from the async raise or from the woken wait, never both: the
     # cleanup's sleep, Event.wait and Thread.join (of a thread it starts) all wait.
+    grace(60)  # so that a kill forced at the grace's end cannot pass for one that was not
     kernel.ok("waits_done = 'unset'")
     code = f"import queue, threading, time\ntry:\n    {DOING[doing]}\nfinally:\n{CLEANUP_WAITS}"
     _, finished, took = run_and_kill(comm, code)
     assert finished["state"] == "killed"
     assert kernel.evaluate("waits_done") == "'yes'"
-    assert 0.55 < took < 2.0
+    assert 0.55 < took < 20
 
 
 def test_exit_of_a_context_manager_writes_its_file_whole(kernel, comm, tmp_path):
@@ -132,7 +121,8 @@ SWALLOWS = {
 
 
 @pytest.mark.parametrize("how", sorted(SWALLOWS))
-def test_code_that_swallows_the_kill_does_not_go_on(kernel, comm, how):
+def test_code_that_swallows_the_kill_does_not_go_on(kernel, comm, how, grace):
+    grace(60)  # so that a kill forced at the grace's end cannot pass for one that was not
     kernel.ok("after_swallow = 'unset'")
     code = SWALLOWS[how] + "\nprint('after')\nafter_swallow = 'ran'"
     job, finished, took = run_and_kill(comm, code)
@@ -141,7 +131,7 @@ def test_code_that_swallows_the_kill_does_not_go_on(kernel, comm, how):
     assert "after" not in comm.text(job)
     assert "after_swallow" not in finished["assigned"]
     assert kernel.evaluate("after_swallow") == "'unset'"
-    assert took < 2.0
+    assert took < 20
     assert kernel.ok("print('alive')") == "alive\n"
 
 
@@ -160,7 +150,7 @@ def test_a_swallow_inside_a_function_stops_at_its_next_line(kernel, comm):
 
 def test_cleanup_longer_than_the_grace_is_forced_and_said(kernel, comm, grace):
     grace(0.5)
-    code = f"import time\ntry:\n    {LOOP}\nfinally:\n    time.sleep(5)\n    late_cleanup = 'ran'"
+    code = f"import time\ntry:\n    {LOOP}\nfinally:\n    time.sleep(60)\n    late_cleanup = 'ran'"
     job = comm.submit(code)
     comm.wait_type("started", job)
     time.sleep(0.3)
@@ -178,30 +168,35 @@ def test_cleanup_longer_than_the_grace_is_forced_and_said(kernel, comm, grace):
     assert comm.index_of(said) < comm.index_of(finished)
     assert finished["state"] == "killed"
     assert "late_cleanup" not in finished["assigned"]
-    assert 0.45 < took < 2.0
+    assert 0.45 < took < 20  # the grace, not the 60 s cleanup
 
 
-def test_a_second_kill_cuts_the_cleanup_short(kernel, comm):
-    # The default 2 s grace, and a cleanup of 5 s: the first kill lets it run; a second
-    # kill forces the job out at once, and says so.
-    code = f"import time\ntry:\n    {LOOP}\nfinally:\n    time.sleep(5)\n    slow_cleanup = 'ran'"
+def test_a_second_kill_cuts_the_cleanup_short(kernel, comm, grace):
+    # A 60 s grace and a 60 s cleanup: the first kill lets it run; a second kill forces
+    # the job out at once, and says so.
+    grace(60)
+    code = (
+        f"import time\ntry:\n    {LOOP}\nfinally:\n    print('cleaning', flush=True)\n"
+        "    time.sleep(60)\n    slow_cleanup = 'ran'"
+    )
     job = comm.submit(code)
     comm.wait_type("started", job)
     time.sleep(0.3)
     start = len(comm.messages)
     comm.kill(job)
-    time.sleep(0.4)  # in the cleanup's sleep by now
+    comm.wait_for(lambda m: m.get("job_id") == job and m["type"] == "output", start=start)
+    assert comm.text(job) == "cleaning\n"  # in the cleanup's sleep
     assert not [m for m in comm.messages[start:] if m["type"] == "finished"]
     t0 = time.monotonic()
     comm.kill(job)
     finished = comm.wait_type("finished", job, start=start)
     took = time.monotonic() - t0
-    print(f"kill matrix: a second kill during a 5 s cleanup: {finished['state']} in {took:.2f} s")
+    print(f"kill matrix: a second kill during a 60 s cleanup: {finished['state']} in {took:.2f} s")
     said = [m["reason"] for m in comm.messages[start:] if m["type"] == "cancelling"]
     assert any(r and "killed again" in r for r in said), said
     assert finished["state"] == "killed"
     assert "slow_cleanup" not in finished["assigned"]
-    assert took < 1.0
+    assert took < 20
 
 
 def test_code_that_keeps_the_kill_and_runs_to_its_end_is_killed_with_a_note(kernel, comm):
@@ -219,7 +214,8 @@ def test_code_that_keeps_the_kill_and_runs_to_its_end_is_killed_with_a_note(kern
     kernel.ok("kept = None")
 
 
-def test_threads_the_job_started_clean_up_in_the_grace(kernel, comm):
+def test_threads_the_job_started_clean_up_in_the_grace(kernel, comm, grace):
+    grace(60)  # so that a kill forced at the grace's end cannot pass for one that was not
     kernel.ok("thread_cleanup = []")
     code = (
         "import threading, time\n"
@@ -227,9 +223,9 @@ def test_threads_the_job_started_clean_up_in_the_grace(kernel, comm):
         "        time.sleep(0.3)\n        thread_cleanup.append('done')\n"
         "t = threading.Thread(target=work)\nt.start()\nt.join()"
     )
-    _, finished, took = run_and_kill(comm, code)
+    _, finished, took = run_and_kill(comm, code, timeout=20)
     assert finished["state"] == "killed"
-    assert took < 1.0
+    assert took < 20
     deadline = time.monotonic() + 3
     while kernel.evaluate("thread_cleanup") != "['done']" and time.monotonic() < deadline:
         time.sleep(0.05)

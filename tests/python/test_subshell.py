@@ -6,34 +6,42 @@ import pytest
 from conftest import IPYKERNEL_MAJOR
 
 
+def _started(kernel, msg_id):
+    """Wait until the foreground cell ``msg_id`` runs (its ``execute_input``)."""
+    kernel.wait_parent(
+        msg_id, lambda ms: any(m["header"]["msg_type"] == "execute_input" for m in ms), 10
+    )
+
+
 @pytest.mark.skipif(IPYKERNEL_MAJOR < 7, reason="kernel subshells need ipykernel >= 7")
-def test_kill_through_a_subshell_while_the_foreground_sleeps(kernel):
+def test_kill_through_a_subshell_while_the_foreground_is_busy(kernel, gate):
     subshell = kernel.create_subshell()
     comm = kernel.open_comm(subshell_id=subshell)
     comm.wait_type("hello")
     job = comm.submit("while True:\n    pass")
     comm.wait_type("started", job)
-    fg = kernel.execute_async("import time\ntime.sleep(3)\nprint('fg done')")
-    time.sleep(0.3)  # the foreground is now inside its sleep
+    # The foreground cell waits on the gate: until the test opens it, the shell is busy.
+    fg = kernel.execute_async(gate.code() + "print('fg done')")
+    _started(kernel, fg)
     t0 = time.monotonic()
     start = len(comm.messages)
     comm.kill(job)
-    comm.wait_type("cancelling", job, start=start, timeout=2)
-    finished = comm.wait_type("finished", job, start=start, timeout=2)
-    took = time.monotonic() - t0
-    print(f"subshell kill during a foreground sleep: killed in {took * 1000:.0f} ms")
+    comm.wait_type("cancelling", job, start=start)
+    finished = comm.wait_type("finished", job, start=start)
+    print(
+        f"subshell kill during a busy foreground: killed in {(time.monotonic() - t0) * 1000:.0f} ms"
+    )
     assert finished["state"] == "killed"
-    assert took < 1.5
-    result = kernel.wait_execute(fg)
-    assert result.stdout == "fg done\n"
-    # list and submit are handled concurrently too
-    start = len(comm.messages)
-    fg = kernel.execute_async("import time\ntime.sleep(2)")
-    time.sleep(0.3)
-    t0 = time.monotonic()
+    gate.open()
+    assert kernel.wait_execute(fg).stdout == "fg done\n"
+    # list and submit are handled beside a busy foreground too
+    gate.close()
+    fg = kernel.execute_async(gate.code())
+    _started(kernel, fg)
     finished = comm.run("print('beside the foreground')")
-    assert time.monotonic() - t0 < 1.5
     assert finished["state"] == "done"
+    assert comm.text(finished["job_id"]) == "beside the foreground\n"
+    gate.open()
     kernel.wait_execute(fg)
 
 
