@@ -183,6 +183,49 @@ fn the_catch_up_after_a_reconnect_holds_the_same_way() {
 }
 
 #[test]
+fn a_replay_answer_lost_after_the_job_ended_is_asked_for_again_on_reconnect() {
+    // A gap, so a replay is asked for; the job's `finished` comes; then the websocket
+    // drops and the replay's answer with it. The list after the reconnect asks again.
+    let mut s = Scheduler::default();
+    s.receive(K, hello(), 0.0);
+    submit(&mut s, "j");
+    s.receive(K, started("j", 1), 1.0);
+    assert_eq!(texts(&s.receive(K, batch("j", 0, 3), 1.0)), seqs(0, 3));
+    assert_eq!(
+        replays(&s.receive(K, batch("j", 5, 7), 2.0)),
+        [("j".to_owned(), 3)]
+    );
+    s.receive(K, finished("j", JobState::Done), 2.1);
+    s.receive(K, hello(), 3.0);
+    let ended = || {
+        let mut info = info("j", JobState::Done, 7, Origin::Frontend);
+        info.head.from.cell_id = Some("cell-j".into());
+        KernelMsg::Jobs(JobList { jobs: vec![info] })
+    };
+    assert_eq!(replays(&s.receive(K, ended(), 3.0)), [("j".to_owned(), 3)]);
+    assert_eq!(texts(&s.receive(K, batch("j", 3, 7), 3.1)), seqs(3, 7));
+    assert!(s.job("j").unwrap().hold.is_none());
+    // Once the cell has it all, a later list asks nothing.
+    assert!(replays(&s.receive(K, ended(), 4.0)).is_empty());
+}
+
+#[test]
+fn an_ended_job_whose_kernel_has_nothing_more_lets_the_hold_go() {
+    // Held outputs past a gap the kernel can no longer fill (it lists the job at a seq
+    // the page has): shown, not kept waiting for ever.
+    let mut s = adopted_at(2);
+    s.replay("r", 0);
+    assert!(texts(&s.receive(K, batch("r", 2, 4), 1.0)).is_empty());
+    s.receive(K, finished("r", JobState::Done), 1.1);
+    let mut info = info("r", JobState::Done, 0, Origin::Frontend);
+    info.head.from.cell_id = Some("c".into());
+    let fx = s.receive(K, KernelMsg::Jobs(JobList { jobs: vec![info] }), 2.0);
+    assert!(replays(&fx).is_empty());
+    assert_eq!(texts(&fx), seqs(2, 4));
+    assert!(s.job("r").unwrap().hold.is_none());
+}
+
+#[test]
 fn nothing_to_replay_asks_nothing() {
     let mut s = adopted_at(5);
     assert!(s.replay("r", 5).is_empty());

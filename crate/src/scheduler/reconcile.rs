@@ -121,6 +121,15 @@ impl Scheduler {
             return;
         };
         if job.state.is_finished() {
+            // A replay asked for before the job ended, its answer lost in a drop: again.
+            if job.hold.is_some() {
+                let since = job.next_seq;
+                if since < info.next_seq {
+                    self.start_replay(key, since, info.next_seq, out);
+                } else {
+                    self.release(key, out);
+                }
+            }
             return;
         }
         if info.place.target == Target::Dask {
