@@ -28,7 +28,7 @@ const NOTEBOOK = {
     { cell_type: 'markdown', metadata: {}, source: '# a markdown cell' },
     code('import time\nwhile True:\n    time.sleep(0.05)'),
     code('print("after the restart")\nafter_restart = True'),
-    code('import time\ntime.sleep(4)\nprint("foreground slept")'),
+    code('import time\ntime.sleep(8)\nprint("foreground slept")'),
     code('import os\nprint("pid", os.getpid())')
   ].map((c, i) => ({ ...c, id: `j-${i}` })),
   metadata: {
@@ -112,11 +112,11 @@ test('ipykernel 7: a kill is handled at once while a foreground cell is busy', a
     () => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'busy'
   );
   await rowOf(page, jobId).locator('button[aria-label="Kill job"]').click();
-  await waitForState(page, jobId, 'killed', 3_000);
-  // Killed before the 4 s foreground cell is over: the comm went over a subshell. (The
+  await waitForState(page, jobId, 'killed', 7_000);
+  // Killed before the 8 s foreground cell is over: the comm went over a subshell. (The
   // kernel's status is no witness here: the subshell reports its own busy/idle.)
   assert.doesNotMatch(await outputText(page, 6), /slept/);
-  await waitForOutput(page, 6, /foreground slept/, 15_000);
+  await waitForOutput(page, 6, /foreground slept/, 20_000);
 });
 
 test('a kernel restart marks running jobs lost, and jobs run again afterwards', async () => {
