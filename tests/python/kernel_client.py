@@ -187,7 +187,7 @@ class Kernel:
         self._send_shell("comm_open", content, subshell_id)
         return comm
 
-    def create_subshell(self, timeout=10):
+    def create_subshell(self, timeout=30):
         msg = self.kc.session.msg("create_subshell_request", {})
         self.kc.control_channel.send(msg)
         reply = self.kc.get_control_msg(timeout=timeout)
@@ -195,7 +195,7 @@ class Kernel:
         assert reply["content"]["status"] == "ok", reply["content"]
         return reply["content"]["subshell_id"]
 
-    def delete_subshell(self, subshell_id, timeout=10):
+    def delete_subshell(self, subshell_id, timeout=30):
         msg = self.kc.session.msg("delete_subshell_request", {"subshell_id": subshell_id})
         self.kc.control_channel.send(msg)
         reply = self.kc.get_control_msg(timeout=timeout)
@@ -242,7 +242,10 @@ class CommClient:
         self.comm_id = comm_id
         self.subshell_id = subshell_id
         self.messages = []  # every message's data, in arrival order
-        self.arrivals = []  # time.monotonic() of each message
+        self.arrivals = []  # time.monotonic() of each message's arrival here
+        # When the kernel sent each message (its comm message's header date): unlike the
+        # arrivals, not bunched up by this process being slow to read on a loaded machine.
+        self.sent_at = []
         self.closed = False
         self._cv = threading.Condition()
 
@@ -251,16 +254,19 @@ class CommClient:
             if msg["header"]["msg_type"] == "comm_close":
                 self.closed = True
             else:
-                self.messages.extend(kernel_messages(msg["content"]["data"]))
-                self.arrivals.append(time.monotonic())
+                batch = kernel_messages(msg["content"]["data"])
+                self.messages.extend(batch)
+                self.arrivals.extend([time.monotonic()] * len(batch))
+                self.sent_at.extend([msg["header"]["date"]] * len(batch))
             self._cv.notify_all()
 
     def send(self, data):
         content = {"comm_id": self.comm_id, "data": data}
         return self.kernel._send_shell("comm_msg", content, self.subshell_id)
 
-    def wait_for(self, predicate, timeout=10, start=0):
-        """The first message (from index ``start``) that satisfies ``predicate``."""
+    def wait_for(self, predicate, timeout=30, start=0):
+        """The first message (from index ``start``) that satisfies ``predicate``. The
+        timeouts are generous (a loaded 2-core CI machine): a wait ends once it holds."""
         deadline = time.monotonic() + timeout
         with self._cv:
             i = start
@@ -276,7 +282,7 @@ class CommClient:
                     )
                 self._cv.wait(left)
 
-    def wait_count(self, predicate, count, timeout=10, start=0):
+    def wait_count(self, predicate, count, timeout=30, start=0):
         """The messages (from ``start``) that satisfy ``predicate``, once ``count`` came."""
         matching = []
 
@@ -288,7 +294,7 @@ class CommClient:
         self.wait_for(enough, timeout, start)
         return matching
 
-    def wait_type(self, kind, job_id=None, timeout=10, start=0):
+    def wait_type(self, kind, job_id=None, timeout=30, start=0):
         return self.wait_for(
             lambda m: m.get("type") == kind and (job_id is None or m.get("job_id") == job_id),
             timeout,
@@ -329,23 +335,23 @@ class CommClient:
             msg["restart_worker"] = True
         self.send(msg)
 
-    def request(self, data, answer, timeout=10):
+    def request(self, data, answer, timeout=30):
         """Send ``data``; the first later message of type ``answer``."""
         start = len(self.messages)
         self.send(data)
         return self.wait_type(answer, timeout=timeout, start=start)
 
-    def list_jobs(self, timeout=10):
+    def list_jobs(self, timeout=30):
         """The kernel's jobs (a ``list`` answered), by job id."""
         return {j["job_id"]: j for j in self.request({"type": "list"}, "jobs", timeout)["jobs"]}
 
-    def run_in(self, cell_id, code, notebook="test.ipynb", timeout=20):
+    def run_in(self, cell_id, code, notebook="test.ipynb", timeout=30):
         """Run ``code`` as a job of cell ``cell_id``; its job id once it finished."""
         job = self.submit(code, cell_id=cell_id, notebook=notebook)
         self.wait_type("finished", job, timeout)
         return job
 
-    def run(self, code, timeout=20, target=None):
+    def run(self, code, timeout=30, target=None):
         """Submit ``code`` and wait until it finishes; returns the finished message."""
         job_id = self.submit(code, target=target)
         return self.wait_type("finished", job_id, timeout)

@@ -40,7 +40,7 @@ def test_job_cell_magic_streams_to_the_comm(kernel, comm):
 
 def test_jobs_object(kernel, comm):
     kernel.ok(f"jobs = {RT}.jobs\nok_n = jobs.new('21 * 2')\nbad_n = jobs.new('1/0')")
-    kernel.ok("jobs.wait(ok_n, 10); jobs.wait(bad_n, 10)")
+    kernel.ok("jobs.wait(ok_n, 60); jobs.wait(bad_n, 60)", timeout=90)
     assert kernel.evaluate("jobs.result(ok_n)") == "42"
     assert kernel.evaluate("jobs.state(bad_n)") == "'error'"
     tb = kernel.evaluate("str(jobs.traceback(bad_n))")
@@ -53,7 +53,7 @@ def test_jobs_object(kernel, comm):
     # jobs from a function, and kill
     kernel.ok("import time\nspin_n = jobs.new(time.sleep, 1000)")
     assert kernel.evaluate("jobs.kill(spin_n)") in ("'cancelling'", "'killed'")
-    assert kernel.evaluate("jobs.wait(spin_n, 5)") == "'killed'"
+    assert kernel.evaluate("jobs.wait(spin_n, 30)", timeout=60) == "'killed'"
     # flush forgets finished jobs without reusing their numbers
     last = int(kernel.evaluate("spin_n"))
     ok_id = kernel.evaluate("jobs[ok_n].job_id").strip("'")
@@ -68,7 +68,7 @@ def test_jobs_object(kernel, comm):
 
 def test_jobs_traceback_is_text_with_the_source(kernel, comm):
     kernel.ok(f"jobs = {RT}.jobs\nn = jobs.new('def f():\\n    raise KeyError(\"k\")\\nf()')")
-    kernel.ok("jobs.wait(n, 10)")
+    kernel.ok("jobs.wait(n, 60)", timeout=90)
     text = kernel.ok("print(jobs.traceback(n))")
     assert 'raise KeyError("k")' in text and "KeyError" in text
     assert text == plain([text])
@@ -77,7 +77,7 @@ def test_jobs_traceback_is_text_with_the_source(kernel, comm):
 def test_map(kernel, comm):
     start = len(comm.messages)
     kernel.ok(f"r = {RT}.map(lambda v: v * v, range(10), workers=3)")
-    assert kernel.evaluate("r.result(timeout=10)") == str([v * v for v in range(10)])
+    assert kernel.evaluate("r.result(timeout=60)", timeout=90) == str([v * v for v in range(10)])
     assert kernel.evaluate("len(r.jobs)") == "3"
     # the outbox thread may send `started` after the reply above
     announced = comm.wait_count(
@@ -87,11 +87,11 @@ def test_map(kernel, comm):
     assert [m for m in comm.messages[start:] if m["type"] == "started"] == announced
     # a failing chunk is reported, and a long map can be killed
     kernel.ok(f"bad = {RT}.map(lambda v: 1 / v, [1, 0, 2], workers=3)")
-    assert kernel.execute("bad.result(timeout=10)").reply["ename"] == "RuntimeError"
+    assert kernel.execute("bad.result(timeout=60)", timeout=90).reply["ename"] == "RuntimeError"
     kernel.ok(f"import time\nslow = {RT}.map(time.sleep, [100] * 4, workers=2)")
     time.sleep(0.2)
     kernel.ok("slow.kill()")
-    assert kernel.evaluate("slow.wait(5)") == "['killed', 'killed']"
+    assert kernel.evaluate("slow.wait(30)", timeout=60) == "['killed', 'killed']"
 
 
 def test_checkpoint_and_jobkilled_are_importable_in_jobs(kernel, comm):

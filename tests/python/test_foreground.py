@@ -45,7 +45,7 @@ def _wait_idle(kernel):
     runtime)."""
     wait_until(
         lambda: kernel.evaluate(f"len({RT}.threads.THREAD_JOBS)") == "0",
-        timeout=10,
+        timeout=30,
         interval=0.05,
         what="no job thread registered",
     )
@@ -69,7 +69,7 @@ def test_foreground_writes_and_calls_skip_the_runtime_only_while_no_job_runs(ker
         # routing and the patches are back.
         wait_until(
             lambda: kernel.evaluate("globals().get('fg_job_ran', False)") == "True",
-            timeout=10,
+            timeout=30,
             interval=0.02,
             what="the job's code ran",
         )
@@ -86,11 +86,17 @@ def test_foreground_writes_and_calls_skip_the_runtime_only_while_no_job_runs(ker
 
 def test_a_job_started_while_idle_is_killable_in_a_wait(kernel, comm):
     _wait_idle(kernel)
-    job = comm.submit("import threading\nthreading.Event().wait()")
+    job = comm.submit("import threading\nidle_wait_ready = True\nthreading.Event().wait()")
     comm.wait_type("started", job)
+    wait_until(  # its code runs, about to wait, before the kill
+        lambda: kernel.evaluate("globals().get('idle_wait_ready', False)") == "True",
+        timeout=30,
+        interval=0.02,
+        what="the job's code ran",
+    )
     time.sleep(0.2)
     comm.kill(job)
-    assert comm.wait_type("finished", job, timeout=10)["state"] == "killed"
+    assert comm.wait_type("finished", job)["state"] == "killed"
 
 
 def test_jobs_starting_and_ending_while_the_foreground_prints(kernel, comm):
@@ -100,10 +106,10 @@ def test_jobs_starting_and_ending_while_the_foreground_prints(kernel, comm):
         "    if i % 30 == 0:\n"
         f"        fg_jobs.append({RT}._RUNTIME.start_job(f'print(\"job\", {{i}})', 'kernel'))\n"
         "    time.sleep(0.003)\n"
-        "for j in fg_jobs:\n    j.done_event.wait(10)\n"
+        "for j in fg_jobs:\n    j.done_event.wait(60)\n"
         "fg_ids = [j.job_id for j in fg_jobs]"
     )
-    result = kernel.execute(code, timeout=60)
+    result = kernel.execute(code, timeout=120)
     assert result.reply["status"] == "ok"
     assert result.stdout == "".join(f"fg {i}\n" for i in range(120))
     ids = json.loads(kernel.evaluate("fg_ids").replace("'", '"'))

@@ -61,19 +61,20 @@ def test_native_call_is_cancelling_not_killed(kernel, comm):
     comm.wait_type("cancelling", job, start=start)
     stuck = comm.wait_for(
         lambda m: m["type"] == "cancelling" and m["job_id"] == job and m["reason"],
-        timeout=5,
         start=start,
     )
     assert "native call" in stuck["reason"] and "select" in stuck["reason"]
     t_reason = time.monotonic()
-    finished = comm.wait_type("finished", job, timeout=10, start=start)
+    finished = comm.wait_type("finished", job, start=start)
     t_finished = time.monotonic()
     print(
         f"kill matrix: native select(5 s): reason after {(t_reason - t_started):.2f} s, "
         f"killed {(t_finished - t_started):.2f} s after start"
     )
     assert finished["state"] == "killed"
-    assert t_reason < t_started + 4.5  # reported while the call still runs (~0.8 s)
+    # reported while the call still ran: sent (the kernel's clock) well before the end
+    lead = comm.sent_at[comm.index_of(finished)] - comm.sent_at[comm.index_of(stuck)]
+    assert lead.total_seconds() > 1.0, lead
     assert finished["ended_at"] - started["started_at"] >= 4900  # not before it returned
 
 
@@ -114,7 +115,7 @@ def test_hundred_kill_cycles(kernel, comm):
         assert comm.wait_type("finished", job)["state"] == "killed"
     print(f"100 kill cycles in {time.monotonic() - t0:.1f} s")
     assert kernel.ok("print('alive')") == "alive\n"
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while int(kernel.evaluate(threads)) > before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert int(kernel.evaluate(threads)) <= before
@@ -181,7 +182,7 @@ def test_kill_shell_command(kernel, comm):
     cmdline = f"sleep {secs}".encode()
     job = comm.submit(f"!sleep {secs}")
     comm.wait_type("started", job)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while not _processes_running(cmdline) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_running(cmdline)
@@ -189,7 +190,7 @@ def test_kill_shell_command(kernel, comm):
     print(f"kill matrix: !sleep: {finished['state']} in {took * 1000:.0f} ms")
     assert finished["state"] == "killed"
     # IPython runs `!cmd` through pexpect on a pty: the kill ends that process group.
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while _processes_running(cmdline) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _processes_running(cmdline)

@@ -188,8 +188,10 @@ def test_map_and_two_jobs_each_to_its_own_display(k):
 def test_a_page_that_links_later_lists_the_job_and_leaves_its_cell_alone(fresh_kernel):
     k = fresh_kernel
     load_ext(k)
+    # The job waits for `linked_go`, set once the page has linked: it runs all along.
     msg_id = k.execute_async(
-        "%%job\nimport time\nprint('before', flush=True)\ntime.sleep(1)\nprint('after', flush=True)"
+        "%%job\nimport time\nprint('before', flush=True)\n"
+        "while 'linked_go' not in globals():\n    time.sleep(0.02)\nprint('after', flush=True)"
     )
     k.wait_execute(msg_id)
     k.wait_parent(msg_id, lambda ms: any("before" in text(m) for m in ours(ms)))
@@ -198,13 +200,18 @@ def test_a_page_that_links_later_lists_the_job_and_leaves_its_cell_alone(fresh_k
     c.wait_type("hello")
     listed = c.list_jobs().values()
     assert [(j["num"], j["origin"], j["cell_id"]) for j in listed] == [(1, "kernel", None)]
+    assert [j["state"] for j in listed] == ["running"]
+    (first_job,) = [j["job_id"] for j in listed]
+    k.ok("linked_go = True")
     # Its cell still gets the rest, through the display (no duplicate from the page).
     final = text(ours(k.wait_parent(msg_id, ended()))[-1])
     assert final.splitlines()[1:] == ["before", "after"]
     # A job started while a page is linked is the page's to show: no display of ours.
     started = k.execute_async("%job print('linked')")
     k.wait_execute(started)
-    c.wait_for(lambda m: m.get("type") == "finished" and m.get("state") == "done", start=0)
+    c.wait_for(
+        lambda m: m.get("type") == "finished" and m["state"] == "done" and m["job_id"] != first_job
+    )
     assert ours(k.wait_parent(started, lambda ms: True)) == []
 
 

@@ -51,14 +51,14 @@ def probe(kernel):
     return json.loads(ast.literal_eval(kernel.evaluate("_pc_probe()", timeout=60)))
 
 
-def settled(kernel, tries=50):
+def settled(kernel, timeout=30):
     """The figures once nothing is in flight (the flusher may hold a job a moment)."""
-    for _ in range(tries):
+    deadline = time.monotonic() + timeout
+    while True:
         figures = probe(kernel)
-        if all(figures[key] == 0 for key in EMPTY.split()):
-            break
+        if all(figures[key] == 0 for key in EMPTY.split()) or time.monotonic() > deadline:
+            return figures
         time.sleep(0.1)
-    return figures
 
 
 def run_batch(comm, first):

@@ -4,6 +4,8 @@ Items are put in before the sending thread starts, so it takes them all in one t
 """
 
 import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -44,7 +46,7 @@ def run(outbox_module, comms, items):
             box.put(kind, value)
     box.call(done.set)
     box.ensure_running()
-    assert done.wait(5)
+    assert done.wait(30)
 
 
 def msg(n, kind="queued"):
@@ -97,10 +99,21 @@ def test_a_broadcast_with_no_comm_open_is_dropped_not_kept(outbox_module):
 
 
 def test_in_a_burst_what_is_put_in_gathers_into_one_message(outbox_module, monkeypatch):
-    # Every send counts as in a burst here, and a gathering lasts long enough that the
-    # ten messages put in below all join it (they take microseconds).
+    # Every send counts as in a burst here, and a gathering lasts until the test lets it
+    # end (the outbox's sleep waits for `released`): the ten messages put in below all
+    # join it, however slowly this thread puts them in.
     monkeypatch.setattr(outbox_module, "BURST_SECONDS", 60.0)
     monkeypatch.setattr(outbox_module.Config, "gather_seconds", 0.5)
+    released = threading.Event()
+    slept = threading.Event()
+
+    def gather(seconds):
+        slept.set()
+        released.wait(30)
+
+    monkeypatch.setattr(
+        outbox_module, "time", SimpleNamespace(monotonic=time.monotonic, sleep=gather)
+    )
     a = FakeComm("a")
     sent = threading.Semaphore(0)
     a.send = lambda data: (FakeComm.send(a, data), sent.release())
@@ -108,9 +121,12 @@ def test_in_a_burst_what_is_put_in_gathers_into_one_message(outbox_module, monke
     box.ensure_running()
     for n in range(outbox_module.BURST):  # one at a time: each leaves alone, at once
         box.put(None, msg(n))
-        assert sent.acquire(timeout=5)
+        assert sent.acquire(timeout=30)
+    assert not slept.is_set()
     burst = [msg(n) for n in range(outbox_module.BURST, outbox_module.BURST + 10)]
     for m in burst:
         box.put(None, m)
-    assert sent.acquire(timeout=5)
+    assert slept.wait(30)  # the first of them started a gathering
+    released.set()
+    assert sent.acquire(timeout=30)
     assert a.sent == [msg(n) for n in range(outbox_module.BURST)] + [burst]

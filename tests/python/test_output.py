@@ -33,7 +33,7 @@ def test_a_job_shares_the_foregrounds_globals(kernel, comm):
         "shared_i = 'seen by the job'"
     )
     comm.wait_type("started", job)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20
     while kernel.evaluate("globals().get('shared_i')") != "300" and time.monotonic() < deadline:
         time.sleep(0.02)
     assert kernel.evaluate("shared_i") == "300"
@@ -43,12 +43,21 @@ def test_a_job_shares_the_foregrounds_globals(kernel, comm):
     kernel.ok("del shared_i")
 
 
-def test_output_is_batched(comm):
-    finished = comm.run("for i in range(5000):\n    print(i)")
+def test_output_is_batched(kernel, comm):
+    # The job times its own prints: outputs leave at most once a batch window (~24 KB of
+    # text here never fills a batch), so a loaded machine that slows the prints gets more
+    # messages but never one per print.
+    finished = comm.run(
+        "import time as _t\n_t0 = _t.monotonic()\nfor i in range(5000):\n    print(i)\n"
+        "batched_took = _t.monotonic() - _t0"
+    )
     job = finished["job_id"]
     batches = [m for m in comm.of_job(job) if m["type"] == "output"]
     assert comm.text(job) == "".join(f"{i}\n" for i in range(5000))
-    assert len(batches) <= 5  # not one message per print
+    took = float(kernel.evaluate("batched_took"))
+    window = float(kernel.evaluate("__import__('_parallel_cell_runtime').Config.batch_seconds"))
+    print(f"5000 prints in {took:.3f} s: {len(batches)} output messages")
+    assert len(batches) <= 2 + took / window  # not one message per print
 
 
 @pytest.mark.parametrize("n_jobs,n_lines", [(50, 2000)])
@@ -63,10 +72,11 @@ def test_many_concurrent_jobs_lose_nothing(kernel, comm, n_jobs, n_lines):
     took = time.monotonic() - t0
     messages = sum(1 for m in comm.messages if m.get("job_id", "").startswith("many-"))
     print(f"{n_jobs} jobs x {n_lines} lines: {took:.1f} s, {messages} comm messages")
-    # all jobs together stay well under jupyter_server's iopub limit (1000 msg/s)
+    # all jobs together stay well under jupyter_server's iopub limit (1000 msg/s), on
+    # the kernel's clock (what arrives here may come bunched up when this process is slow)
     times = sorted(
-        t
-        for m, t in zip(comm.messages, comm.arrivals)
+        t.timestamp()
+        for m, t in zip(comm.messages, comm.sent_at)
         if m.get("type") == "output" and m["job_id"].startswith("many-")
     )
     busiest = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
@@ -139,15 +149,18 @@ def test_killing_a_job_stops_the_threads_it_started(kernel, comm):
         "with ThreadPoolExecutor(4) as ex:\n    list(ex.map(time.sleep, [100] * 4))"
     )
     comm.wait_type("started", job)
-    time.sleep(0.3)
-    t0 = time.monotonic()
-    comm.kill(job)
-    assert comm.wait_type("finished", job, timeout=10)["state"] == "killed"
-    print(f"kill of a job with 4 pool threads sleeping: {time.monotonic() - t0:.2f} s")
     busy = (
         "sum(t.name.startswith('ThreadPoolExecutor') for t in __import__('threading').enumerate())"
     )
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20  # the 4 threads are up, asleep
+    while int(kernel.evaluate(busy)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert int(kernel.evaluate(busy)) >= 4
+    t0 = time.monotonic()
+    comm.kill(job)
+    assert comm.wait_type("finished", job, timeout=30)["state"] == "killed"
+    print(f"kill of a job with 4 pool threads sleeping: {time.monotonic() - t0:.2f} s")
+    deadline = time.monotonic() + 20
     while kernel.evaluate(busy) != "0" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert kernel.evaluate(busy) == "0"
@@ -171,7 +184,7 @@ def test_only_recent_finished_jobs_keep_their_logs(kernel, comm):
 def test_incompatible_protocol_is_refused_and_closed(kernel):
     comm = kernel.open_comm(data={"protocol": 99})
     assert "unsupported protocol 99" in comm.wait_type("error")["message"]
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20
     while not comm.closed and time.monotonic() < deadline:
         time.sleep(0.05)
     assert comm.closed

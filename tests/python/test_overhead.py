@@ -70,8 +70,8 @@ def test_jobs_started_under_a_profiler_do_not_hang(kernel):
         "_rt = __import__('_parallel_cell_runtime')\n"
         "_states = []\nfor _ in range(150):\n"
         "    _job = _rt._RUNTIME.start_job('None', 'kernel')\n"
-        "    _job.done_event.wait(10)\n    _states.append(_job.state)\n"
+        "    _job.done_event.wait(60)\n    _states.append(_job.state)\n"
         "_pr.disable()\nprint(sorted(set(_states)))\n_rt.jobs.flush()",
-        timeout=60,
+        timeout=180,
     )
     assert out == "['done']\n"

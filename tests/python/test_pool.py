@@ -19,7 +19,7 @@ def cap_one(kernel):
 
 def _run_in_line(comm, codes):
     jobs = [comm.submit(code) for code in codes]
-    return [comm.wait_type("finished", job, timeout=20) for job in jobs]
+    return [comm.wait_type("finished", job, timeout=30) for job in jobs]
 
 
 def test_queued_jobs_run_on_one_thread_and_see_none_of_the_last_ones_state(kernel, comm, cap_one):
@@ -56,6 +56,13 @@ def test_a_display_hook_a_job_left_does_not_take_the_next_jobs_displays(kernel, 
     assert outputs[0]["data"]["text/plain"] == "'shown'"
 
 
+def _wait_true(kernel, expression, timeout=20):
+    deadline = time.monotonic() + timeout
+    while kernel.evaluate(expression) != "True" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert kernel.evaluate(expression) == "True", expression
+
+
 def _thread_of(kernel, name):
     return kernel.evaluate(f"{name}.ident")
 
@@ -65,10 +72,10 @@ def test_a_killed_jobs_thread_is_not_reused(kernel, comm):
         "import threading\nkilled_thread = threading.current_thread()\nwhile True:\n    pass"
     )
     comm.wait_type("started", job)
-    time.sleep(0.2)
+    _wait_true(kernel, "'killed_thread' in globals()")  # its code runs: the name is bound
     comm.kill(job)
-    assert comm.wait_type("finished", job, timeout=10)["state"] == "killed"
-    deadline = time.monotonic() + 10
+    assert comm.wait_type("finished", job)["state"] == "killed"
+    deadline = time.monotonic() + 20
     while kernel.evaluate("killed_thread.is_alive()") == "True" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert kernel.evaluate("killed_thread.is_alive()") == "False"
@@ -81,15 +88,16 @@ def test_a_killed_jobs_thread_is_not_reused(kernel, comm):
 def test_a_job_that_caught_its_kill_and_ended_leaves_its_thread(kernel, comm, cap_one):
     job = comm.submit(
         "import threading, time\ncaught_thread = threading.current_thread()\n"
-        "try:\n    while True:\n        time.sleep(0.01)\nexcept BaseException as err:\n"
+        "try:\n    caught_ready = True\n    while True:\n        time.sleep(0.01)\n"
+        "except BaseException as err:\n"
         "    kept = err\nprint('ran on')"
     )
     after = comm.submit("import threading\nnext_thread = threading.current_thread()\n2")
     comm.wait_type("started", job)
-    time.sleep(0.2)
+    _wait_true(kernel, "globals().get('caught_ready', False)")  # in the try before the kill
     comm.kill(job)
-    assert comm.wait_type("finished", job, timeout=10)["state"] == "killed"
-    finished = comm.wait_type("finished", after, timeout=10)
+    assert comm.wait_type("finished", job)["state"] == "killed"
+    finished = comm.wait_type("finished", after)
     assert finished["state"] == "done"
     assert comm.outputs(after)[-1]["data"] == {"text/plain": "2"}
     assert kernel.evaluate("next_thread is caught_thread") == "False"
@@ -124,7 +132,7 @@ def test_without_a_pool_every_job_gets_a_new_thread(kernel, comm, cap_one):
 def test_idle_pool_threads_are_not_named_as_jobs(kernel, comm):
     assert comm.run("1")["state"] == "done"
     names = "[t.name for t in __import__('threading').enumerate() if 'job' in t.name]"
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     while kernel.evaluate(names) != "[]" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert kernel.evaluate(names) == "[]"
@@ -138,7 +146,7 @@ def test_a_job_waiting_for_another_jobs_end_is_killable(kernel, comm):
     time.sleep(0.2)
     comm.kill(waiter)
     try:
-        assert comm.wait_type("finished", waiter, timeout=10)["state"] == "killed"
+        assert comm.wait_type("finished", waiter)["state"] == "killed"
     finally:
         kernel.ok("stop_other = True")
     assert comm.wait_type("finished", other)["state"] == "done"

@@ -33,20 +33,27 @@ def types_of(comm, job):
     return [m["type"] for m in comm.of_job(job)]
 
 
-def finished(comm, jobs, timeout=20):
+def finished(comm, jobs, timeout=30):
     return [comm.wait_type("finished", j, timeout=timeout) for j in jobs]
 
 
-def test_cap_and_arrival_order(kernel, qcomm):
+def test_cap_and_arrival_order(kernel, qcomm, gate):
     kernel.ok("import threading, time\nq_lock = threading.Lock()\nq_now = q_peak = 0\nq_order = []")
     configure(qcomm, cap=2)
+    # Every job waits on the gate: until it opens, the first two run and the rest are
+    # queued, however slowly the kernel takes the submits in.
     jobs = [
         qcomm.submit(
             f"with q_lock:\n    q_now += 1\n    q_peak = max(q_peak, q_now)\n"
-            f"    q_order.append({i})\ntime.sleep(0.2)\nwith q_lock:\n    q_now -= 1"
+            f"    q_order.append({i})\n" + gate.code() + "with q_lock:\n    q_now -= 1"
         )
         for i in range(6)
     ]
+    for job in jobs[:2]:
+        qcomm.wait_type("started", job)
+    for job in jobs[2:]:
+        qcomm.wait_type("queued", job)
+    gate.open()
     assert all(f["state"] == "done" for f in finished(qcomm, jobs))
     assert kernel.evaluate("q_order") == "[0, 1, 2, 3, 4, 5]"
     assert kernel.evaluate("q_peak") == "2"
@@ -87,7 +94,7 @@ def test_jobs_from_code_start_at_once_but_take_slots(kernel, qcomm):
     waiting = qcomm.submit("1")
     qcomm.wait_type("queued", waiting)
     kernel.ok(f"q_code2 = {RT}.jobs.new('q_second = 2')")  # from code: not held back
-    assert kernel.evaluate(f"{RT}.jobs.wait(q_code2, 10)") == "'done'"
+    assert kernel.evaluate(f"{RT}.jobs.wait(q_code2, 30)", timeout=60) == "'done'"
     assert qcomm.list_jobs()[waiting]["state"] == "queued"
     kernel.ok("q_go = True")
     assert qcomm.wait_type("finished", waiting)["state"] == "done"
@@ -108,10 +115,11 @@ def test_raising_the_cap_starts_queued_jobs_at_once(kernel, qcomm):
     finished(qcomm, [held, *more])
 
 
-def test_a_chain_runs_in_order_and_shares_names(kernel, qcomm):
-    first = qcomm.submit("import time\ntime.sleep(0.3)\nchain_x = 41")
+def test_a_chain_runs_in_order_and_shares_names(kernel, qcomm, gate):
+    first = qcomm.submit(gate.code() + "chain_x = 41")  # runs until the gate opens
     second = qcomm.submit("chain_y = chain_x + 1\nprint(chain_y)", after=first)
     assert qcomm.wait_type("queued", second)["after"] == first
+    gate.open()
     assert [f["state"] for f in finished(qcomm, [first, second])] == ["done", "done"]
     assert qcomm.text(second) == "42\n"
     started = qcomm.wait_type("started", second)
@@ -300,17 +308,29 @@ def test_superseded_by_a_foreground_run_of_the_cell(kernel, qcomm):
     assert listed[bystander]["superseded"] is False
 
 
-def test_queued_jobs_run_with_no_page_open(fresh_kernel):
+def test_queued_jobs_run_with_no_page_open(fresh_kernel, gate):
     """The kernel starts the next job itself: no comm is open while the queue drains."""
     kernel = fresh_kernel
     kernel.bootstrap()
     page = kernel.open_comm()
     page.wait_type("hello")
     configure(page, cap=1)
-    jobs = [page.submit(f"import time\ntime.sleep(0.1)\nprint('job {i}')") for i in range(5)]
+    # The first job holds the line until the page has gone: all five run with none open.
+    jobs = [
+        page.submit(
+            f"import time\n{gate.code() if i == 0 else ''}time.sleep(0.1)\nprint('job {i}')"
+        )
+        for i in range(5)
+    ]
     page.wait_type("queued", jobs[-1])
     page.close()
     comms = f"len({RT}._RUNTIME.comms)"
+    deadline = time.monotonic() + 30
+    while kernel.evaluate(comms) != "0":  # the close was handled (in order, before this)
+        assert time.monotonic() < deadline, "the page's comm did not close"
+        time.sleep(0.05)
+    assert kernel.evaluate(f"{RT}._RUNTIME.jobs[{jobs[0]!r}].state") == "'running'"
+    gate.open()
     deadline = time.monotonic() + 30
     while kernel.evaluate(f"{RT}._RUNTIME.jobs[{jobs[-1]!r}].state") != "'done'":
         assert kernel.evaluate(comms) == "0"

@@ -81,7 +81,7 @@ def test_a_page_leaving_does_not_take_the_other_pages_comm_with_it(kernel):
     a.close()
     kernel.delete_subshell(a_shell)
     # B still talks to the runtime.
-    answer = b.request({"type": "list"}, "jobs", timeout=5)
+    answer = b.request({"type": "list"}, "jobs")
     assert job in {info["job_id"] for info in answer["jobs"]}
     other = b.submit("print('from b')")
-    assert b.wait_type("finished", other, timeout=5)["state"] == "done"
+    assert b.wait_type("finished", other)["state"] == "done"

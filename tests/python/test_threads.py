@@ -8,23 +8,38 @@ def _threads_messages(comm, job):
     return [m["running"] for m in comm.of_job(job) if m["type"] == "threads"]
 
 
-def _wait_threads(comm, job, running, timeout=10):
+def _wait_threads(comm, job, running, timeout=30):
     return comm.wait_for(
         lambda m: m["type"] == "threads" and m["job_id"] == job and m["running"] == running,
         timeout=timeout,
     )
 
 
-def test_a_thread_that_outlives_its_jobs_code_still_writes_into_the_job(kernel, comm):
+def _wait_true(kernel, expression, timeout=20):
+    deadline = time.monotonic() + timeout
+    while kernel.evaluate(expression) != "True" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert kernel.evaluate(expression) == "True", expression
+
+
+def test_a_thread_that_outlives_its_jobs_code_still_writes_into_the_job(kernel, comm, gate):
+    # The thread waits for the foreground cell below to open the gate, then prints while
+    # that cell waits for it: it outlives the job's code, and prints during a foreground
+    # cell, for certain.
     job = comm.submit(
-        "import threading, time\ndef tail():\n    for k in range(3):\n"
-        "        time.sleep(0.2)\n        print('tail', k)\n"
+        "import os, threading, time\ntail_done = threading.Event()\ndef tail():\n"
+        f"    while not os.path.exists({str(gate.path)!r}):\n        time.sleep(0.01)\n"
+        "    for k in range(3):\n        time.sleep(0.05)\n        print('tail', k)\n"
+        "    tail_done.set()\n"
         "threading.Thread(target=tail, name='tail-thread').start()\nprint('code ended')"
     )
-    finished = comm.wait_type("finished", job, timeout=10)
+    finished = comm.wait_type("finished", job)
     assert finished["state"] == "done"
     _wait_threads(comm, job, 1)
-    fg = kernel.execute("import time\nfor i in range(8):\n    print('fg', i)\n    time.sleep(0.1)")
+    fg = kernel.execute(
+        f"open({str(gate.path)!r}, 'w').close()\nprint('fg')\nprint(tail_done.wait(30))"
+    )
+    assert fg.stdout == "fg\nTrue\n"
     _wait_threads(comm, job, 0)
     assert comm.text(job) == "code ended\ntail 0\ntail 1\ntail 2\n"
     assert "tail" not in fg.stdout
@@ -33,7 +48,7 @@ def test_a_thread_that_outlives_its_jobs_code_still_writes_into_the_job(kernel, 
     assert _threads_messages(comm, job) == [1, 0]
     # the page that comes back learns it from the list, and the log replays it all
     info = comm.list_jobs()[job]
-    assert info["threads"] == 0 and info["next_seq"] == 4
+    assert info["threads"] == 0 and info["next_seq"] == len(comm.outputs(job))
 
 
 def test_a_job_without_lingering_threads_says_nothing_about_threads(kernel, comm):
@@ -41,7 +56,7 @@ def test_a_job_without_lingering_threads_says_nothing_about_threads(kernel, comm
         "import threading\nt = threading.Thread(target=print, args=('joined',))\n"
         "t.start()\nt.join()"
     )
-    comm.wait_type("finished", job, timeout=10)
+    comm.wait_type("finished", job)
     comm.request({"type": "list"}, "jobs")  # everything the kernel sent before is in
     assert _threads_messages(comm, job) == []
     assert comm.text(job) == "joined\n"
@@ -53,11 +68,11 @@ def test_a_killed_jobs_sleeping_thread_ends_with_it(kernel, comm):
         "threading.Thread(target=beat, name='beat-thread').start()\ntime.sleep(100)"
     )
     comm.wait_type("started", job)
-    time.sleep(0.3)
-    comm.kill(job)
-    assert comm.wait_type("finished", job, timeout=10)["state"] == "killed"
     alive = "any(t.name == 'beat-thread' for t in __import__('threading').enumerate())"
-    deadline = time.monotonic() + 5
+    _wait_true(kernel, alive)  # the thread is up before the kill
+    comm.kill(job)
+    assert comm.wait_type("finished", job)["state"] == "killed"
+    deadline = time.monotonic() + 20
     while kernel.evaluate(alive) == "True" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert kernel.evaluate(alive) == "False"
@@ -68,7 +83,7 @@ def test_a_pool_thread_serves_whoever_submits(kernel, comm):
         "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(2)\n"
         "print(pool.submit(lambda: print('work of the job') or 7).result())"
     )
-    assert comm.wait_type("finished", job, timeout=10)["state"] == "done"
+    assert comm.wait_type("finished", job)["state"] == "done"
     comm.request({"type": "list"}, "jobs")
     assert comm.text(job) == "work of the job\n7\n"
     assert _threads_messages(comm, job) == []  # a pool's idle threads are nobody's
@@ -83,10 +98,10 @@ def test_killing_a_job_stops_its_work_on_a_pool_but_not_the_pool(kernel, comm):
     )
     job = comm.submit("import time\nfuture = shared_pool.submit(time.sleep, 100)\nfuture.result()")
     comm.wait_type("started", job)
-    time.sleep(0.3)
+    _wait_true(kernel, "'future' in globals() and future.running()")  # the work is on the pool
     comm.kill(job)
-    assert comm.wait_type("finished", job, timeout=10)["state"] == "killed"
-    assert kernel.evaluate("type(future.exception(timeout=5)).__name__") == "'JobKilled'"
+    assert comm.wait_type("finished", job)["state"] == "killed"
+    assert kernel.evaluate("type(future.exception(timeout=30)).__name__") == "'JobKilled'"
     # the same pool thread then sleeps for the foreground, unkilled
     fg = kernel.execute(
         "import time\nt0 = time.monotonic()\n"
@@ -106,10 +121,11 @@ def test_a_librarys_process_wide_helper_thread_is_nobodys(kernel, comm):
         "monitor.stop = False\nmonitor.start()\ntime.sleep(100)"
     )
     comm.wait_type("started", job)
-    time.sleep(0.2)
+    _wait_true(kernel, "'monitor' in globals() and monitor.is_alive()")  # up before the kill
     comm.kill(job)
-    assert comm.wait_type("finished", job, timeout=10)["state"] == "killed"
+    assert comm.wait_type("finished", job)["state"] == "killed"
     time.sleep(0.3)
     assert kernel.evaluate("monitor.is_alive()") == "True"
+    comm.request({"type": "list"}, "jobs")  # everything the kernel sent before is in
     assert _threads_messages(comm, job) == []
     kernel.ok("monitor.stop = True\nmonitor.join(5)")
