@@ -16,8 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def verdict(f):
     ours, base = f["ours"], f["baseline"]
     target = f["target"]
-    if "additive" in f:
-        extra = ours - base
+    if "additive" in f:  # `extra`: a cost measured as such (paired), else ours - baseline
+        extra = f.get("extra", ours - base)
         return f"+{extra:.0f} {f['unit']}", extra <= f["additive"]
     if "budget" in f:  # a bound of its own; the baseline is there for comparison
         return (f"{ours / base:.2f}×" if base else "—"), ours <= f["budget"]
