@@ -105,10 +105,9 @@ fn replay_in_pieces_interleaved_with_nothing_lost() {
     assert_eq!(replays(&fx), [("r".to_owned(), 6)]);
 }
 
-#[test]
-fn a_gap_in_live_outputs_is_asked_for_again_and_the_batch_after_it_held() {
-    // A job this page submitted; outputs 0..3 arrive, 3..5 are lost on the way (a
-    // websocket that dropped), 5..7 arrive.
+/// Job "j", which this page submitted: outputs 0..3 arrive, 3..5 are lost on the way (a
+/// websocket that dropped), 5..7 arrive, held, and 3.. is asked for again.
+fn with_a_gap() -> Scheduler {
     let mut s = Scheduler::default();
     s.receive(K, hello(), 0.0);
     submit(&mut s, "j");
@@ -117,6 +116,12 @@ fn a_gap_in_live_outputs_is_asked_for_again_and_the_batch_after_it_held() {
     let fx = s.receive(K, batch("j", 5, 7), 2.0);
     assert!(texts(&fx).is_empty(), "held until the gap is filled");
     assert_eq!(replays(&fx), [("j".to_owned(), 3)]);
+    s
+}
+
+#[test]
+fn a_gap_in_live_outputs_is_asked_for_again_and_the_batch_after_it_held() {
+    let mut s = with_a_gap();
     // More live outputs while the replay is on its way: held too, nothing asked twice.
     let fx = s.receive(K, batch("j", 7, 8), 2.0);
     assert!(texts(&fx).is_empty());
@@ -186,15 +191,7 @@ fn the_catch_up_after_a_reconnect_holds_the_same_way() {
 fn a_replay_answer_lost_after_the_job_ended_is_asked_for_again_on_reconnect() {
     // A gap, so a replay is asked for; the job's `finished` comes; then the websocket
     // drops and the replay's answer with it. The list after the reconnect asks again.
-    let mut s = Scheduler::default();
-    s.receive(K, hello(), 0.0);
-    submit(&mut s, "j");
-    s.receive(K, started("j", 1), 1.0);
-    assert_eq!(texts(&s.receive(K, batch("j", 0, 3), 1.0)), seqs(0, 3));
-    assert_eq!(
-        replays(&s.receive(K, batch("j", 5, 7), 2.0)),
-        [("j".to_owned(), 3)]
-    );
+    let mut s = with_a_gap();
     s.receive(K, finished("j", JobState::Done), 2.1);
     s.receive(K, hello(), 3.0);
     let ended = || {
