@@ -121,6 +121,7 @@ export class KernelLink {
         // JupyterLab would send it on reconnect, maybe into a comm the server closed.
         if (this._comm) {
           this._held ??= [];
+          this._unconfirmed ??= [];
         }
       } else if (this._interrupted) {
         this._interrupted = false;
@@ -149,6 +150,7 @@ export class KernelLink {
   private async _relinkIfClosed(): Promise<void> {
     const comm = this._comm;
     if (!comm || !this.connected) {
+      this._unconfirmed = null;
       this._release();
       return;
     }
@@ -159,17 +161,21 @@ export class KernelLink {
         return; // reset meanwhile (a restart)
       }
       if (content.status !== 'ok' || comm.commId in (content.comms ?? {})) {
+        this._unconfirmed = null;
         this._release();
         return;
       }
       this._replaced.push(comm.commId);
       comm.dispose(); // closed in the kernel already: nothing to send
-      const held = this._held;
+      // What went into the closed comm since the drop (a `jobs` the server had buffered
+      // from before it can release the held sends early) goes again, on the new comm.
+      const held = [...(this._unconfirmed ?? []), ...(this._held ?? [])];
       this.reset();
       this._held = held;
       await this.ready; // what was held goes out on the new comm
     } catch (error) {
       console.debug('parallel-cell: no new comm after a reconnect', this.kernel.id, error);
+      this._unconfirmed = null;
       this._release();
     }
   }
@@ -209,6 +215,7 @@ export class KernelLink {
     if (!this._comm || !this.connected) {
       return false;
     }
+    this._unconfirmed?.push(message);
     if (this._batch) {
       this._batch.push(message);
       return true;
@@ -232,6 +239,7 @@ export class KernelLink {
   /** Forget the comm (kernel restarted or died): the next use reconnects. */
   reset(): void {
     this._held = null;
+    this._unconfirmed = null;
     this._batch = null;
     this._comm = null;
     this._ready = null;
@@ -286,9 +294,9 @@ export class KernelLink {
     // Keep onMsg synchronous: the wasm core handles the message at once.
     comm.onMsg = msg => {
       const data = msg.content.data;
-      // The answer to the `list` sent on reconnect: the comm is open. (The server replays
-      // what it buffered while the page was away first; a `jobs` among that would need a
-      // list sent just before the drop.)
+      // The answer to the `list` sent on reconnect: the comm is open. (Or a `jobs` the
+      // server buffered from before the drop, replayed first: then what goes out now is
+      // kept until the comm-info check, and sent again on a new comm if this one closed.)
       if (this._held && this._comm === comm && isJobList(data)) {
         this._release();
       }
@@ -322,6 +330,8 @@ export class KernelLink {
   private _interrupted = false;
   /** Messages waiting, after the connection dropped, until the comm is known open. */
   private _held: ClientMessage[] | null = null;
+  /** Sent since the connection dropped, until the comm is known open (then null). */
+  private _unconfirmed: ClientMessage[] | null = null;
   /** Comms of this link the kernel closed, named when the next one opens. */
   private readonly _replaced: string[] = [];
 }
