@@ -21,7 +21,7 @@ def _ipykernel_major():
 
 
 IPYKERNEL_MAJOR = _ipykernel_major()
-_RUNTIME = "__import__('_parallel_cell_runtime')"
+RUNTIME = "__import__('_parallel_cell_runtime')"
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +57,14 @@ def comm(kernel):
 @pytest.fixture
 def grace(kernel):
     """Set the cleanup grace for one test (through ``jobs.configure``), then restore it."""
-    before = kernel.evaluate(f"{_RUNTIME}.Config.cleanup_grace_seconds")
+    before = kernel.evaluate(f"{RUNTIME}.Config.cleanup_grace_seconds")
 
     def set_grace(seconds):
-        kernel.ok(f"{_RUNTIME}.jobs.configure(cleanup_grace_seconds={seconds})")
+        kernel.ok(f"{RUNTIME}.jobs.configure(cleanup_grace_seconds={seconds})")
 
     yield set_grace
     set_grace(before)
-    assert kernel.evaluate(f"{_RUNTIME}.Config.cleanup_grace_seconds") == before
+    assert kernel.evaluate(f"{RUNTIME}.Config.cleanup_grace_seconds") == before
 
 
 class Gate:

@@ -169,6 +169,13 @@ class Kernel:
             raise KernelError(f"evaluating {expression!r}: {value}")
         return value["data"]["text/plain"]
 
+    def wait_true(self, expression, timeout=20):
+        """Evaluate ``expression`` until it is ``True``; fail the test if it is not by then."""
+        deadline = time.monotonic() + timeout
+        while self.evaluate(expression) != "True" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert self.evaluate(expression) == "True", expression
+
     def bootstrap(self):
         result = self.execute(bootstrap_code(), silent=True)
         if result.reply["status"] != "ok":
@@ -242,9 +249,8 @@ class CommClient:
         self.comm_id = comm_id
         self.subshell_id = subshell_id
         self.messages = []  # every message's data, in arrival order
-        self.arrivals = []  # time.monotonic() of each message's arrival here
         # When the kernel sent each message (its comm message's header date): unlike the
-        # arrivals, not bunched up by this process being slow to read on a loaded machine.
+        # time it is read here, not bunched up by this process being slow on a loaded machine.
         self.sent_at = []
         self.closed = False
         self._cv = threading.Condition()
@@ -256,7 +262,6 @@ class CommClient:
             else:
                 batch = kernel_messages(msg["content"]["data"])
                 self.messages.extend(batch)
-                self.arrivals.extend([time.monotonic()] * len(batch))
                 self.sent_at.extend([msg["header"]["date"]] * len(batch))
             self._cv.notify_all()
 

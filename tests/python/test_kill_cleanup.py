@@ -10,9 +10,9 @@ as it is: such a loop has nothing to clean up, and the job still ends killed.
 import time
 
 import pytest
+from conftest import RUNTIME
 from test_kill import kill_and_wait
 
-RUNTIME = "__import__('_parallel_cell_runtime')"
 LOOP = "n = 0\n    while True:\n        n += 1"  # inside a try, indented once
 
 

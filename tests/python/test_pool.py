@@ -56,13 +56,6 @@ def test_a_display_hook_a_job_left_does_not_take_the_next_jobs_displays(kernel, 
     assert outputs[0]["data"]["text/plain"] == "'shown'"
 
 
-def _wait_true(kernel, expression, timeout=20):
-    deadline = time.monotonic() + timeout
-    while kernel.evaluate(expression) != "True" and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert kernel.evaluate(expression) == "True", expression
-
-
 def _thread_of(kernel, name):
     return kernel.evaluate(f"{name}.ident")
 
@@ -72,7 +65,7 @@ def test_a_killed_jobs_thread_is_not_reused(kernel, comm):
         "import threading\nkilled_thread = threading.current_thread()\nwhile True:\n    pass"
     )
     comm.wait_type("started", job)
-    _wait_true(kernel, "'killed_thread' in globals()")  # its code runs: the name is bound
+    kernel.wait_true("'killed_thread' in globals()")  # its code runs: the name is bound
     comm.kill(job)
     assert comm.wait_type("finished", job)["state"] == "killed"
     deadline = time.monotonic() + 20
@@ -94,7 +87,7 @@ def test_a_job_that_caught_its_kill_and_ended_leaves_its_thread(kernel, comm, ca
     )
     after = comm.submit("import threading\nnext_thread = threading.current_thread()\n2")
     comm.wait_type("started", job)
-    _wait_true(kernel, "globals().get('caught_ready', False)")  # in the try before the kill
+    kernel.wait_true("globals().get('caught_ready', False)")  # in the try before the kill
     comm.kill(job)
     assert comm.wait_type("finished", job)["state"] == "killed"
     finished = comm.wait_type("finished", after)

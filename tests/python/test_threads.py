@@ -15,13 +15,6 @@ def _wait_threads(comm, job, running, timeout=30):
     )
 
 
-def _wait_true(kernel, expression, timeout=20):
-    deadline = time.monotonic() + timeout
-    while kernel.evaluate(expression) != "True" and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert kernel.evaluate(expression) == "True", expression
-
-
 def test_a_thread_that_outlives_its_jobs_code_still_writes_into_the_job(kernel, comm, gate):
     # The thread waits for the foreground cell below to open the gate, then prints while
     # that cell waits for it: it outlives the job's code, and prints during a foreground
@@ -69,7 +62,7 @@ def test_a_killed_jobs_sleeping_thread_ends_with_it(kernel, comm):
     )
     comm.wait_type("started", job)
     alive = "any(t.name == 'beat-thread' for t in __import__('threading').enumerate())"
-    _wait_true(kernel, alive)  # the thread is up before the kill
+    kernel.wait_true(alive)  # the thread is up before the kill
     comm.kill(job)
     assert comm.wait_type("finished", job)["state"] == "killed"
     deadline = time.monotonic() + 20
@@ -98,7 +91,7 @@ def test_killing_a_job_stops_its_work_on_a_pool_but_not_the_pool(kernel, comm):
     )
     job = comm.submit("import time\nfuture = shared_pool.submit(time.sleep, 100)\nfuture.result()")
     comm.wait_type("started", job)
-    _wait_true(kernel, "'future' in globals() and future.running()")  # the work is on the pool
+    kernel.wait_true("'future' in globals() and future.running()")  # the work is on the pool
     comm.kill(job)
     assert comm.wait_type("finished", job)["state"] == "killed"
     assert kernel.evaluate("type(future.exception(timeout=30)).__name__") == "'JobKilled'"
@@ -121,7 +114,7 @@ def test_a_librarys_process_wide_helper_thread_is_nobodys(kernel, comm):
         "monitor.stop = False\nmonitor.start()\ntime.sleep(100)"
     )
     comm.wait_type("started", job)
-    _wait_true(kernel, "'monitor' in globals() and monitor.is_alive()")  # up before the kill
+    kernel.wait_true("'monitor' in globals() and monitor.is_alive()")  # up before the kill
     comm.kill(job)
     assert comm.wait_type("finished", job)["state"] == "killed"
     time.sleep(0.3)
