@@ -310,6 +310,12 @@ class CommClient:
         with self._cv:
             return next(i for i, m in enumerate(self.messages) if m is message)
 
+    def sent_apart(self, earlier, later):
+        """Seconds between the kernel's sending of two messages (its clock, not ours)."""
+        return (
+            self.sent_at[self.index_of(later)] - self.sent_at[self.index_of(earlier)]
+        ).total_seconds()
+
     def of_job(self, job_id):
         with self._cv:
             return [m for m in self.messages if m.get("job_id") == job_id]

@@ -145,10 +145,7 @@ def _kill_sleeping_job(comm, seconds, timeout=None):
 
     finished = comm.wait_for(seen, timeout=timeout or seconds + 10, start=start)
     reason = found.get("reason")
-    lead = None
-    if reason is not None:
-        sent = comm.sent_at[comm.index_of(finished)] - comm.sent_at[comm.index_of(reason)]
-        lead = sent.total_seconds()
+    lead = None if reason is None else comm.sent_apart(reason, finished)
     return reason, finished, lead, _ran(comm, job, finished)
 
 
