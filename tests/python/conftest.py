@@ -75,12 +75,12 @@ class Gate:
     def __init__(self, path):
         self.path = path
 
-    def code(self):
-        """Lines that wait for the gate, to put in a cell."""
+    def code(self, indent=""):
+        """Lines that wait for the gate, to put in a cell (in a body: ``indent``)."""
         return (
-            "import os as _gate_os, time as _gate_time\n"
-            f"while not _gate_os.path.exists({str(self.path)!r}):\n"
-            "    _gate_time.sleep(0.01)\n"
+            f"{indent}import os as _gate_os, time as _gate_time\n"
+            f"{indent}while not _gate_os.path.exists({str(self.path)!r}):\n"
+            f"{indent}    _gate_time.sleep(0.01)\n"
         )
 
     def open(self):

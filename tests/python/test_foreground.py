@@ -67,12 +67,7 @@ def test_foreground_writes_and_calls_skip_the_runtime_only_while_no_job_runs(ker
     try:
         # `started` leaves before the job's thread takes it up; its code runs once the
         # routing and the patches are back.
-        wait_until(
-            lambda: kernel.evaluate("globals().get('fg_job_ran', False)") == "True",
-            timeout=30,
-            interval=0.02,
-            what="the job's code ran",
-        )
+        kernel.wait_true("globals().get('fg_job_ran', False)", timeout=30)
         # A job runs: every write is looked at (it may be the job's), its waits patched.
         assert kernel.evaluate("runtime_frames()") != "[]"
         assert kernel.evaluate("patched()") == "[True, True, True, True, True]"
@@ -88,12 +83,8 @@ def test_a_job_started_while_idle_is_killable_in_a_wait(kernel, comm):
     _wait_idle(kernel)
     job = comm.submit("import threading\nidle_wait_ready = True\nthreading.Event().wait()")
     comm.wait_type("started", job)
-    wait_until(  # its code runs, about to wait, before the kill
-        lambda: kernel.evaluate("globals().get('idle_wait_ready', False)") == "True",
-        timeout=30,
-        interval=0.02,
-        what="the job's code ran",
-    )
+    # its code runs, about to wait, before the kill
+    kernel.wait_true("globals().get('idle_wait_ready', False)", timeout=30)
     time.sleep(0.2)
     comm.kill(job)
     assert comm.wait_type("finished", job)["state"] == "killed"

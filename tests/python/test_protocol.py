@@ -339,7 +339,7 @@ def _version_2_messages(comm, gate):
         gate.close()
         lingering = comm.submit(
             "import threading\ndef _linger():\n"
-            + "".join("    " + line + "\n" for line in gate.code().splitlines())
+            + gate.code("    ")
             + "threading.Thread(target=_linger).start()"
         )
         seen["threads"] = comm.wait_type("threads", lingering)

@@ -20,9 +20,9 @@ def test_a_thread_that_outlives_its_jobs_code_still_writes_into_the_job(kernel, 
     # that cell waits for it: it outlives the job's code, and prints during a foreground
     # cell, for certain.
     job = comm.submit(
-        "import os, threading, time\ntail_done = threading.Event()\ndef tail():\n"
-        f"    while not os.path.exists({str(gate.path)!r}):\n        time.sleep(0.01)\n"
-        "    for k in range(3):\n        time.sleep(0.05)\n        print('tail', k)\n"
+        "import threading, time\ntail_done = threading.Event()\ndef tail():\n"
+        + gate.code("    ")
+        + "    for k in range(3):\n        time.sleep(0.05)\n        print('tail', k)\n"
         "    tail_done.set()\n"
         "threading.Thread(target=tail, name='tail-thread').start()\nprint('code ended')"
     )
