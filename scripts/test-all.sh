@@ -17,11 +17,15 @@ for layer in "${layers[@]}"; do
   else
     failed=$((failed + 1)); report+=("$layer FAILED ($((SECONDS - start)) s)")
     # pytest's FAILED/ERROR lines, node's ✖ lines, cargo's "... FAILED" and panics,
-    # compat's own lines; the first 40 of them.
-    mapfile -t lines < <(sed 's/\x1b\[[0-9;]*m//g' "$logs/$layer" \
-      | grep -E '^(FAILED|ERROR) |✖|\.\.\. FAILED|panicked at|^test-[a-z]+: |^compat [a-z-]+: |error(\[E[0-9]+\])?: ' \
-      | head -40)
-    digest+=("[$layer]" "${lines[@]/#/    }")
+    # compat's own lines (the first 40); then node's report of its first failing
+    # tests, which holds the assertion (40 lines after "failing tests:", less node's
+    # own frames).
+    sed 's/\x1b\[[0-9;]*m//g' "$logs/$layer" >"$logs/$layer.plain"
+    mapfile -t lines < <(grep -E '^(FAILED|ERROR) |✖|\.\.\. FAILED|panicked at|^test-[a-z]+: |^compat [a-z-]+: |^error(\[E[0-9]+\])?: ' \
+      "$logs/$layer.plain" | head -40)
+    mapfile -t details < <(sed -n '/✖ failing tests:/,$p' "$logs/$layer.plain" \
+      | grep -vE '^\s*$|failing tests:|\(node:|^\s+at (async )?Test' | head -40)
+    digest+=("[$layer]" "${lines[@]/#/    }" "${details[@]/#/    }")
   fi
 done
 printf '\n'
