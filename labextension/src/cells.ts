@@ -163,6 +163,7 @@ export class JobCells {
   adopted(effect: Extract<Effect, { kind: 'adopted' }>): void {
     this._wireIds.set(effect.job_id, effect.wire_id);
     if (effect.superseded) {
+      this._superseded.add(effect.job_id);
       return;
     }
     const model = this._writable(effect, this._cellOf(effect));
@@ -245,6 +246,9 @@ export class JobCells {
 
   /** A job's state changed: its cell's badge, and timing as a foreground run records it. */
   state(effect: Extract<Effect, { kind: 'cell_state' }>, now: number): void {
+    if (effect.state === null) {
+      this._superseded.delete(effect.job_id);
+    }
     const panel = this.panel(effect.notebook);
     const cell = this.cell(effect.notebook, effect.cell_id);
     if (cell && effect.state !== null && FINAL_STATES.has(effect.state)) {
@@ -341,18 +345,20 @@ export class JobCells {
   /**
    * Whether the job's output belongs in the cell: the latest run of a cell owns it. A
    * job this page did not start (reload, second tab, `%job`) takes a cell that has no
-   * owner, or whose owner has ended while this job is live; a foreground run keeps it.
+   * owner, or whose owner has ended while this job is live, or that an earlier run of
+   * the cell holds (`superseded`: listed first, it must not keep the cell from the
+   * latest run); a foreground run keeps it.
    */
   private _owns(jobId: string, cell: Cell): boolean {
     const owner = this._owner.get(cell.model.id);
     if (owner === jobId) {
       return true;
     }
-    if (owner === FOREGROUND) {
+    if (owner === FOREGROUND || this._superseded.has(jobId)) {
       return false;
     }
     const live = (id: string) => LIVE_STATES.has(this.jobs.state(id) ?? '');
-    if (owner === undefined || (!live(owner) && live(jobId))) {
+    if (owner === undefined || this._superseded.has(owner) || (!live(owner) && live(jobId))) {
       this._owner.set(cell.model.id, jobId);
       return true;
     }
@@ -363,6 +369,8 @@ export class JobCells {
   private readonly _labels: Record<string, string>;
   /** Why a job's output is not in a cell. */
   private readonly _notes: { missing: string; ambiguous: string };
+  /** Adopted jobs whose cell was run again since: they own no cell. */
+  private readonly _superseded = new Set<string>();
   /** Job id → its id on the wire, where they differ (adopted jobs). */
   private readonly _wireIds = new Map<string, string>();
   /** Cell model id → the job whose output the cell shows. */

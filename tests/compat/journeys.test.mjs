@@ -12,7 +12,7 @@ import {
   notebook,
   openPanel,
   outputText,
-  printed,
+  assertPrinted,
   printing,
   lines,
   rowOf,
@@ -57,7 +57,7 @@ test(`${app} · stream: Run in Background streams into the cell while the foregr
   await waitForOutput(page, 0, /\bs1\b/);
   assert.equal(await rowOf(page, jobId).getAttribute('data-job-state'), 'running');
   await waitForState(page, jobId, 'done');
-  assert.deepEqual(await printed(page, 0, 's'), lines('s', 6));
+  await assertPrinted(page, 0, 's', lines('s', 6));
   assert.equal(await cell(page, 0).getAttribute('data-parallel-cell-state'), 'done');
 });
 
@@ -96,7 +96,7 @@ test(`${app} · reload: after a reload the job is listed again and streams on, o
   await rowOf(page, jobId).waitFor({ state: 'attached', timeout: 30_000 });
   await waitForState(page, jobId, 'done');
   await waitForOutput(page, 5, /\br29\b/);
-  assert.deepEqual(await printed(page, 5, 'r'), lines('r', 30));
+  await assertPrinted(page, 5, 'r', lines('r', 30));
 });
 
 test(

@@ -14,7 +14,7 @@ import {
   notebookOnDisk,
   openNotebook,
   openPanel,
-  printed,
+  assertPrinted,
   printing,
   runSideBySide,
   startLab,
@@ -82,8 +82,8 @@ test('close the tab while two jobs run: the file gets every line once; reopened,
   await waitForState(page, b, 'done');
   // Give a wrong replay time to show, then check: once each, in the page.
   await new Promise(r => setTimeout(r, 2_000));
-  assert.deepEqual(await printed(page, 0, 'a'), lines('a', 8));
-  assert.deepEqual(await printed(page, 1, 'b'), lines('b', 5));
+  await assertPrinted(page, 0, 'a', lines('a', 8));
+  await assertPrinted(page, 1, 'b', lines('b', 5));
   // Saving changes nothing of it, and asks nothing.
   await page.keyboard.press('Control+s');
   await new Promise(r => setTimeout(r, 1_500));
@@ -110,7 +110,7 @@ test('a job still streaming when the page comes back: the page takes over, each 
   await waitForState(page, s, 'done', 30_000);
   await waitForOutput(page, 0, /s39/);
   await new Promise(r => setTimeout(r, 1_500));
-  assert.deepEqual(await printed(page, 0, 's'), lines('s', 40));
+  await assertPrinted(page, 0, 's', lines('s', 40));
   // With the page back, the server wrote nothing more behind it.
   assert.equal(statSync(join(lab.root, 'streaming.ipynb')).mtimeMs, written);
   await page.keyboard.press('Control+s');

@@ -10,7 +10,7 @@ import {
   openNotebook,
   openPanel,
   outputText,
-  printed,
+  assertPrinted,
   printing,
   rowOf,
   runInForeground,
@@ -124,9 +124,9 @@ async function closeTabAndComeBack(name) {
   const { page } = again;
   await waitForOutput(page, 1, /b11/);
   await waitForOutput(page, 2, /c3/);
-  assert.deepEqual(await printed(page, 0, 'a'), lines('a', 4));
-  assert.deepEqual(await printed(page, 1, 'b'), lines('b', 12));
-  assert.deepEqual(await printed(page, 2, 'c'), lines('c', 4));
+  await assertPrinted(page, 0, 'a', lines('a', 4));
+  await assertPrinted(page, 1, 'b', lines('b', 12));
+  await assertPrinted(page, 2, 'c', lines('c', 4));
   // Nothing of one job went into another's cell.
   assert.equal((await outputText(page, 0)).match(/[bc]\d/), null);
   assert.deepEqual(again.errors, []);
@@ -157,7 +157,7 @@ test('a reload with jobs queued past the cap: all of them run, each into its cel
   }
   for (let i = 0; i < QUEUED.length; i++) {
     await waitForOutput(page, i, new RegExp(`q${i}`));
-    assert.deepEqual(await printed(page, i, 'q'), [`q${i}`]);
+    await assertPrinted(page, i, 'q', [`q${i}`]);
   }
   await context.close();
 });
@@ -345,7 +345,7 @@ test('a page away longer than comm_grace (a laptop asleep) comes back linked: no
   );
   await waitForState(page, job, 'done', 30_000);
   await waitForOutput(page, 0, /w79/);
-  assert.deepEqual(await printed(page, 0, 'w'), lines('w', 80));
+  await assertPrinted(page, 0, 'w', lines('w', 80));
   const [asked] = await away;
   await waitForState(page, asked, 'done');
   await waitForOutput(page, 1, /asked while away/);

@@ -1,5 +1,6 @@
 // A real JupyterLab server (from .venv, with the extension installed by `make build`)
 // and a real Chromium driven by playwright-core, for the UI tests.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -404,8 +405,21 @@ export const printing = (tag, n, pause) =>
 export const lines = (tag, n) => Array.from({ length: n }, (_, i) => `${tag}${i}`);
 
 /** Every `tag<number>` line in cell `i`'s output, in order. */
-export const printed = async (page, i, tag) =>
-  (await outputText(page, i)).match(new RegExp(`\\b${tag}\\d+\\b`, 'g')) ?? [];
+export const printed = async (page, i, tag) => tagged(await outputText(page, i), tag);
+
+const tagged = (text, tag) => text.match(new RegExp(`\\b${tag}\\d+\\b`, 'g')) ?? [];
+
+/** Cell `i` shows exactly the `tag` lines `expected`; if not, the failure shows the cell. */
+export async function assertPrinted(page, i, tag, expected) {
+  const text = await outputText(page, i);
+  const cells = await page.locator(CELLS).count();
+  assert.deepEqual(
+    tagged(text, tag),
+    expected,
+    `cell ${i} of the ${cells} in the page shows ${JSON.stringify(tagged(text, tag))}, ` +
+      `not the ${expected.length} lines ${tag}…; its output:\n${text.slice(0, 3000)}`
+  );
+}
 
 export async function waitForState(page, jobId, state, timeout = 30_000) {
   await page.waitForSelector(
@@ -442,12 +456,12 @@ export function waitForOutput(page, i, pattern, timeout = 30_000) {
 export function useNotebook(
   files,
   notebookName,
-  { app = 'lab', settings = {}, panel = true, venv } = {}
+  { app = 'lab', settings = {}, panel = true, venv, args } = {}
 ) {
   const { before, after } = testHooks;
   const state = { lab: null, browser: null, page: null, context: null, errors: [] };
   before(async () => {
-    state.lab = await startLab(files, app, { settings, venv });
+    state.lab = await startLab(files, app, { settings, venv, args });
     state.browser = await launchBrowser();
     const opened = await openNotebook(
       state.browser,

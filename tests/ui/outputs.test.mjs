@@ -11,7 +11,7 @@ import {
   newJob,
   notebook,
   outputText,
-  printed,
+  assertPrinted,
   rowOf,
   runInBackground,
   runInForeground,
@@ -95,7 +95,7 @@ for (const [what, capturing, printer] of [
     await waitForOutput(page, capturing + 1, /\d+ (True|False)/);
     assert.equal((await outputText(page, capturing + 1)).trim(), '10 False');
     await waitForState(page, jobId, 'done');
-    assert.deepEqual(await printed(page, printer, 'bg'), lines('bg', 30));
+    await assertPrinted(page, printer, 'bg', lines('bg', 30));
   });
 }
 

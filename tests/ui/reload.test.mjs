@@ -3,8 +3,11 @@
 // The panel lists the kernel's jobs again, running ones go on streaming into their
 // cell, output printed while no page was open is replayed into the cell exactly once
 // (the notebook is never saved here, so the reloaded cell starts empty: every line must
-// come back, in order), and the kernel keeps one comm per page.
+// come back, in order), and the kernel keeps one comm per page. A cell run twice shows its
+// latest run after a reload.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   launchBrowser,
@@ -31,7 +34,11 @@ before(async () => {
   lab = await startLab({
     'reload.ipynb': notebook([
       `import time\nfor i in range(${TICKS}):\n    print(f"tick {i:02d}", flush=True)\n    time.sleep(0.2)`,
-      'print("comms", len(__import__("_parallel_cell_runtime")._RUNTIME.comms))'
+      'print("comms", len(__import__("_parallel_cell_runtime")._RUNTIME.comms))',
+      // Its second run waits for the test's gate file, then ends.
+      'import os, time\nruns = globals().get("runs", 0) + 1\nprint(f"run {runs} start", flush=True)\n' +
+        'while runs > 1 and not os.path.exists("second.gate"):\n    time.sleep(0.02)\n' +
+        'print(f"run {runs} end", flush=True)'
     ])
   });
   browser = await launchBrowser();
@@ -85,4 +92,27 @@ test('a second tab shows the same jobs and neither tab duplicates output', async
   assert.deepEqual(await ticks(b.page), ALL);
   await a.context.close();
   await b.context.close();
+});
+
+test('a cell run twice, its second run ending during a reload: the cell shows the second run', async () => {
+  const { page, context } = await openNotebook(browser, lab, 'reload.ipynb');
+  await openPanel(page);
+  if (firstJob) {
+    // The kernel's jobs from the tests before are listed (in one go) before a new one.
+    await rowOf(page, firstJob).waitFor({ state: 'attached', timeout: 30_000 });
+  }
+  const first = await newJob(page, () => runInBackground(page, 2));
+  await waitForState(page, first, 'done');
+  const second = await newJob(page, () => runInBackground(page, 2));
+  await waitForOutput(page, 2, /run 2 start/);
+  // The job ends while the page reloads: the new page lists both runs ended, the first
+  // listed first. (It once took the cell, and the second run's outputs never came.)
+  writeFileSync(join(lab.root, 'second.gate'), '');
+  await page.reload();
+  await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 60_000 });
+  await openPanel(page);
+  await waitForState(page, second, 'done');
+  await waitForOutput(page, 2, /run 2 end/);
+  assert.deepEqual((await outputText(page, 2)).match(/run \d \w+/g), ['run 2 start', 'run 2 end']);
+  await context.close();
 });
