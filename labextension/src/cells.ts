@@ -5,6 +5,7 @@ import { NotebookActions } from '@jupyterlab/notebook';
 import type { INotebookTracker, Notebook, NotebookPanel } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { Effect, JobState } from './effects';
+import { NotebookPaths } from './notebooks';
 import { MARK_KEY, OutputWriter, readMark } from './outputs';
 import { NotebookWriters } from './writers';
 
@@ -44,6 +45,7 @@ export class JobCells {
     /** Bring a notebook panel to the front. */
     private readonly activate: (panel: NotebookPanel) => void
   ) {
+    this._paths = new NotebookPaths(tracker);
     this._labels = {
       queued: trans.__('queued'),
       running: trans.__('running'),
@@ -162,6 +164,7 @@ export class JobCells {
    */
   adopted(effect: Extract<Effect, { kind: 'adopted' }>): void {
     this._wireIds.set(effect.job_id, effect.wire_id);
+    this._paths.adopt(effect.notebook, effect.kernel_id, effect.cell_id);
     if (effect.superseded) {
       this._superseded.add(effect.job_id);
       return;
@@ -288,10 +291,7 @@ export class JobCells {
   }
 
   panel(path: string | null): NotebookPanel | null {
-    if (path === null) {
-      return null;
-    }
-    return this.tracker.find(panel => panel.context.path === path) ?? null;
+    return this._paths.panel(path);
   }
 
   cell(path: string | null, cellId: string | null): Cell | null {
@@ -365,6 +365,7 @@ export class JobCells {
     return false;
   }
 
+  private readonly _paths: NotebookPaths;
   /** The badge's words, drawn by the stylesheet from the prompt's attribute. */
   private readonly _labels: Record<string, string>;
   /** Why a job's output is not in a cell. */

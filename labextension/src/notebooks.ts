@@ -1,0 +1,57 @@
+// Which open notebook a job's path names. A job keeps the path it was started under, and
+// its notebook can be renamed while it runs, or before a page reloads.
+import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+
+/** The open notebooks by path, renames followed. */
+export class NotebookPaths {
+  constructor(private readonly tracker: INotebookTracker) {
+    tracker.widgetAdded.connect((_, panel) => this._follow(panel));
+    tracker.forEach(panel => this._follow(panel));
+  }
+
+  /** The open notebook at `path`, or at the path the notebook at `path` was renamed to. */
+  panel(path: string | null): NotebookPanel | null {
+    for (let hops = 0; path !== null && hops < 16; hops++) {
+      const found = this.tracker.find(panel => panel.context.path === path);
+      if (found) {
+        return found;
+      }
+      path = this._moved.get(path) ?? null;
+    }
+    return null;
+  }
+
+  /**
+   * A job the kernel lists under `path`, which no open notebook has: if the one open
+   * notebook on its kernel has its cell, that notebook was renamed (before this page
+   * loaded): `path` names it from now on.
+   */
+  adopt(path: string | null, kernelId: string, cellId: string | null): void {
+    if (path === null || cellId === null || this.panel(path)) {
+      return;
+    }
+    const onKernel: NotebookPanel[] = [];
+    this.tracker.forEach(panel => {
+      if (panel.sessionContext.session?.kernel?.id === kernelId) {
+        onKernel.push(panel);
+      }
+    });
+    const [only] = onKernel;
+    if (onKernel.length === 1 && only.content.widgets.some(cell => cell.model.id === cellId)) {
+      this._moved.set(path, only.context.path);
+    }
+  }
+
+  private _follow(panel: NotebookPanel): void {
+    let path = panel.context.path;
+    panel.context.pathChanged.connect((_, now) => {
+      if (now !== path) {
+        this._moved.set(path, now);
+        path = now;
+      }
+    });
+  }
+
+  /** A notebook's earlier path → the path it was renamed to. */
+  private readonly _moved = new Map<string, string>();
+}
