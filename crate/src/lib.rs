@@ -205,6 +205,12 @@ impl Core {
         Ok(())
     }
 
+    /// Notebook `from` was renamed `to`: its jobs' effects name `to` from now on, and
+    /// their rows move to its group.
+    pub fn rename_notebook(&self, from: &str, to: &str) {
+        run(&self.inner, |s, _| s.rename_notebook(from, to));
+    }
+
     /// Show a note about job `job_id`'s cell in its row (text only, e.g. that its cell was
     /// not found); `null` or `undefined` removes it. An unknown job is ignored.
     pub fn set_cell_note(&self, job_id: &str, note: Option<String>) {

@@ -240,3 +240,37 @@ fn jobs_queued_in_the_kernel_are_adopted() {
     assert_eq!(state(&s, "other"), JobState::Running);
     assert_eq!(sent(&s.kill("other", 4.0)), [("kill", "other".to_owned())]);
 }
+
+#[test]
+fn a_renamed_notebook_is_named_in_its_jobs_later_effects() {
+    let mut s = Scheduler::default();
+    s.receive(K, hello(), 0.0);
+    submit(&mut s, "a");
+    submit_to(&mut s, "b", "other-kernel");
+    let fx = s.rename_notebook("nb.ipynb", "analysis.ipynb");
+    assert!(
+        fx.contains(&Effect::RowChanged { job_id: "a".into() }),
+        "{fx:?}"
+    );
+    assert_eq!(fx.len(), 2, "each of its jobs once: {fx:?}");
+    let fx = s.receive(K, stdout("a", 0, &["x\n"]), 1.0);
+    let notebooks: Vec<_> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Outputs { notebook, .. } | Effect::CellState { notebook, .. } => {
+                Some(notebook.as_deref())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!notebooks.is_empty());
+    assert!(
+        notebooks.iter().all(|n| *n == Some("analysis.ipynb")),
+        "{notebooks:?}"
+    );
+    // Another name's jobs, and a rename to the same name, change nothing.
+    assert!(s.rename_notebook("other.ipynb", "x.ipynb").is_empty());
+    assert!(s
+        .rename_notebook("analysis.ipynb", "analysis.ipynb")
+        .is_empty());
+}

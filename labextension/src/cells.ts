@@ -34,6 +34,8 @@ export interface IJobLookup {
   rebindCell(jobId: string, cellId: string): void;
   /** Say in the job's row why its output is not in a cell (`null`: nothing to say). */
   cellNote(jobId: string, note: string | null): void;
+  /** A notebook was renamed: its jobs' effects name the new path. */
+  renameNotebook(from: string, to: string): void;
 }
 
 /** The cells of this page's background jobs. */
@@ -45,7 +47,7 @@ export class JobCells {
     /** Bring a notebook panel to the front. */
     private readonly activate: (panel: NotebookPanel) => void
   ) {
-    this._paths = new NotebookPaths(tracker);
+    this._paths = new NotebookPaths(tracker, (from, to) => jobs.renameNotebook(from, to));
     this._labels = {
       queued: trans.__('queued'),
       running: trans.__('running'),

@@ -63,7 +63,8 @@ export class BackgroundJobs {
         replay: (jobId, since) => this._core.replay(jobId, since),
         sourceHash: source => this._core.source_hash(source),
         rebindCell: (jobId, cellId) => this._core.rebind_cell(jobId, cellId),
-        cellNote: (jobId, note) => this._core.set_cell_note(jobId, note)
+        cellNote: (jobId, note) => this._core.set_cell_note(jobId, note),
+        renameNotebook: (from, to) => this._core.rename_notebook(from, to)
       },
       options.activate
     );

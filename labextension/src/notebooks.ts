@@ -4,7 +4,11 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
 /** The open notebooks by path, renames followed. */
 export class NotebookPaths {
-  constructor(private readonly tracker: INotebookTracker) {
+  constructor(
+    private readonly tracker: INotebookTracker,
+    /** A notebook's path changed from `from` to `to` (its jobs follow). */
+    private readonly moved: (from: string, to: string) => void
+  ) {
     tracker.widgetAdded.connect((_, panel) => this._follow(panel));
     tracker.forEach(panel => this._follow(panel));
   }
@@ -38,7 +42,7 @@ export class NotebookPaths {
     });
     const [only] = onKernel;
     if (onKernel.length === 1 && only.content.widgets.some(cell => cell.model.id === cellId)) {
-      this._moved.set(path, only.context.path);
+      this._move(path, only.context.path);
     }
   }
 
@@ -46,10 +50,15 @@ export class NotebookPaths {
     let path = panel.context.path;
     panel.context.pathChanged.connect((_, now) => {
       if (now !== path) {
-        this._moved.set(path, now);
+        this._move(path, now);
         path = now;
       }
     });
+  }
+
+  private _move(from: string, to: string): void {
+    this._moved.set(from, to);
+    this.moved(from, to);
   }
 
   /** A notebook's earlier path → the path it was renamed to. */

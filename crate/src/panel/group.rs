@@ -53,4 +53,15 @@ impl Panel {
         );
         Ok(list)
     }
+
+    /// A row left `notebook`'s group: the last one takes the group with it.
+    pub(super) fn leave(&mut self, notebook: &str) {
+        if let Some(g) = self.groups.get_mut(notebook) {
+            g.rows -= 1;
+            if g.rows == 0 {
+                g.section.remove();
+                self.groups.remove(notebook);
+            }
+        }
+    }
 }

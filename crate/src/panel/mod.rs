@@ -238,12 +238,27 @@ impl Panel {
 
     /// Create or update the row of `job`.
     fn draw(&mut self, job: &Job, jobs: &Scheduler, now: f64) -> Result<()> {
-        if !self.rows.contains_key(&job.id) {
-            let group = job.from.notebook.clone().unwrap_or_default();
-            let list = self.group(&group)?;
-            let row = Row::new(&self.template, &list, job, group, now, &self.text)?;
-            self.rows.insert(job.id.clone(), row);
-            self.newest_drawn = self.newest_drawn.max(job.serial);
+        let group = job.from.notebook.clone().unwrap_or_default();
+        match self
+            .rows
+            .get(&job.id)
+            .map(|r| (r.group != group).then(|| r.li.clone()))
+        {
+            None => {
+                let list = self.group(&group)?;
+                let row = Row::new(&self.template, &list, job, group, now, &self.text)?;
+                self.rows.insert(job.id.clone(), row);
+                self.newest_drawn = self.newest_drawn.max(job.serial);
+            }
+            // Its notebook was renamed: the row goes to that name's group.
+            Some(Some(li)) => {
+                self.group(&group)?.append_child(&li).map_err(dom_err)?;
+                if let Some(row) = self.rows.get_mut(&job.id) {
+                    let left = std::mem::replace(&mut row.group, group);
+                    self.leave(&left);
+                }
+            }
+            Some(None) => {}
         }
         let Some(row) = self.rows.get_mut(&job.id) else {
             return Ok(());
@@ -272,13 +287,7 @@ impl Panel {
         };
         row.li.remove();
         self.ticking.remove(job_id);
-        if let Some(g) = self.groups.get_mut(&row.group) {
-            g.rows -= 1;
-            if g.rows == 0 {
-                g.section.remove();
-                self.groups.remove(&row.group);
-            }
-        }
+        self.leave(&row.group);
         Ok(())
     }
 

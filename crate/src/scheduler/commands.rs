@@ -180,6 +180,21 @@ impl Scheduler {
         out
     }
 
+    /// Notebook `from` was renamed `to` (the page follows its notebooks): its jobs' effects
+    /// name `to` from now on, and their rows move to its group.
+    pub fn rename_notebook(&mut self, from: &str, to: &str) -> Vec<Effect> {
+        let mut out = Vec::new();
+        for job in self.jobs.values_mut() {
+            if from != to && job.from.notebook.as_deref() == Some(from) {
+                job.from.notebook = Some(to.to_owned());
+                out.push(Effect::RowChanged {
+                    job_id: job.id.clone(),
+                });
+            }
+        }
+        out
+    }
+
     /// The effect that shows a job's cell, if it has one.
     pub fn goto_cell(&self, job_id: &str) -> Option<Effect> {
         let job = self.jobs.get(job_id)?;

@@ -357,3 +357,37 @@ async fn in_a_burst_the_panel_draws_once_a_second_and_misses_nothing() {
         Some("cancelling")
     );
 }
+
+#[wasm_bindgen_test]
+fn a_renamed_notebooks_rows_move_to_its_new_group() {
+    let h = Harness::new();
+    h.submit("a", "1");
+    h.submit("b", "2");
+    assert_eq!(
+        h.count("section.pc-group[data-notebook=\"nb.ipynb\"] li"),
+        2
+    );
+    h.core.rename_notebook("nb.ipynb", "analysis.ipynb");
+    assert_eq!(
+        h.count("section.pc-group[data-notebook=\"nb.ipynb\"]"),
+        0,
+        "the old group goes"
+    );
+    assert_eq!(
+        h.count("section.pc-group[data-notebook=\"analysis.ipynb\"] li"),
+        2
+    );
+    let heading = h
+        .root
+        .query_selector("section.pc-group h3")
+        .unwrap()
+        .unwrap();
+    assert_eq!(heading.text_content().as_deref(), Some("analysis.ipynb"));
+    // A job that starts afterwards keeps its row where it is.
+    h.receive(started("a"));
+    assert_eq!(h.count("section.pc-group"), 1);
+    assert_eq!(
+        h.row("a").get_attribute("data-job-state").as_deref(),
+        Some("running")
+    );
+}
