@@ -36,6 +36,19 @@ def submit_message(job_id, cell_id, notebook, code, target=None, after=None, sou
     return msg
 
 
+def wait_until(predicate, timeout=30, interval=0.1, what="condition"):
+    """Call ``predicate`` until it returns something true (returned); fail the test if it
+    has not by ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout}s")
+        time.sleep(interval)
+
+
 class KernelError(AssertionError):
     pass
 
@@ -171,10 +184,7 @@ class Kernel:
 
     def wait_true(self, expression, timeout=20):
         """Evaluate ``expression`` until it is ``True``; fail the test if it is not by then."""
-        deadline = time.monotonic() + timeout
-        while self.evaluate(expression) != "True" and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert self.evaluate(expression) == "True", expression
+        wait_until(lambda: self.evaluate(expression) == "True", timeout, 0.02, expression)
 
     def bootstrap(self):
         result = self.execute(bootstrap_code(), silent=True)

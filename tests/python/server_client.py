@@ -328,14 +328,3 @@ class Page:
         self._closed = True
         self.ws.close()
         self._reader.join(timeout=5)
-
-
-def wait_until(predicate, timeout=30, interval=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout}s")
-        time.sleep(interval)

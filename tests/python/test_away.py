@@ -12,7 +12,8 @@ import time
 
 import nbformat
 import pytest
-from server_client import Page, Server, notebook, wait_until
+from kernel_client import wait_until
+from server_client import Page, Server, notebook
 
 from parallel_cell.server.cells import read_mark
 

@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from server_client import wait_until
+from kernel_client import wait_until
 
 RT = "__import__('_parallel_cell_runtime')"
 

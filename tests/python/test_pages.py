@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from server_client import Page, Server, notebook, wait_until
+from kernel_client import wait_until
+from server_client import Page, Server, notebook
 
 COMMS = "sorted(__import__('_parallel_cell_runtime')._RUNTIME.comms)"
 CLOSED = "runtime comm(s) a page left open"

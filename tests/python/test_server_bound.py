@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
-from server_client import Page, Server, notebook, wait_until
+from kernel_client import wait_until
+from server_client import Page, Server, notebook
 from test_away import valid
 
 from parallel_cell.server.cells import read_mark
