@@ -61,6 +61,7 @@ export class NotebookPaths {
     this.moved(from, to);
   }
 
-  /** A notebook's earlier path → the path it was renamed to. */
+  /** A notebook's earlier path → the path it was renamed to. The core names the new
+   * path from the rename on; this serves effects it made before (a batch being handled). */
   private readonly _moved = new Map<string, string>();
 }

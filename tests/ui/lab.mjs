@@ -412,12 +412,12 @@ const tagged = (text, tag) => text.match(new RegExp(`\\b${tag}\\d+\\b`, 'g')) ??
 /** Cell `i` shows exactly the `tag` lines `expected`; if not, the failure shows the cell. */
 export async function assertPrinted(page, i, tag, expected) {
   const text = await outputText(page, i);
-  const cells = await page.locator(CELLS).count();
+  const found = tagged(text, tag);
   assert.deepEqual(
-    tagged(text, tag),
+    found,
     expected,
-    `cell ${i} of the ${cells} in the page shows ${JSON.stringify(tagged(text, tag))}, ` +
-      `not the ${expected.length} lines ${tag}…; its output:\n${text.slice(0, 3000)}`
+    `cell ${i} shows ${JSON.stringify(found)}, not the ${expected.length} lines ` +
+      `${tag}…; its output:\n${text.slice(0, 3000)}`
   );
 }
 
@@ -456,12 +456,12 @@ export function waitForOutput(page, i, pattern, timeout = 30_000) {
 export function useNotebook(
   files,
   notebookName,
-  { app = 'lab', settings = {}, panel = true, venv, args } = {}
+  { app = 'lab', settings = {}, panel = true, venv } = {}
 ) {
   const { before, after } = testHooks;
   const state = { lab: null, browser: null, page: null, context: null, errors: [] };
   before(async () => {
-    state.lab = await startLab(files, app, { settings, venv, args });
+    state.lab = await startLab(files, app, { settings, venv });
     state.browser = await launchBrowser();
     const opened = await openNotebook(
       state.browser,

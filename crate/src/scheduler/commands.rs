@@ -184,8 +184,11 @@ impl Scheduler {
     /// name `to` from now on, and their rows move to its group.
     pub fn rename_notebook(&mut self, from: &str, to: &str) -> Vec<Effect> {
         let mut out = Vec::new();
+        if from == to {
+            return out;
+        }
         for job in self.jobs.values_mut() {
-            if from != to && job.from.notebook.as_deref() == Some(from) {
+            if job.from.notebook.as_deref() == Some(from) {
                 job.from.notebook = Some(to.to_owned());
                 out.push(Effect::RowChanged {
                     job_id: job.id.clone(),
