@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import {
   newJob,
   notebook,
+  outputText,
   rowOf,
   runInBackground,
   useNotebook,
@@ -58,11 +59,7 @@ test('a huge stream keeps its head, its live tail and a marked gap, within the l
   const firstTail = numbers.find((n, k) => k > 0 && n !== numbers[k - 1] + 1);
   assert.equal(firstTail - numbers[numbers.indexOf(firstTail) - 1] - 1, hidden, 'gap size');
   // The page shows what the model holds.
-  const rendered = await page
-    .locator('.jp-Notebook .jp-Cell')
-    .nth(0)
-    .locator('.jp-OutputArea')
-    .innerText();
+  const rendered = await outputText(page, 0);
   assert.match(rendered, GAP);
   assert.match(rendered, /line 00000/);
 });

@@ -435,7 +435,23 @@ export async function killJob(page, jobId, timeout = 20_000) {
 }
 
 /** The text of cell `i`'s output area. */
-export const outputText = (page, i) => cell(page, i).locator('.jp-OutputArea').innerText();
+/**
+ * The text of a cell's outputs as the page shows them. JupyterLab gives cells
+ * `content-visibility: auto`, and Chromium's innerText of a cell scrolled out of view is
+ * '', so the cell is made visible for the one synchronous read.
+ */
+export const cellOutputText = cellLocator =>
+  cellLocator.evaluate(el => {
+    const before = el.style.contentVisibility;
+    el.style.contentVisibility = 'visible';
+    try {
+      return el.querySelector('.jp-OutputArea')?.innerText ?? '';
+    } finally {
+      el.style.contentVisibility = before;
+    }
+  });
+
+export const outputText = (page, i) => cellOutputText(cell(page, i));
 
 /** Wait until cell `i`'s output matches `pattern` (a RegExp). */
 export function waitForOutput(page, i, pattern, timeout = 30_000) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   cell,
+  cellOutputText,
   newJob,
   notebook,
   outputText,
@@ -71,11 +72,7 @@ test('re-running a cell in the foreground while its job runs: the cell shows the
     index - 1,
     { timeout: 15_000 }
   );
-  const lines = (
-    await cell(page, index - 1)
-      .locator('.jp-OutputArea')
-      .innerText()
-  )
+  const lines = (await outputText(page, index - 1))
     .split('\n')
     .filter(line => line.startsWith('run '));
   const runs = new Set(lines.map(line => line.split(' ')[1]));
@@ -112,6 +109,6 @@ test('jobs of two notebooks are grouped by notebook in the panel', async () => {
   assert.ok(two && one, `groups: ${JSON.stringify(groups)}`);
   assert.deepEqual(two.jobs, [jobId]);
   assert.ok(!one.jobs.includes(jobId));
-  const text = await twoCell.locator('.jp-OutputArea').innerText();
+  const text = await cellOutputText(twoCell);
   assert.match(text, /two 9/);
 });

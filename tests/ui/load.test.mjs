@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  cell,
   lagOf,
   notebook,
+  outputText,
   probeLag,
   runInForeground,
   useNotebook,
@@ -29,7 +29,7 @@ const session = useNotebook(
 async function kernelRss(page) {
   await runInForeground(page, 0);
   await waitForOutput(page, 0, /rss VmRSS/);
-  const text = await cell(page, 0).locator('.jp-OutputArea').innerText();
+  const text = await outputText(page, 0);
   return Number(text.match(/VmRSS:\s+(\d+)/)[1]) / 1024; // MB
 }
 

@@ -57,7 +57,7 @@ for (const [path, label] of [
     const jobId = await newJob(page, () => runInBackground(page, 0));
     await waitForState(page, jobId, 'done');
     const area = cell(page, 0).locator('.jp-OutputArea');
-    const text = await area.innerText();
+    const text = await outputText(page, 0);
     assert.doesNotMatch(text, /gone after the clear/, 'clear_output(wait=True) cleared');
     assert.match(text, /after the clear/);
     assert.doesNotMatch(text, /first/, 'update_display replaced the display');
