@@ -274,3 +274,29 @@ fn a_renamed_notebook_is_named_in_its_jobs_later_effects() {
         .rename_notebook("analysis.ipynb", "analysis.ipynb")
         .is_empty());
 }
+
+#[test]
+fn a_bogus_seq_holds_up_none_of_the_jobs_later_outputs() {
+    let mut s = Scheduler::default();
+    s.receive(K, hello(), 0.0);
+    submit(&mut s, "a");
+    s.receive(K, started("a", 1), 0.5);
+    assert_eq!(texts(&s.receive(K, stdout("a", 0, &["0\n"]), 1.0)), ["0\n"]);
+    // A seq far past the job's outputs (a kernel's bug): held, and what is missing before
+    // it asked for again from the seq the cell has reached.
+    let fx = s.receive(K, stdout("a", u64::MAX - 1, &["bogus\n"]), 1.0);
+    assert!(texts(&fx).is_empty());
+    assert_eq!(sent(&fx), [("replay", "a".to_owned())]);
+    // The job's real outputs go on into the cell at once, in order, each once; the
+    // kernel's answer to the replay adds nothing twice.
+    assert_eq!(texts(&s.receive(K, stdout("a", 1, &["1\n"]), 2.0)), ["1\n"]);
+    assert_eq!(
+        texts(&s.receive(K, stdout("a", 2, &["2\n", "3\n"]), 2.0)),
+        ["2\n", "3\n"]
+    );
+    assert!(texts(&s.receive(K, stdout("a", 1, &["1\n", "2\n", "3\n"]), 3.0)).is_empty());
+    assert_eq!(s.job("a").unwrap().next_seq, 4);
+    assert_eq!(s.job("a").unwrap().last_line.get(), "3");
+    s.receive(K, finished("a", JobState::Done), 4.0);
+    assert_eq!(state(&s, "a"), JobState::Done);
+}
