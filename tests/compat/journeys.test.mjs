@@ -91,6 +91,8 @@ test(`${app} · reload: after a reload the job is listed again and streams on, o
   const { page } = session;
   const jobId = await newJob(page, () => runInBackground(page, 5));
   await waitForOutput(page, 5, /\br3\b/);
+  const said = []; // what the extension tells the console (its problems, a kernel's errors)
+  page.on('console', m => m.text().includes('parallel-cell') && said.push(m.text()));
   await page.reload();
   await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 60_000 });
   await openPanel(page);
@@ -119,7 +121,8 @@ test(`${app} · reload: after a reload the job is listed again and streams on, o
     throw new Error(
       `${error.message}\nthe page's replay mark: ${JSON.stringify(mark)}` +
         `\non disk: mark ${JSON.stringify(onDisk.metadata?.parallel_cell ?? null)}, ` +
-        `lines ${JSON.stringify(onDiskLines)}\nthe server said:\n${ours.slice(-20).join('\n')}`,
+        `lines ${JSON.stringify(onDiskLines)}\nthe page said:\n${said.slice(-20).join('\n')}` +
+        `\nthe server said:\n${ours.slice(-20).join('\n')}`,
       { cause: error }
     );
   }
