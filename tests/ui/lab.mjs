@@ -434,7 +434,6 @@ export async function killJob(page, jobId, timeout = 20_000) {
   await waitForState(page, jobId, 'killed', timeout);
 }
 
-/** The text of cell `i`'s output area. */
 /**
  * The text of a cell's outputs as the page shows them. JupyterLab gives cells
  * `content-visibility: auto`, and Chromium's innerText of a cell scrolled out of view is
