@@ -53,6 +53,7 @@ fn outputs_carry_the_cell_and_update_the_last_line() {
         notebook,
         cell_id,
         outputs,
+        from,
         next_seq,
     }) = fx.iter().find(|e| matches!(e, Effect::Outputs { .. }))
     else {
@@ -62,7 +63,11 @@ fn outputs_carry_the_cell_and_update_the_last_line() {
     assert_eq!(notebook.as_deref(), Some("nb.ipynb"));
     assert_eq!(cell_id.as_deref(), Some("cell-a"));
     assert_eq!(outputs.len(), 2);
-    assert_eq!(*next_seq, 2, "the seq the cell is up to date until");
+    assert_eq!(
+        (*from, *next_seq),
+        (0, 2),
+        "follows on from 0; up to date until 2"
+    );
     assert_eq!(s.job("a").unwrap().last_line.get(), "step 2");
     s.receive(K, stdout("a", 2, &["\r 50%", "\r 75%"]), 2.0);
     assert_eq!(s.job("a").unwrap().last_line.get(), " 75%");

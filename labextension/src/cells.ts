@@ -120,6 +120,8 @@ export class JobCells {
    * Write a job's outputs into its cell, if the cell is still the job's and this page
    * writes the notebook's outputs. A cell whose replay mark names another job, or already
    * reaches past these outputs, is left alone (another page wrote them, or ran the cell).
+   * A cell whose mark stops short of where these follow on lacks earlier outputs: it asks
+   * for them again (they come in order, these with them) rather than mark them as there.
    */
   outputs(effect: Extract<Effect, { kind: 'outputs' }>): void {
     const model = this._writable(effect, this.cell(effect.notebook, effect.cell_id));
@@ -128,8 +130,19 @@ export class JobCells {
     }
     const job = this._wireIds.get(effect.job_id) ?? effect.job_id;
     const mark = this.writer.markOf(model);
-    const start = effect.next_seq - effect.outputs.length;
-    if (mark ? mark.job !== job || mark.seq >= effect.next_seq : start > 0) {
+    if (!mark) {
+      if (effect.from === 0) {
+        this.writer.apply(model, effect.outputs, { job, seq: effect.next_seq });
+      }
+      return;
+    }
+    if (mark.job !== job || mark.seq >= effect.next_seq) {
+      return;
+    }
+    if (mark.seq < effect.from) {
+      // After a reload: the kernel's list and these outputs came in one message, before
+      // this cell asked for what it lacks. That replay brings these again.
+      this.jobs.replay(effect.job_id, mark.seq);
       return;
     }
     this.writer.apply(model, effect.outputs, { job, seq: effect.next_seq });

@@ -29,6 +29,15 @@ pub enum Effect {
         cell_id: Option<String>,
         /// nbformat outputs, in order, duplicates removed.
         outputs: Vec<Output>,
+        /// How far the cell must hold the job's outputs for these to follow on: up to the
+        /// first of them, or to before a gap the core accepted (a trimmed log, a hold that
+        /// gave up). A cell that holds less lacks outputs sent earlier: it must not take
+        /// these (that would mark the earlier ones as there) but ask for a replay from its
+        /// mark. After a reload this happens: the kernel's `jobs` answer and the job's next
+        /// outputs can arrive in one message, before the page has asked for the outputs
+        /// its cell lacks; the replay then brings these again.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        from: u64,
         /// The seq the job's next output will have: the cell is up to date until there
         /// (worth keeping in the cell's metadata, for `replay` after a reload).
         #[cfg_attr(feature = "ts", ts(type = "number"))]

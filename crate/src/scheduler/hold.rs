@@ -123,6 +123,7 @@ impl Scheduler {
         let hold = job.hold.get_or_insert_with(Hold::default);
         hold.until = hold.until.max(until);
         job.next_seq = job.next_seq.min(since);
+        job.cell_seq = job.cell_seq.min(since);
         out.push(Effect::Send {
             kernel_id: job.kernel_id.clone(),
             message: crate::protocol::ClientMsg::Replay {
@@ -253,12 +254,14 @@ impl Scheduler {
                 job_id: key.to_owned(),
             });
         }
+        let from = std::mem::replace(&mut job.cell_seq, job.next_seq);
         out.push(Effect::Outputs {
             job_id: key.to_owned(),
             kernel_id: job.kernel_id.clone(),
             notebook: job.from.notebook.clone(),
             cell_id: job.from.cell_id.clone(),
             outputs: fresh,
+            from,
             next_seq: job.next_seq,
         });
     }

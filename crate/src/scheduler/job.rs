@@ -47,6 +47,9 @@ pub struct Job {
     pub assigned: Vec<String>,
     /// The seq expected for its next output.
     pub next_seq: u64,
+    /// How far its cell is taken to hold its outputs: the `next_seq` of the last
+    /// `outputs` effect, lowered to where a replay was asked from.
+    pub cell_seq: u64,
     /// A replay asked for and the outputs held back until it comes.
     pub hold: Option<super::Hold>,
     /// The job that must end `done` before this one runs: its key here, or the kernel's id
@@ -103,6 +106,7 @@ impl Job {
             cancel_reason: None,
             assigned: Vec::new(),
             next_seq: 0,
+            cell_seq: 0,
             hold: None,
             after: None,
             source_hash: None,

@@ -37,6 +37,7 @@ impl Scheduler {
                         .then(|| info.ended_at.map_or(now, |t| t.min(now)));
                     // Its outputs so far are already in the saved cell: do not replay them.
                     job.next_seq = info.next_seq;
+                    job.cell_seq = info.next_seq;
                     job.error = info.error;
                     job.assigned = info.assigned;
                     job.place = info.place;
