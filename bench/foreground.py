@@ -10,6 +10,10 @@ of the same code run a few % apart, printed as "A vs B before") nor a change of 
 this shared machine is counted as the runtime's cost. The kernels take turns round by
 round, the order swapped every round; each time is the best of its rounds.
 
+How far that figure moves with no cost at all is measured beside it: a third kernel, C,
+never loads the runtime either, and (C2 / C1) / (B2 / B1) is printed as the null ratio.
+A figure as far from 1× as its null ratio is within this machine's noise.
+
 Prints one JSON line per figure on stdout (read by scripts/bench.sh) and a
 side-by-side table on stderr.
 """
@@ -80,11 +84,12 @@ def _time(kernel, body):
 
 
 def _rounds(kernels):
-    """Each workload's times per kernel, best first: {name: ([A...], [B...])}."""
-    times = {name: ([], []) for name in WORKLOADS}
+    """Each workload's times per kernel: {name: ([A...], [B...], [C...])}."""
+    times = {name: tuple([] for _ in kernels) for name in WORKLOADS}
     for r in range(ROUNDS):
         for name, (_, _, body) in WORKLOADS.items():
-            order = (0, 1) if r % 2 == 0 else (1, 0)
+            # Each kernel goes first, second and last in turn.
+            order = [(i + r) % len(kernels) for i in range(len(kernels))]
             for i in order:
                 times[name][i].append(_time(kernels[i], body))
     return times
@@ -95,28 +100,29 @@ def _loaded(kernel):
 
 
 def main():
-    a, b = Kernel(), Kernel()
+    a, b, c = Kernel(), Kernel(), Kernel()
     try:
-        for kernel in (a, b):
+        for kernel in (a, b, c):
             for _, setup, body in WORKLOADS.values():
                 kernel.ok(setup)
                 _time(kernel, body)  # warm-up
-        before = _rounds((a, b))
+        before = _rounds((a, b, c))
         a.bootstrap()
         a.ok(LOAD)
         for _, _, body in WORKLOADS.values():
             _time(a, body)  # warm-up, loaded
-        after = _rounds((a, b))
-        assert _loaded(a) and not _loaded(b)
+        after = _rounds((a, b, c))
+        assert _loaded(a) and not _loaded(b) and not _loaded(c)
     finally:
-        a.shutdown()
-        b.shutdown()
+        for kernel in (a, b, c):
+            kernel.shutdown()
     err = sys.stderr
     print(f"P9: foreground cells, runtime loaded vs not, best of {ROUNDS} rounds (ms)", file=err)
     for name, (what, _, _) in WORKLOADS.items():
-        a1, b1 = map(min, before[name])
-        a2, b2 = map(min, after[name])
+        a1, b1, c1 = map(min, before[name])
+        a2, b2, c2 = map(min, after[name])
         drift = b2 / b1
+        null = c2 / c1 / drift
         print(
             json.dumps(
                 {
@@ -131,18 +137,20 @@ def main():
                     "target": "≤ 1.05×",
                     "notes": (
                         f"kernel A {a1:.1f} → {a2:.1f} ms once loaded; kernel B (never "
-                        f"loaded) {b1:.1f} → {b2:.1f} ms; A vs B before: {a1 / b1:.2f}×"
+                        f"loaded) {b1:.1f} → {b2:.1f} ms; A vs B before: {a1 / b1:.2f}×; "
+                        f"null ratio (kernel C, never loaded either, against B): {null:.2f}×"
                     ),
                 },
                 ensure_ascii=False,
             )
         )
         print(
-            f"  {what}: ({a2:.1f} / {a1:.1f}) / ({b2:.1f} / {b1:.1f}) = {a2 / a1 / drift:.2f}×",
+            f"  {what}: ({a2:.1f} / {a1:.1f}) / ({b2:.1f} / {b1:.1f}) = {a2 / a1 / drift:.2f}×"
+            f"; null {null:.2f}×",
             file=err,
         )
         for label, rounds in (("before", before), ("after", after)):
-            for side, each in zip("AB", rounds[name]):
+            for side, each in zip("ABC", rounds[name]):
                 print(f"    {label:<6} {side} " + " ".join(f"{v:.1f}" for v in each), file=err)
 
 

@@ -8,7 +8,7 @@ trap 'rm -f "$out"' EXIT
 echo "== P2 kernel overhead (ipykernel 7, in the kernel)" >&2
 .venv/bin/python bench/overhead.py | tee -a "$out" >&2
 
-echo "== P9 foreground cells with the runtime loaded vs not (ipykernel 7, two kernels)" >&2
+echo "== P9 foreground cells with the runtime loaded vs not (ipykernel 7, three kernels: A loads it, B and C never do)" >&2
 .venv/bin/python bench/foreground.py | tee -a "$out" >&2
 
 echo "== P11 the name-conflict check per foreground cell (ipykernel 7, in the kernel)" >&2
