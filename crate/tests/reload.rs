@@ -14,13 +14,6 @@ use parallel_cell_core::scheduler::{Effect, Scheduler};
 mod common;
 use common::msgs::*;
 
-/// A batch of stream outputs whose texts are their seqs.
-fn batch(id: &str, from: u64, to: u64) -> KernelMsg {
-    let texts: Vec<String> = (from..to).map(|n| n.to_string()).collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    stdout(id, from, &refs)
-}
-
 fn list(next_seq: u64) -> KernelMsg {
     KernelMsg::Jobs(JobList {
         jobs: vec![info("r", JobState::Running, next_seq, Origin::Frontend)],
@@ -88,10 +81,6 @@ fn receive_all(s: &mut Scheduler, msgs: Vec<KernelMsg>) -> Vec<Effect> {
     msgs.into_iter()
         .flat_map(|m| s.receive(K, m, 1.0))
         .collect()
-}
-
-fn seqs(from: u64, to: u64) -> Vec<String> {
-    (from..to).map(|n| n.to_string()).collect()
 }
 
 #[test]

@@ -8,18 +8,6 @@ use parallel_cell_core::scheduler::{Effect, Scheduler, HOLD_MAX_OUTPUTS};
 mod common;
 use common::msgs::*;
 
-/// `["3", "4", …]` for seqs `from..to`.
-fn seqs(from: u64, to: u64) -> Vec<String> {
-    (from..to).map(|n| n.to_string()).collect()
-}
-
-/// A batch of stream outputs whose texts are their seqs.
-fn batch(id: &str, from: u64, to: u64) -> KernelMsg {
-    let texts = seqs(from, to);
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    stdout(id, from, &refs)
-}
-
 fn replays(effects: &[Effect]) -> Vec<(String, u64)> {
     effects
         .iter()

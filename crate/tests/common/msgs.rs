@@ -98,6 +98,18 @@ pub fn stdout(id: &str, seq: u64, texts: &[&str]) -> KernelMsg {
     })
 }
 
+/// `["3", "4", …]` for seqs `from..to`.
+pub fn seqs(from: u64, to: u64) -> Vec<String> {
+    (from..to).map(|n| n.to_string()).collect()
+}
+
+/// A batch of stream outputs of job `id` whose texts are their seqs, `from..to`.
+pub fn batch(id: &str, from: u64, to: u64) -> KernelMsg {
+    let texts = seqs(from, to);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    stdout(id, from, &refs)
+}
+
 pub fn submit(s: &mut Scheduler, id: &str) -> Vec<Effect> {
     submit_to(s, id, K)
 }
