@@ -224,8 +224,28 @@ export class KernelLink {
     // as one comm message: each costs the kernel a busy/idle round, and the page redraws
     // the kernel's status (toolbar, status bar, favicon) twice.
     this._batch = [message];
-    queueMicrotask(() => this._sendBatch());
+    if (this._gathering === 0) {
+      queueMicrotask(() => this._sendBatch());
+    }
     return true;
+  }
+
+  /**
+   * While `on`, what is sent waits (a submission of many cells, across its slices);
+   * turning it off, or `flush()`, sends what waits as one comm message. Each message
+   * costs the kernel a busy/idle round and the page a redraw of the kernel's status: on a
+   * page with 1,000 cells, 50 silent executes made timers fire 30–48 ms late.
+   */
+  gather(on: boolean): void {
+    this._gathering = Math.max(0, this._gathering + (on ? 1 : -1));
+    if (this._gathering === 0) {
+      this._sendBatch();
+    }
+  }
+
+  /** Send what waits now (while gathering). */
+  flush(): void {
+    this._sendBatch();
   }
 
   private _sendBatch(): void {
@@ -326,6 +346,8 @@ export class KernelLink {
 
   private _comm: Kernel.IComm | null = null;
   private _batch: ClientMessage[] | null = null;
+  /** Submissions gathering now (two may overlap). */
+  private _gathering = 0;
   private _ready: Promise<void> | null = null;
   private _interrupted = false;
   /** Messages waiting, after the connection dropped, until the comm is known open. */
