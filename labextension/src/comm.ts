@@ -2,6 +2,7 @@
 // execute, opens the versioned comm and carries messages both ways as data.
 import { KernelAPI } from '@jupyterlab/services';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import { MessageBatch } from './batch';
 import type { ClientMessage } from './effects';
 import { COMM_TARGET, PROTOCOL_VERSION } from './protocol.generated';
 
@@ -216,51 +217,23 @@ export class KernelLink {
       return false;
     }
     this._unconfirmed?.push(message);
-    if (this._batch) {
-      this._batch.push(message);
-      return true;
-    }
-    // What is sent until the running code returns (a slice of many submissions) goes out
-    // as one comm message: each costs the kernel a busy/idle round, and the page redraws
-    // the kernel's status (toolbar, status bar, favicon) twice.
-    this._batch = [message];
-    if (this._gathering === 0) {
-      queueMicrotask(() => this._sendBatch());
-    }
+    this._batch.add(message);
     return true;
   }
 
   /**
-   * While `on`, what is sent waits (a submission of many cells, across its slices);
-   * turning it off, or `flush()`, sends what waits as one comm message. Each message
-   * costs the kernel a busy/idle round and the page a redraw of the kernel's status: on a
-   * page with 1,000 cells, 50 silent executes made timers fire 30–48 ms late.
+   * While `on`, what is sent waits (a submission of many cells, across its slices),
+   * within the bounds of `MessageBatch`; the last `gather(false)` sends it.
    */
   gather(on: boolean): void {
-    this._gathering = Math.max(0, this._gathering + (on ? 1 : -1));
-    if (this._gathering === 0) {
-      this._sendBatch();
-    }
-  }
-
-  /** Send what waits now (while gathering). */
-  flush(): void {
-    this._sendBatch();
-  }
-
-  private _sendBatch(): void {
-    const batch = this._batch ?? [];
-    this._batch = null;
-    if (batch.length > 0 && this._comm && this.connected) {
-      this._comm.send((batch.length === 1 ? batch[0] : batch) as any);
-    }
+    this._batch.gather(on);
   }
 
   /** Forget the comm (kernel restarted or died): the next use reconnects. */
   reset(): void {
     this._held = null;
     this._unconfirmed = null;
-    this._batch = null;
+    this._batch.clear();
     this._comm = null;
     this._ready = null;
   }
@@ -345,9 +318,12 @@ export class KernelLink {
   }
 
   private _comm: Kernel.IComm | null = null;
-  private _batch: ClientMessage[] | null = null;
-  /** Submissions gathering now (two may overlap). */
-  private _gathering = 0;
+  /** What is sent within a task (or while gathering) leaves as one comm message. */
+  private readonly _batch = new MessageBatch(data => {
+    if (this._comm && this.connected) {
+      this._comm.send(data as any);
+    }
+  });
   private _ready: Promise<void> | null = null;
   private _interrupted = false;
   /** Messages waiting, after the connection dropped, until the comm is known open. */

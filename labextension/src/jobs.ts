@@ -37,15 +37,6 @@ const SUBMIT_SLICE_MS = 8;
 /** …and leaves the page this long to itself before the next slice (ms). */
 const SUBMIT_PAUSE_MS = 12;
 
-/**
- * …and its slices' submissions leave together, as one comm message, at most this often
- * (ms), or when this much code has gathered (characters), and at its end. Measured on
- * 1,000 cells (timer lag p95, cold pages): a message per slice 22–56 ms in 6 pages; this
- * way 16–28 ms in 3, and the cells all submitted sooner (266–290 ms against 337–465).
- */
-const SUBMIT_SEND_MS = 250;
-const SUBMIT_SEND_CHARS = 512 * 1024;
-
 /** Conflict warnings arriving this close together are one event (one cell, many jobs). */
 const CONFLICT_GATHER_MS = 100;
 
@@ -126,8 +117,7 @@ export class BackgroundJobs {
     const link = await this._links.connect(kernel);
     const ids: string[] = [];
     let slice = performance.now();
-    let sent = slice;
-    let chars = 0;
+    // The slices' submissions leave together, in a few comm messages (`MessageBatch`).
     link.gather(true);
     try {
       for (const cell of cells) {
@@ -135,35 +125,23 @@ export class BackgroundJobs {
           continue; // deleted while earlier slices went out, or not code
         }
         if (performance.now() - slice > SUBMIT_SLICE_MS) {
-          if (performance.now() - sent > SUBMIT_SEND_MS) {
-            link.flush();
-            sent = performance.now();
-            chars = 0;
-          }
           // Hundreds of cells: let the page draw and take input between slices.
           await new Promise(resolve => window.setTimeout(resolve, SUBMIT_PAUSE_MS));
           slice = performance.now();
         }
         const model = cell.model as ICodeCellModel;
         const jobId = UUID.uuid4();
-        const source = model.sharedModel.getSource();
         this._cells.claim(model, jobId);
         this._core.submit(
           jobId,
           kernel.id,
           panel.context.path,
           model.id,
-          source,
+          model.sharedModel.getSource(),
           chain ? ids[ids.length - 1] : undefined,
           target
         );
         ids.push(jobId);
-        chars += source.length;
-        if (chars > SUBMIT_SEND_CHARS) {
-          link.flush();
-          sent = performance.now();
-          chars = 0;
-        }
       }
     } finally {
       link.gather(false);
