@@ -103,7 +103,8 @@ test(`${app} · reload: after a reload the job is listed again and streams on, o
   try {
     await assertPrinted(page, 5, 'r', lines('r', 30));
   } catch (error) {
-    // Rare (twice in CI, once in 37 runs here): what each writer held, for the next time.
+    // What each writer held, should a line ever go missing again (it did before the
+    // cells refused a batch past their mark: a list answer and outputs in one message).
     const mark = await page.evaluate(
       () =>
         window.jupyterapp.shell.currentWidget.content.widgets[5].model.getMetadata(
