@@ -162,11 +162,23 @@ def _text_after(source, node):
 class CompiledCell:
     """A cell ready to run: its statements, an optional trailing expression."""
 
-    def __init__(self, body, expr, names, is_async):
+    __slots__ = ("body", "expr", "names", "is_async", "defines_code")
+
+    def __init__(self, body, expr, names, is_async, defines_code=None):
         self.body = body
         self.expr = expr
         self.names = names
         self.is_async = is_async
+        # It defines functions or classes (code objects among its constants): they may
+        # outlive the job, and their tracebacks need the cell's lines.
+        if defines_code is None:
+            defines_code = any(
+                isinstance(const, types.CodeType)
+                for code in (body, expr)
+                if code is not None
+                for const in code.co_consts
+            )
+        self.defines_code = defines_code
 
 
 # Compiled cells by (transformed source, flags): running the same cell again (a loop of
@@ -198,18 +210,21 @@ def compile_cell(shell, raw, filename):
         return cell
     cell, lines = hit
     linecache.cache[filename] = (len(source), None, lines, filename)
+    nested = cell.defines_code
     return CompiledCell(
-        _relabel(cell.body, filename),
-        None if cell.expr is None else _relabel(cell.expr, filename),
+        _relabel(cell.body, filename, nested),
+        None if cell.expr is None else _relabel(cell.expr, filename, nested),
         cell.names,
         cell.is_async,
+        nested,
     )
 
 
-def _relabel(code, filename):
-    """``code`` (and the functions and classes it defines) as if compiled from ``filename``."""
+def _relabel(code, filename, nested=True):
+    """``code`` (and the functions and classes it defines) as if compiled from ``filename``.
+    ``nested`` False: the cell defines none (its constants need no look)."""
     consts = code.co_consts
-    if any(isinstance(c, types.CodeType) for c in consts):
+    if nested and any(isinstance(c, types.CodeType) for c in consts):
         consts = tuple(
             _relabel(c, filename) if isinstance(c, types.CodeType) else c for c in consts
         )

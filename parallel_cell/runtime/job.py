@@ -43,6 +43,39 @@ def output_size(out):
 class Job:
     """One background run: state, thread, cancel event, output buffer and log."""
 
+    # What every job starts with and only some change: read from the class until set
+    # (a trivial job's set-up is part of P2's per-job cost). Immutable values only.
+    worker = None  # the Dask worker running it, once placed
+    task = None  # a cluster job's Dask task, once sent (cluster.Task)
+    dashboard = None  # the cluster's dashboard URL, when it serves one
+    superseded = False  # its cell ran again since (foreground or a newer job)
+    display = None  # no page linked when it started: it writes its cell (display.py)
+    log_trimmed = None  # why its replay log was freed, once it was
+    keeps_source = False  # its cell defines code: keep its lines for tracebacks
+    state = "queued"  # until it starts (a thread) or is placed (Dask)
+    started_at = None
+    ended_at = None
+    error = None
+    cell_names = None  # what its code reads and writes (conflicts.py), once asked
+    result = NO_RESULT
+    ident = None
+    loop = None  # the event loop of a cell with top-level await
+    in_user_code = False
+    closed = False  # set when the job takes no more output
+    code_ended = False  # its own code has ended (its threads may still run)
+    finished_sent = False
+    threads_told = 0  # the running threads the last ``threads`` message said
+    # A kill (kill.py) raises JobKilled once per thread, then lets cleanup run for
+    # Config.cleanup_grace_seconds before it forces the job out.
+    kill_at = None  # time.monotonic() of the first kill
+    forcing = False  # the grace is over: waits end, the reaper raises again
+    force_asked = False  # killed again while cancelling: no more grace
+    loop_cancels = 0  # kills that came as a cancel of its event loop's tasks
+    _pending_bytes = 0
+    next_seq = 0
+    _log_bytes = 0
+    _dropped = 0
+
     def __init__(
         self, runtime, job_id, num, cell_id, notebook, origin, label, target="thread", **extra
     ):
@@ -54,42 +87,16 @@ class Job:
         self.origin = origin
         self.label = label
         self.target = target  # "thread", or "dask" (cluster.py drives it)
-        self.worker = None  # the Dask worker running it, once placed
-        self.task = None  # a cluster job's Dask task, once sent (cluster.Task)
-        self.dashboard = None  # the cluster's dashboard URL, when it serves one
         self.after = extra.get("after")  # the job it runs after (a chain), by id
         self.source_hash = extra.get("source_hash")  # the page's, kept and given back
         self.first_line = extra.get("first_line")  # its code's, short (None: a function)
-        self.superseded = False  # its cell ran again since (foreground or a newer job)
-        self.display = None  # no page linked when it started: it writes its cell (display.py)
-        self.log_trimmed = None  # why its replay log was freed, once it was
-        self.keeps_source = False  # its cell defines code: keep its lines for tracebacks
-        self.state = "queued"  # until it starts (a thread) or is placed (Dask)
-        self.started_at = None
-        self.ended_at = None
-        self.error = None
-        self.assigned = []
         self.source = extra.get("source")  # its cell's code (None: a function, ``map``)
-        self.cell_names = None  # what its code reads and writes (conflicts.py), once asked
+        self.assigned = []
         self.conflicts = []  # its names another cell rebound while it ran or waited
-        self.result = NO_RESULT
-        self.ident = None
-        self.loop = None  # the event loop of a cell with top-level await
-        self.in_user_code = False
-        self.closed = False  # set when the job takes no more output
         self.threads = {}  # ident -> entries: threads it started (or serving it) that run
-        self.code_ended = False  # its own code has ended (its threads may still run)
-        self.finished_sent = False
-        self.threads_told = 0  # the running threads the last ``threads`` message said
-        # A kill (kill.py) raises JobKilled once per thread, then lets cleanup run for
-        # Config.cleanup_grace_seconds before it forces the job out.
-        self.kill_at = None  # time.monotonic() of the first kill
-        self.forcing = False  # the grace is over: waits end, the reaper raises again
-        self.force_asked = False  # killed again while cancelling: no more grace
         self.kill_taken = set()  # threads a JobKilled was raised in, or is on its way to
         self.kill_doomed = set()  # its threads when the kill came (not cleanup's own)
         self.kill_hits = {}  # thread ident -> JobKilled raised in it since the kill
-        self.loop_cancels = 0  # kills that came as a cancel of its event loop's tasks
         self.waiting = set()  # threads inside one of the runtime's waits
         self.cancel = Done()
         self.children = []  # weakrefs to the Popen objects it started
@@ -102,11 +109,7 @@ class Job:
         self._force = threading.Lock()  # held until the grace is over; then as _wake
         self._force.acquire()
         self._pending = []  # [stream name or None, list of text parts or an output]
-        self._pending_bytes = 0
-        self.next_seq = 0
         self._log = deque()  # (seq, output, size)
-        self._log_bytes = 0
-        self._dropped = 0
 
     # -- output, called from the job's threads -------------------------------------
     def emit_stream(self, name, text, block=True):

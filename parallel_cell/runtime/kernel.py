@@ -3,7 +3,6 @@
 import itertools
 import re
 import threading
-import types
 
 from . import ending, pool
 from . import kill as _kill
@@ -328,12 +327,7 @@ class Runtime:
                 return
             # A function or class the cell defines may outlive the job's record: its
             # traceback lines need the cell's source (kept in linecache) for good.
-            job.keeps_source = any(
-                isinstance(const, types.CodeType)
-                for code in (cell.body, cell.expr)
-                if code is not None
-                for const in code.co_consts
-            )
+            job.keeps_source = cell.defines_code
             body = (run_cell, cell)
         else:
             body = (func, None)

@@ -84,9 +84,9 @@ class Records:
             retired = []
             while len(self._logged) > Config.logged_jobs:
                 retired.append(self._logged.pop(next(iter(self._logged))))
-        self._free(
-            retired, f"the kernel keeps the logs of the last {Config.logged_jobs} ended jobs"
-        )
+        if retired:
+            why = f"the kernel keeps the logs of the last {Config.logged_jobs} ended jobs"
+            self._free(retired, why)
         self.enforce_budget()
 
     def saved(self, job_ids):
