@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "python"), str(ROOT)]
 
-from server_client import Page, Server, notebook, wait_until  # noqa: E402
+from kernel_client import wait_until  # noqa: E402
+from server_client import Page, Server, notebook  # noqa: E402
 
 LINE = 50  # characters a printed line takes, its newline included
 

@@ -5,6 +5,11 @@ cd "$(dirname "$0")/.."
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 
+# A benchmark whose figures go to the table and whose talk (without the kernels' TCP
+# warnings) to the terminal. Its failure fails make bench: a figure never goes missing
+# from the table unnoticed.
+quiet() { "$@" 2>&1 >>"$out" | { grep -v 'WARNING' || true; } >&2; }
+
 echo "== P2 kernel overhead (ipykernel 7, in the kernel)" >&2
 .venv/bin/python bench/overhead.py | tee -a "$out" >&2
 
@@ -15,18 +20,18 @@ echo "== P11 the name-conflict check per foreground cell (ipykernel 7, in the ke
 .venv/bin/python bench/conflicts.py | tee -a "$out" >&2
 
 echo "== P12 page-kernel round trip through the websocket, TCP_NODELAY set vs not" >&2
-.venv/bin/python bench/nodelay.py 2>&1 >>"$out" | grep -v 'WARNING' >&2 || true
+quiet .venv/bin/python bench/nodelay.py
 tail -n 1 "$out" >&2
 
 echo "== P7 CPU-bound work: threads vs Dask (ipykernel 7, embedded LocalCluster)" >&2
 .venv/bin/python bench/cluster.py | tee -a "$out" >&2
 
 echo "== P10 outputs into the notebook file with no page open (server extension)" >&2
-.venv/bin/python bench/away.py 2>&1 >>"$out" | grep -v 'WARNING' >&2 || true
+quiet .venv/bin/python bench/away.py
 tail -n 2 "$out" >&2
 
 echo "== P13 notebook file size after a job prints 20 MB with no page open (server extension)" >&2
-.venv/bin/python bench/away_size.py --mb 20 --seconds 60 2>&1 >>"$out" | grep -v 'WARNING' >&2 || true
+quiet .venv/bin/python bench/away_size.py --mb 20 --seconds 60
 
 echo "== P4 panel at scale (wasm, headless Chromium)" >&2
 cargo test --release -p parallel-cell-core --target wasm32-unknown-unknown --test bench \
