@@ -26,23 +26,27 @@ export class NotebookPaths {
   }
 
   /**
-   * A job the kernel lists under `path`, which no open notebook has: if the one open
+   * A job the kernel lists under `path`, which no open notebook has: if exactly one open
    * notebook on its kernel has its cell, that notebook was renamed (before this page
-   * loaded): `path` names it from now on.
+   * loaded): `path` names it from now on. Other notebooks may share the kernel (a
+   * scratch notebook on the same kernel); two that both have the cell (a copy of the
+   * notebook) leave it unknown.
    */
   adopt(path: string | null, kernelId: string, cellId: string | null): void {
     if (path === null || cellId === null || this.panel(path)) {
       return;
     }
-    const onKernel: NotebookPanel[] = [];
+    const holders: NotebookPanel[] = [];
     this.tracker.forEach(panel => {
-      if (panel.sessionContext.session?.kernel?.id === kernelId) {
-        onKernel.push(panel);
+      if (
+        panel.sessionContext.session?.kernel?.id === kernelId &&
+        panel.content.widgets.some(cell => cell.model.id === cellId)
+      ) {
+        holders.push(panel);
       }
     });
-    const [only] = onKernel;
-    if (onKernel.length === 1 && only.content.widgets.some(cell => cell.model.id === cellId)) {
-      this._move(path, only.context.path);
+    if (holders.length === 1) {
+      this._move(path, holders[0].context.path);
     }
   }
 
