@@ -7,8 +7,10 @@ import {
   newJob,
   notebook,
   outputText,
+  recordSends,
   rowOf,
   runInBackground,
+  sentOf,
   useNotebook,
   waitForState
 } from './lab.mjs';
@@ -58,17 +60,7 @@ test('kill all: every running job goes cancelling, then killed', async () => {
     [first, second]
   );
   // And what the page sends: both kills in one comm message (one busy/idle round).
-  await page.evaluate(() => {
-    window.__kills = [];
-    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-    kernel.anyMessage.connect((_, { msg, direction }) => {
-      const data = msg.content?.data;
-      const parts = Array.isArray(data) ? data : [data];
-      if (direction === 'send' && parts.some(part => part?.type === 'kill')) {
-        window.__kills.push(parts.map(part => part?.type));
-      }
-    });
-  });
+  await recordSends(page, 'kill');
   await execute(page, 'parallel-cell:kill-all');
   await waitForState(page, first, 'killed', 15_000);
   await waitForState(page, second, 'killed', 15_000);
@@ -76,7 +68,11 @@ test('kill all: every running job goes cancelling, then killed', async () => {
   for (const id of [first, second]) {
     assert.deepEqual(seen[id], ['cancelling', 'killed'], `${id}: ${seen[id]}`);
   }
-  assert.deepEqual(await page.evaluate(() => window.__kills), [['kill', 'kill']]);
+  const kills = await sentOf(page);
+  assert.deepEqual(
+    kills.map(sent => sent.parts.map(part => part?.type)),
+    [['kill', 'kill']]
+  );
 });
 
 test('a kill stuck in native code stays cancelling and says why, then ends killed', async () => {

@@ -390,6 +390,26 @@ export const lagOf = page =>
     return { p95: lags[Math.floor(lags.length * 0.95)] ?? 0, max: lags[lags.length - 1] ?? 0 };
   });
 
+/**
+ * Record, from now on, the comm messages the page sends to the current notebook's kernel
+ * that carry a protocol message of `type`; `sentOf(page)` returns them, each with `at`
+ * (the page's `performance.now()`) and `parts` (the protocol messages it carried).
+ */
+export const recordSends = (page, type) =>
+  page.evaluate(t => {
+    window.__pcSends = [];
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    kernel.anyMessage.connect((_, { msg, direction }) => {
+      const data = msg.content?.data;
+      const parts = Array.isArray(data) ? data : [data];
+      if (direction === 'send' && parts.some(part => part?.type === t)) {
+        window.__pcSends.push({ at: performance.now(), parts });
+      }
+    });
+  }, type);
+
+export const sentOf = page => page.evaluate(() => window.__pcSends);
+
 /** Select cells `first`..`last`, press the shortcut, and return the new jobs' ids. */
 export const runRangeInBackground = (page, first, last) => runRange(page, first, last);
 

@@ -4,7 +4,7 @@
 // kernel gets them in notebook order, and each cell gets its own output.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { notebook, outputText, useNotebook } from './lab.mjs';
+import { notebook, outputText, recordSends, sentOf, useNotebook } from './lab.mjs';
 import { GATHER_SEND_MS } from '../../labextension/lib/batch.js';
 
 const N = 600;
@@ -14,18 +14,7 @@ const session = useNotebook({ 'many.ipynb': notebook(CELLS) }, 'many.ipynb');
 test(`${N} cells side by side: each submitted once, in order, in a few messages; each prints into its own cell`, async () => {
   const { page } = session;
   // What the page sends to the kernel's runtime from here on: the submits, with when.
-  await page.evaluate(() => {
-    window.__submits = [];
-    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-    kernel.anyMessage.connect((_, { msg, direction }) => {
-      const data = msg.content?.data;
-      const parts = Array.isArray(data) ? data : [data];
-      const jobs = parts.filter(part => part?.type === 'submit').map(part => part.job_id);
-      if (direction === 'send' && jobs.length > 0) {
-        window.__submits.push({ at: performance.now(), jobs });
-      }
-    });
-  });
+  await recordSends(page, 'submit');
   // All selected (JupyterLab draws a long notebook's cells in idle time: let it first),
   // then one command, as from the context menu.
   await page.evaluate(() => window.jupyterapp.commands.execute('notebook:select-all'));
@@ -47,7 +36,10 @@ test(`${N} cells side by side: each submitted once, in order, in a few messages;
     null,
     { timeout: 120_000, polling: 200 }
   );
-  const sends = await page.evaluate(() => window.__submits);
+  const sends = (await sentOf(page)).map(({ at, parts }) => ({
+    at,
+    jobs: parts.filter(part => part?.type === 'submit').map(part => part.job_id)
+  }));
   const sent = sends.flatMap(s => s.jobs);
   assert.equal(new Set(sent).size, sent.length, 'no submit went twice');
   // Notebook order: the ids the panel lists for cells 0…N-1, as the page made them.
