@@ -24,8 +24,8 @@ CELL = "None"
 
 # The user code travels as data (base64 JSON), never pasted into the benchmark's source.
 CODE = """
-import base64, contextlib, io, json, os, statistics, threading, time
-from IPython.lib.backgroundjobs import BackgroundJobManager
+import base64, contextlib, contextvars, io, json, os, statistics, sys, threading, time
+from IPython.lib.backgroundjobs import BackgroundJobExpr, BackgroundJobManager
 
 _rt = __import__('_parallel_cell_runtime')
 # The page-linked path (the page writes the cell): without a page, a job from code
@@ -66,6 +66,58 @@ with contextlib.redirect_stdout(io.StringIO()):  # BackgroundJobManager prints
             _rounds.setdefault(_name + "_cpu", []).append((time.process_time() - _c) / N * 1e6)
         _rt.jobs.flush()
         _bjm.flush()
+
+# Where the time goes. Each side's work with its thread hand-over taken out: ours with the
+# pool's part done on the calling thread, the recipe's job object built and run there.
+class _Inline:
+    def run(self, item):
+        target, _name, args = item
+        contextvars.Context().run(target, *args)
+
+    def code_ended(self):
+        pass
+
+_pool = sys.modules["_parallel_cell_runtime.pool"]
+def _ours_inline():
+    _rt._RUNTIME.start_job(CELL, 'kernel')
+
+def _recipe_inline():
+    BackgroundJobExpr(CELL, _ns, _ns).run()  # what BackgroundJobManager.new makes and starts
+
+def _round_trip(n=2000):
+    # What waking another thread and being woken back costs here: two Lock hand-overs.
+    a, b = threading.Lock(), threading.Lock()
+    a.acquire(); b.acquire()
+    def other():
+        for _ in range(n):
+            a.acquire(); b.release()
+    th = threading.Thread(target=other)
+    th.start()
+    t = time.perf_counter()
+    for _ in range(n):
+        a.release(); b.acquire()
+    us = (time.perf_counter() - t) / n * 1e6
+    th.join()
+    return us
+
+def _inline_rounds(suffix):
+    for _ in range(ROUNDS):
+        pooled, _pool.JOBS = _pool.JOBS, _Inline()
+        try:
+            for _name, _run in (('ours', _ours_inline), ('recipe', _recipe_inline)):
+                _t = time.perf_counter()
+                for _ in range(N):
+                    _run()
+                _us = (time.perf_counter() - _t) / N * 1e6
+                _rounds.setdefault(_name + "_inline" + suffix, []).append(_us)
+        finally:
+            _pool.JOBS = pooled
+        _rounds.setdefault("round_trip" + suffix, []).append(_round_trip())
+        _rt.jobs.flush()
+
+with contextlib.redirect_stdout(io.StringIO()):
+    _inline_rounds("")
+
 # The same on one core (every thread of the kernel pinned to it): what is left is the
 # CPU each side spends, without the cost of waking a thread on the other core.
 if hasattr(os, "sched_setaffinity"):
@@ -82,12 +134,14 @@ if hasattr(os, "sched_setaffinity"):
                 _rounds.setdefault(_name + "_1core", []).append(_us)
             _rt.jobs.flush()
             _bjm.flush()
+        _inline_rounds("_1core")
 print(json.dumps({name: statistics.median(r) for name, r in _rounds.items()}))
 print(json.dumps(_rounds))
 """
 
 NAMES = {"bare": "a bare threading.Thread", "recipe": "BackgroundJobManager.new (the recipe)"}
 TARGETS = {"bare": 3.0, "recipe": 1.0}
+SUFFIXES = ("_cpu", "_inline_1core", "_1core", "_inline")  # longest first
 
 
 def _cpu_notes(figures, baseline):
@@ -105,6 +159,19 @@ def _cpu_notes(figures, baseline):
             f"on one core (the kernel's threads pinned): {ours:.0f} vs {recipe:.0f} µs "
             f"({ours / recipe:.2f}×)"
         )
+    if baseline == "recipe" and "ours_inline" in figures:
+        ours, recipe = figures["ours_inline"], figures["recipe_inline"]
+        notes.append(
+            f"each side's work run on the calling thread (no hand-over): {ours:.0f} vs "
+            f"{recipe:.0f} µs, so its threads cost ours {figures['ours'] - ours:.0f} µs "
+            f"and the recipe {figures['recipe'] - recipe:.0f} µs"
+        )
+        trip = figures.get("round_trip"), figures.get("round_trip_1core")
+        if None not in trip:
+            notes.append(
+                f"one thread round trip (two lock hand-overs): {trip[0]:.0f} µs on two "
+                f"cores, {trip[1]:.1f} µs on one"
+            )
     return {"notes": "; ".join(notes)} if notes else {}
 
 
@@ -127,16 +194,19 @@ def main():
         )
     err = sys.stderr
     print(f"P2: {ROUNDS} interleaved rounds of {N} jobs running {CELL!r}, µs per job", file=err)
-    print(f"  {'side':<12} {'median':>8}  {'ratio':>6}  rounds", file=err)
+    print(f"  {'side':<19} {'median':>8}  {'ratio':>6}  rounds", file=err)
     sides = ("bare", "recipe", "ours")
-    for name in (*sides, *(s + "_cpu" for s in sides), "recipe_1core", "ours_1core"):
+    extra = ("recipe_1core", "ours_1core", "recipe_inline", "ours_inline")
+    extra += ("recipe_inline_1core", "ours_inline_1core", "round_trip", "round_trip_1core")
+    for name in (*sides, *(s + "_cpu" for s in sides), *extra):
         if name not in figures:
             continue
-        suffix = next((s for s in ("_cpu", "_1core") if name.endswith(s)), "")
-        mine = figures["ours" + suffix]
+        suffix = next((s for s in SUFFIXES if name.endswith(s)), "")
         each = " ".join(f"{v:.0f}" for v in rounds[name])
-        ratio = mine / figures[name]
-        print(f"  {name:<12} {figures[name]:>8.0f}  {ratio:>5.2f}×  {each}", file=err)
+        ratio = "—"  # a round trip has no side of ours to set against it
+        if not name.startswith("round_trip"):
+            ratio = f"{figures['ours' + suffix] / figures[name]:.2f}×"
+        print(f"  {name:<19} {figures[name]:>8.1f}  {ratio:>6}  {each}", file=err)
     for baseline, target in TARGETS.items():
         ratio = figures["ours"] / figures[baseline]
         met = "met" if ratio <= target else "NOT met"

@@ -165,6 +165,8 @@ class Pool:
         ident = me.ident
         _forget_reused_ident()  # a root for ipykernel 6's thread map: never part of a cycle
         own = set(me.__dict__)
+        # This thread's thread-state dict, the same for its life: taken once (a ctypes call).
+        state = _thread_dict() if _thread_dict is not None else None
         idle = None
         self._serving.add(ident)
         try:
@@ -173,7 +175,7 @@ class Pool:
                 item = self._next.pop(ident, None)  # nothing of the job it ran stays here
                 try:
                     _no_async_exception()
-                    clean = clean and self.usable() and _scrub(me, own)
+                    clean = clean and self.usable() and _scrub(me, own, state)
                 except BaseException:  # a JobKilled, late: this thread is not clean
                     clean = False
                 if item is _OPEN:
@@ -217,13 +219,13 @@ def _run(me, item):
         return False
 
 
-def _scrub(me, own):
-    """Make the calling thread what a new thread is; False if it cannot be."""
+def _scrub(me, own, state):
+    """Make the calling thread (``state``: its thread-state dict) what a new thread is;
+    False if it cannot be."""
     if sys.gettrace() is not None or sys.getprofile() is not None:
         return False
     if threading.get_ident() in THREAD_JOBS:
         return False
-    state = _thread_dict()
     for key in [k for k in state if isinstance(k, str) and k.startswith(_LOCAL_PREFIX)]:
         del state[key]
     if len(me.__dict__) != len(own):

@@ -19,12 +19,17 @@ def test_every_script_is_listed():
     assert {p.name for p in SCRIPTS} >= {"away.py", "away_size.py", "overhead.py", "foreground.py"}
 
 
-@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
-def test_a_bench_script_loads(path, monkeypatch):
+def _load(path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))  # their sibling imports (inkernel)
     spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+def test_a_bench_script_loads(path, monkeypatch):
+    module = _load(path, monkeypatch)
     assert callable(getattr(module, "main", None)) or path.name == "inkernel.py"
 
 
@@ -40,3 +45,13 @@ def test_the_panel_figures_filter_turns_a_bench_line_into_a_figure():
     assert len(out) == 1
     figure = json.loads(out[0])
     assert figure["id"] == "P4" and figure["ours"] == 0.095 and figure["baseline"] == 1.0
+
+
+def test_p2_notes_say_what_the_threads_cost_each_side(monkeypatch):
+    overhead = _load(BENCH / "overhead.py", monkeypatch)
+    figures = {"ours": 150.0, "recipe": 130.0, "ours_inline": 50.0, "recipe_inline": 10.0}
+    figures.update(round_trip=62.0, round_trip_1core=5.1)
+    notes = overhead._cpu_notes(figures, "recipe")["notes"]
+    assert "50 vs 10 µs, so its threads cost ours 100 µs and the recipe 120 µs" in notes
+    assert "62 µs on two cores, 5.1 µs on one" in notes
+    assert "notes" not in overhead._cpu_notes({"ours": 1.0, "bare": 1.0}, "bare")
