@@ -488,6 +488,49 @@ def test_transform_is_used_and_may_fail():
     assert names.analyse("z = 3", lambda raw: raw).writes == {"z"}
 
 
+@pytest.mark.skipif(not HAVE_IPYTHON, reason="needs IPython's shell")
+def test_one_plain_line_is_only_prefiltered_as_in_ipythons_transform(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.macro import Macro
+
+    shell = InteractiveShell.instance()
+    monkeypatch.setitem(shell.user_ns, "m", Macro("made = 1\n"))
+    monkeypatch.setitem(shell.user_ns, "f", len)
+    cells = ["x = f(y)", "x = f(y)\n", "df.head()", "total += 1", "ls", "ls\n\n", "pwd", "m"]
+    cells += ["f 1", "a = 1\nb = a", "x = 1\x0cy = 2", "ls\r\n"]
+
+    def whole(raw):  # not IPython's own by name: never shortened
+        return shell.transform_cell(raw)
+
+    def both(cell):
+        names.clear_cache()
+        return names.analyse(cell, shell.transform_cell), names.analyse(cell, whole)
+
+    for autocall in (0, 1):
+        monkeypatch.setattr(shell, "autocall", autocall)
+        for cell in cells:
+            short, full = both(cell)
+            assert short == full, (cell, autocall)
+    assert both("ls")[0].reads == frozenset()  # automagic: %ls, no name read
+    assert both("ls\n\n")[0].reads == {"ls"}  # two lines: IPython leaves them alone
+
+    seen = []
+    manager = shell.input_transformer_manager
+    own = type(manager).transform_cell
+
+    def counted(raw):
+        seen.append(raw)
+        return own(manager, raw)
+
+    monkeypatch.setattr(manager, "transform_cell", counted)
+    both("x = f(y)")
+    assert seen == ["x = f(y)"]  # the whole transform's call only
+    seen.clear()
+    names.clear_cache()
+    assert names.analyse("%time x = f(y)", shell.transform_cell).writes == {"x"}
+    assert "%time x = f(y)" in seen  # IPython syntax: IPython's transform
+
+
 def test_cache_hits_and_bounds():
     names.clear_cache()
     first = names.analyse("cached = 1")
