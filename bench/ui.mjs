@@ -405,6 +405,17 @@ async function throughput() {
         higherIsBetter: true,
         notes: `page input latency meanwhile (timer lag): p95 ${result.p95.toFixed(1)} ms, max ${result.max.toFixed(1)} ms; all submitted after ${result.submitted.toFixed(0)} ms. JupyterLab's Run All of the same cells on the same page: ${(jobs / (runAll.elapsed / 1000)).toFixed(0)} cells/s, timer lag p95 ${runAll.p95.toFixed(0)} ms, max ${runAll.max.toFixed(0)} ms`
       });
+      // The page stays interactive meanwhile: a line of its own, so the table's verdict
+      // holds it too (#20: 200 jobs/s *with* a timer lag p95 ≤ 50 ms).
+      emit({
+        id: 'P6',
+        what: `page input latency (timer lag p95) while those ${jobs} jobs run — max ${result.max.toFixed(1)} ms; JupyterLab's Run All of the same cells: p95 ${runAll.p95.toFixed(0)} ms`,
+        ours: result.p95,
+        baseline: 50,
+        unit: 'ms',
+        target: '≤ 50 ms',
+        absolute: true
+      });
     },
     { settings: { 'parallel-cell:plugin': { concurrency: 8 } } }
   );
