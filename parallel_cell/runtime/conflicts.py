@@ -57,8 +57,9 @@ class Conflicts:
         self._lock = threading.Lock()
 
     # -- the two checks ---------------------------------------------------------------
-    def foreground(self, raw, cell_id=None):
-        """A foreground cell is about to run: the jobs whose names it rebinds."""
+    def foreground(self, raw, cell_id=None, transformed=None):
+        """A foreground cell is about to run: the jobs whose names it rebinds.
+        ``transformed``: IPython's transform of it, where IPython gives it."""
         if not Config.warn_conflicts:
             return
         live = self._live()
@@ -71,7 +72,7 @@ class Conflicts:
         words = {n for used in uses.values() for n in used if not isinstance(ns.get(n), ModuleType)}
         if not _may_rebind(raw, words, ns):
             return
-        writes = self._writes(self._analyse(raw))
+        writes = self._writes(self._analyse(raw, transformed))
         if writes:
             for job, used in uses.items():
                 self._found(job, writes & used, None, cell_id)
@@ -102,10 +103,10 @@ class Conflicts:
         names = self.names_of(job)
         return names.writes if job.target == "dask" else names.reads | names.writes
 
-    def _analyse(self, raw):
+    def _analyse(self, raw, transformed=None):
         shell = self.runtime.shell
         try:
-            found = _names.analyse(raw, getattr(shell, "transform_cell", None))
+            found = _names.analyse(raw, getattr(shell, "transform_cell", None), transformed)
             return _names.expand(found, getattr(shell, "user_ns", None) or {})
         except Exception:  # never in the way of the person's cell
             log.exception("parallel-cell: could not analyse a cell's names")

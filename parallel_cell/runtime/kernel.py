@@ -305,7 +305,11 @@ class Runtime:
             cell_id = (parent.get("metadata") or {}).get("cellId")
         if isinstance(cell_id, str) and cell_id:
             self.records.cell_ran(cell_id)
-        self.conflicts.foreground(getattr(info, "raw_cell", None), cell_id)
+        raw = getattr(info, "raw_cell", None)
+        # IPython 9 has transformed the cell already (8 did not say): not done twice. Where
+        # the transform failed, IPython gives the raw cell back as it.
+        transformed = getattr(info, "transformed_cell", None)
+        self.conflicts.foreground(raw, cell_id, None if transformed is raw else transformed)
 
     def start_cluster_job(self, code, origin, cell_id=None, notebook=None, job_id=None, call=None):
         """Send a cell (``code``), or ``call`` = (fn, items) of ``map``, to the Dask

@@ -11,6 +11,7 @@ import dis
 import functools
 import re
 import symtable
+import threading
 import types
 import warnings
 from typing import NamedTuple, Optional
@@ -288,8 +289,12 @@ def _analyse(raw, transform, depth=0):
         return _cannot("not a cell's text")
     if len(raw) > MAX_CELL or depth > 8:  # (magics 8 deep: as good as too big)
         return _cannot("cell too big to analyse")
+    given = getattr(_given, "cell", None) if depth == 0 else None
     try:
-        source = _source(raw, transform) + ""  # a str, or TypeError
+        if given is not None and given[0] is raw:
+            source = given[1]
+        else:
+            source = _source(raw, transform) + ""  # a str, or TypeError
     except SyntaxError:
         return _cannot("syntax error")
     except Exception:
@@ -302,16 +307,24 @@ def _analyse(raw, transform, depth=0):
         return _cannot(f"cannot analyse ({type(err).__name__})")
 
 
+# A cell's transform made already, for the analysis under way in this thread (``analyse``).
+_given = threading.local()
 # Cached by text: small cells many, big ones few (the cache keeps their text).
 _small, _big = functools.lru_cache(256)(_analyse), functools.lru_cache(8)(_analyse)
 
 
-def analyse(raw, transform=None):
-    """The global names cell ``raw`` reads and writes; cached by text; never raises."""
+def analyse(raw, transform=None, transformed=None):
+    """The global names cell ``raw`` reads and writes; cached by text; never raises.
+
+    ``transformed``: ``transform(raw)`` made already (IPython 9 hands it to
+    ``pre_run_cell``), taken on a miss instead of transforming again."""
+    _given.cell = (raw, transformed) if isinstance(transformed, str) else None
     try:
         return (_small if len(raw) < 16_384 else _big)(raw, transform)
     except TypeError:  # no len, or an unhashable transform: not cached
         return _analyse(raw, transform)
+    finally:
+        _given.cell = None
 
 
 def clear_cache():

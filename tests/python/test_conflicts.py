@@ -163,3 +163,33 @@ def test_cells_the_analysis_cannot_read_run_untouched(kernel, comm, reader):
     kernel.ok("from os.path import *")
     assert kernel.evaluate("len(acc_pages) >= 0") == "True"
     assert _quiet(comm, start)
+
+
+def test_a_foreground_cell_is_analysed_from_ipythons_own_transform_of_it(kernel, comm, reader):
+    # A transformer of the user's sees each cell's text every time it is transformed:
+    # with the check on, a cell is transformed no more often than with it off, where
+    # IPython gives its transform to ``pre_run_cell`` (IPython 9); else once more.
+    kernel.ok(
+        "seen_cells = []\n"
+        "def _seen(lines):\n"
+        "    seen_cells.append(''.join(lines))\n"
+        "    return lines\n"
+        "get_ipython().input_transformers_cleanup.append(_seen)"
+    )
+    times = {}
+    try:
+        for on in (False, True):
+            comm.send({**SETTINGS, "interruptible_sleep": True, "warn_conflicts": on})
+            cell = f"%time acc_pages = {{}}  # check {'on' if on else 'off'}"
+            start = len(comm.messages)
+            kernel.ok(cell)
+            assert len(_told(comm, start, 1) if on else _conflicts(comm, start)) == int(on)
+            times[on] = int(kernel.evaluate(f"seen_cells.count({cell + chr(10)!r})"))
+        given = kernel.evaluate(
+            "'transformed_cell' in __import__('inspect').signature("
+            "__import__('IPython').core.interactiveshell.ExecutionInfo).parameters"
+        )
+        assert times[True] == times[False] + (0 if given == "True" else 1), times
+    finally:
+        comm.send({**SETTINGS, "interruptible_sleep": True, "warn_conflicts": True})
+        kernel.ok("get_ipython().input_transformers_cleanup.remove(_seen)")

@@ -531,6 +531,19 @@ def test_one_plain_line_is_only_prefiltered_as_in_ipythons_transform(monkeypatch
     assert "%time x = f(y)" in seen  # IPython syntax: IPython's transform
 
 
+def test_a_transform_made_already_is_taken_on_a_miss():
+    def never(raw):
+        raise AssertionError("transformed twice")
+
+    names.clear_cache()
+    got = names.analyse("%time y = f(x)", never, transformed="y = f(x)\n")
+    assert got == names.CellNames(frozenset({"f", "x"}), frozenset({"y"}), None)
+    assert names.analyse("%time y = f(x)", never) is got  # cached as the cell's own
+    names.clear_cache()  # the hint was for that call only
+    assert names.analyse("%time y = f(x)", never).unknown == "IPython could not transform the cell"
+    assert names.analyse("z = 1", never, transformed=None).unknown  # no hint: transformed
+
+
 def test_cache_hits_and_bounds():
     names.clear_cache()
     first = names.analyse("cached = 1")
