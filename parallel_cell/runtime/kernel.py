@@ -306,8 +306,8 @@ class Runtime:
         if isinstance(cell_id, str) and cell_id:
             self.records.cell_ran(cell_id)
         raw = getattr(info, "raw_cell", None)
-        # IPython 9 has transformed the cell already (8 did not say): not done twice. Where
-        # the transform failed, IPython gives the raw cell back as it.
+        # IPython 9 gives its transform of the cell (seen in 9.19; 8.39 does not): not done
+        # twice. Where the transform failed, IPython gives the raw cell back as it.
         transformed = getattr(info, "transformed_cell", None)
         self.conflicts.foreground(raw, cell_id, None if transformed is raw else transformed)
 
