@@ -9,6 +9,7 @@ stopped: each conflict goes to the pages as ``conflict`` and is kept for
 ``jobs.conflicts()``.
 """
 
+import functools
 import re
 import threading
 from collections import deque
@@ -17,6 +18,7 @@ from types import ModuleType
 from . import names as _names
 from .config import Config, log, now_ms
 from .protocol import msg_conflict
+from .transform import cell_source
 
 LIVE = ("queued", "running", "cancelling")
 MAX_NAMES = 64  # per message and per job, as the frontend accepts
@@ -53,6 +55,9 @@ class Conflicts:
 
     def __init__(self, runtime):
         self.runtime = runtime
+        shell = runtime.shell
+        # One object for the shell (the analysis is cached by cell and transform).
+        self._transform = None if shell is None else functools.partial(cell_source, shell)
         self.seen = deque(maxlen=KEPT)
         self._lock = threading.Lock()
 
@@ -106,7 +111,7 @@ class Conflicts:
     def _analyse(self, raw, transformed=None):
         shell = self.runtime.shell
         try:
-            found = _names.analyse(raw, getattr(shell, "transform_cell", None), transformed)
+            found = _names.analyse(raw, self._transform, transformed)
             return _names.expand(found, getattr(shell, "user_ns", None) or {})
         except Exception:  # never in the way of the person's cell
             log.exception("parallel-cell: could not analyse a cell's names")

@@ -46,10 +46,6 @@ _FORMS = {"run_line_magic": "%", "run_cell_magic": "%%", "system": "!", "getoutp
 _OPTIONS = {"timeit": ("nrpv", "tcqo"), "prun": ("DlsT", "rq")}  # (flags with a value, without)
 # Globals that, read in a body the cell runs, hide what it does to the namespace.
 _HAZARDS = frozenset({"exec", "eval", "globals", "get_ipython"})
-# Text IPython's transform may change: escapes at a line's start, x = !cmd, help?, prompts.
-_IPYTHON_SYNTAX = re.compile(r"\n[ \t]*[%!?,;/]|=[ \t]*[%!]|\?[ \t]*\n|\n(>>>|\.\.\.|In \[)")
-# Line breaks other than "\n", where IPython's line transforms also see a line start.
-_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _CAPTURES = [getattr(ast, n, 0) for n in "ExceptHandler MatchAs MatchStar MatchMapping".split()]
@@ -255,35 +251,6 @@ def _default_transform():
         return str  # no IPython: the text is the source
 
 
-def _plain(raw, transform):
-    """Whether IPython's static transforms (most of a miss's cost) would give ``raw``
-    back: no IPython syntax, no transformer of the user's."""
-    if raw[:1].isspace() or _IPYTHON_SYNTAX.search(f"\n{raw}\n") or _OTHER_BREAKS.search(raw):
-        return False
-    shell = getattr(transform, "__self__", None)  # the kernel's shell.transform_cell
-    cleanup = getattr(shell, "input_transformers_cleanup", None) or ()
-    theirs = [t for t in cleanup if "inputtransformer2" not in getattr(t, "__module__", "")]
-    shells = transform is None or getattr(transform, "__name__", 0) == "transform_cell" and shell
-    return bool(shells) and not (theirs or getattr(shell, "input_transformers_post", None))
-
-
-def _source(raw, transform):
-    """The cell as Python: ``transform(raw)``, not run where IPython's own is known to
-    give the text back. Several lines without IPython syntax are as they are. One such
-    line goes through the shell's prefilter only (automagic ``ls``, autocall, a macro),
-    as it does in ``transform_cell`` (measured: 58 µs of transform for `x = f(y)`, ~10
-    for the prefilter)."""
-    if not _plain(raw, transform):
-        return (transform or _default_transform())(raw)
-    line = raw if raw.endswith("\n") else raw + "\n"
-    shell = getattr(transform, "__self__", None)
-    # Blank lines count, as there; and IPython's transform without a shell has no prefilter.
-    if line.count("\n") > 1 or shell is None:
-        return line
-    with shell.builtin_trap:
-        return shell.prefilter_manager.prefilter_lines(line) + "\n"
-
-
 def _analyse(raw, transform, depth=0):
     if not isinstance(raw, str):
         return _cannot("not a cell's text")
@@ -294,7 +261,7 @@ def _analyse(raw, transform, depth=0):
         if given is not None and given[0] is raw:
             source = given[1]
         else:
-            source = _source(raw, transform) + ""  # a str, or TypeError
+            source = (transform or _default_transform())(raw) + ""  # a str, or TypeError
     except SyntaxError:
         return _cannot("syntax error")
     except Exception:

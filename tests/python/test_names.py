@@ -490,21 +490,29 @@ def test_transform_is_used_and_may_fail():
 
 @pytest.mark.skipif(not HAVE_IPYTHON, reason="needs IPython's shell")
 def test_one_plain_line_is_only_prefiltered_as_in_ipythons_transform(monkeypatch):
+    # What the kernel passes (conflicts.py): transform.cell_source, IPython's transform
+    # without its tokenizing where that gives the text back.
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.core.macro import Macro
 
+    spec = importlib.util.spec_from_file_location(
+        "_pc_transform_under_test", ROOT / "parallel_cell" / "runtime" / "transform.py"
+    )
+    transform = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(transform)
     shell = InteractiveShell.instance()
+    source = functools.partial(transform.cell_source, shell)
     monkeypatch.setitem(shell.user_ns, "m", Macro("made = 1\n"))
     monkeypatch.setitem(shell.user_ns, "f", len)
     cells = ["x = f(y)", "x = f(y)\n", "df.head()", "total += 1", "ls", "ls\n\n", "pwd", "m"]
     cells += ["f 1", "a = 1\nb = a", "x = 1\x0cy = 2", "ls\r\n"]
 
-    def whole(raw):  # not IPython's own by name: never shortened
+    def whole(raw):
         return shell.transform_cell(raw)
 
     def both(cell):
         names.clear_cache()
-        return names.analyse(cell, shell.transform_cell), names.analyse(cell, whole)
+        return names.analyse(cell, source), names.analyse(cell, whole)
 
     for autocall in (0, 1):
         monkeypatch.setattr(shell, "autocall", autocall)
@@ -527,7 +535,7 @@ def test_one_plain_line_is_only_prefiltered_as_in_ipythons_transform(monkeypatch
     assert seen == ["x = f(y)"]  # the whole transform's call only
     seen.clear()
     names.clear_cache()
-    assert names.analyse("%time x = f(y)", shell.transform_cell).writes == {"x"}
+    assert names.analyse("%time x = f(y)", source).writes == {"x"}
     assert "%time x = f(y)" in seen  # IPython syntax: IPython's transform
 
 
