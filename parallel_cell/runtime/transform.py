@@ -116,14 +116,19 @@ def _static(mgr, raw):
     return cell
 
 
-def transform_cell(shell, raw):
-    """What ``shell.transform_cell(raw)`` returns."""
+def _ipythons(shell):
+    """The shell's input transformer manager if its ``transform_cell`` is IPython's own
+    (and the manager's); else None."""
     shell_transform, manager_transform = _originals()
     mgr = getattr(shell, "input_transformer_manager", None)
-    if (
-        type(shell).transform_cell is not shell_transform
-        or type(mgr).transform_cell is not manager_transform
-    ):
+    own = type(shell).transform_cell is shell_transform
+    return mgr if own and type(mgr).transform_cell is manager_transform else None
+
+
+def transform_cell(shell, raw):
+    """What ``shell.transform_cell(raw)`` returns."""
+    mgr = _ipythons(shell)
+    if mgr is None:
         return shell.transform_cell(raw)  # not IPython's own: as it is
     cell = _static(mgr, raw)
     # The rest of InteractiveShell.transform_cell, as it is there (IPython 7 to 9).
@@ -142,11 +147,9 @@ def cell_source(shell, raw):
     are as they are; one goes through the prefilter only (automagic ``ls``, autocall, a
     macro), as there. Measured: 58 µs of transform for ``x = f(y)``, ~10 for the prefilter.
     Not cached: the analysis is."""
-    shell_transform, manager_transform = _originals()
-    mgr = getattr(shell, "input_transformer_manager", None)
+    mgr = _ipythons(shell)
     if (
-        type(shell).transform_cell is not shell_transform
-        or type(mgr).transform_cell is not manager_transform
+        mgr is None
         or raw[:1].isspace()
         or _IPYTHON_SYNTAX.search(f"\n{raw}\n")
         or _OTHER_BREAKS.search(raw)
@@ -157,5 +160,4 @@ def cell_source(shell, raw):
     line = raw if raw.endswith("\n") else raw + "\n"
     if line.count("\n") > 1:  # blank lines count, as there
         return line
-    with shell.builtin_trap:
-        return shell.prefilter_manager.prefilter_lines(line) + "\n"
+    return _prefiltered(shell, line) + "\n"  # as transform_cell does after the static step
