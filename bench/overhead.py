@@ -49,6 +49,14 @@ def _recipe():
 def _ours():
     _rt._RUNTIME.start_job(CELL, 'kernel').done_event.wait()
 
+def _per_job(run):
+    # µs per job over N jobs: wall time, and the CPU of the whole kernel process (every
+    # thread): what a side spends, apart from the time its threads wait to be woken.
+    _t, _c = time.perf_counter(), time.process_time()
+    for _ in range(N):
+        run()
+    return (time.perf_counter() - _t) / N * 1e6, (time.process_time() - _c) / N * 1e6
+
 _sides = (('bare', _bare), ('recipe', _recipe), ('ours', _ours))
 _rounds = {name: [] for name, _ in _sides}
 with contextlib.redirect_stdout(io.StringIO()):  # BackgroundJobManager prints
@@ -57,13 +65,9 @@ with contextlib.redirect_stdout(io.StringIO()):  # BackgroundJobManager prints
             _run()
     for _ in range(ROUNDS):
         for _name, _run in _sides:
-            _t, _c = time.perf_counter(), time.process_time()
-            for _ in range(N):
-                _run()
-            _rounds[_name].append((time.perf_counter() - _t) / N * 1e6)
-            # CPU of the whole kernel process (every thread) per job: what each side
-            # spends, apart from the time its threads wait to be woken.
-            _rounds.setdefault(_name + "_cpu", []).append((time.process_time() - _c) / N * 1e6)
+            _us, _cpu = _per_job(_run)
+            _rounds[_name].append(_us)
+            _rounds.setdefault(_name + "_cpu", []).append(_cpu)
         _rt.jobs.flush()
         _bjm.flush()
 
@@ -105,11 +109,7 @@ def _inline_rounds(suffix):
         pooled, _pool.JOBS = _pool.JOBS, _Inline()
         try:
             for _name, _run in (('ours', _ours_inline), ('recipe', _recipe_inline)):
-                _t = time.perf_counter()
-                for _ in range(N):
-                    _run()
-                _us = (time.perf_counter() - _t) / N * 1e6
-                _rounds.setdefault(_name + "_inline" + suffix, []).append(_us)
+                _rounds.setdefault(_name + "_inline" + suffix, []).append(_per_job(_run)[0])
         finally:
             _pool.JOBS = pooled
         _rounds.setdefault("round_trip" + suffix, []).append(_round_trip())
@@ -127,11 +127,7 @@ if hasattr(os, "sched_setaffinity"):
     with contextlib.redirect_stdout(io.StringIO()):
         for _ in range(ROUNDS):
             for _name, _run in _sides[1:]:
-                _t = time.perf_counter()
-                for _ in range(N):
-                    _run()
-                _us = (time.perf_counter() - _t) / N * 1e6
-                _rounds.setdefault(_name + "_1core", []).append(_us)
+                _rounds.setdefault(_name + "_1core", []).append(_per_job(_run)[0])
             _rt.jobs.flush()
             _bjm.flush()
         _inline_rounds("_1core")
