@@ -55,3 +55,22 @@ def test_p2_notes_say_what_the_threads_cost_each_side(monkeypatch):
     assert "50 vs 10 µs, so its threads cost ours 100 µs and the recipe 120 µs" in notes
     assert "62 µs on two cores, 5.1 µs on one" in notes
     assert "notes" not in overhead._cpu_notes({"ours": 1.0, "bare": 1.0}, "bare")
+
+
+def test_p9_takes_each_round_against_its_neighbours_and_gives_its_spread(monkeypatch):
+    foreground = _load(BENCH / "foreground.py", monkeypatch)
+    # Rounds of (A, B, C): A runs 10% slower after, whatever the load of each round.
+    load = [1.0, 1.3, 0.9, 1.1, 1.2, 0.8, 1.0, 1.05]
+    before = ([100 * x for x in load], [98 * x for x in load], [103 * x for x in load])
+    after = tuple([v * 1.5 for v in side] for side in before)  # the machine got slower
+    after[0][:] = [v * 1.1 for v in after[0]]
+    assert foreground._paired(before, after, 0, (1, 2)) == pytest.approx(1.1)
+    assert foreground._paired(before, after, 2, (1,)) == pytest.approx(1.0)
+    assert foreground.spread(before, after, 0, (1, 2)) == pytest.approx((1.1, 1.1))
+    # With noise in A, the spread brackets the figure and is the same on every call.
+    after[0][1] *= 1.2
+    after[0][4] *= 0.9
+    low, high = foreground.spread(before, after, 0, (1, 2))
+    assert low < high
+    assert low <= foreground._paired(before, after, 0, (1, 2)) <= high
+    assert (low, high) == foreground.spread(before, after, 0, (1, 2))
