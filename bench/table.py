@@ -18,7 +18,7 @@ def verdict(f):
     target = f["target"]
     if "additive" in f:  # `extra`: a cost measured as such (paired), else ours - baseline
         extra = f.get("extra", ours - base)
-        return f"+{extra:.0f} {f['unit']}", extra <= f["additive"]
+        return f"{extra:+.0f} {f['unit']}", extra <= f["additive"]
     if "budget" in f:  # a bound of its own; the baseline is there for comparison
         return (f"{ours / base:.2f}×" if base else "—"), ours <= f["budget"]
     if f.get("absolute"):

@@ -74,3 +74,11 @@ def test_p9_takes_each_round_against_its_neighbours_and_gives_its_spread(monkeyp
     assert low < high
     assert low <= foreground._paired(before, after, 0, (1, 2)) <= high
     assert (low, high) == foreground.spread(before, after, 0, (1, 2))
+
+
+def test_an_added_cost_is_signed_once(monkeypatch):
+    table = _load(BENCH / "table.py", monkeypatch)
+    figure = {"ours": 1518.0, "baseline": 1530.0, "unit": "ms", "target": "≤ +30 ms"}
+    assert table.verdict({**figure, "additive": 30, "extra": -4.2}) == ("-4 ms", True)
+    assert table.verdict({**figure, "additive": 30, "extra": 13.0}) == ("+13 ms", True)
+    assert table.verdict({**figure, "additive": 30, "extra": 31.0}) == ("+31 ms", False)
