@@ -21,11 +21,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "_pc_names_under_test", ROOT / "parallel_cell" / "runtime" / "names.py"
-)
-names = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(names)
+
+
+def _runtime_module(name):
+    """A module of the kernel runtime, loaded straight from its file."""
+    spec = importlib.util.spec_from_file_location(
+        f"_pc_{name}_under_test", ROOT / "parallel_cell" / "runtime" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+names = _runtime_module("names")
 
 try:
     import IPython  # noqa: F401
@@ -495,11 +503,7 @@ def test_one_plain_line_is_only_prefiltered_as_in_ipythons_transform(monkeypatch
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.core.macro import Macro
 
-    spec = importlib.util.spec_from_file_location(
-        "_pc_transform_under_test", ROOT / "parallel_cell" / "runtime" / "transform.py"
-    )
-    transform = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(transform)
+    transform = _runtime_module("transform")
     shell = InteractiveShell.instance()
     source = functools.partial(transform.cell_source, shell)
     monkeypatch.setitem(shell.user_ns, "m", Macro("made = 1\n"))
