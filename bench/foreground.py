@@ -14,12 +14,12 @@ the same code run a few % apart) cancels too.
 
 A kernel's time in a round is the best of as many runs of the cell as take ~250 ms
 (``RUNS``: one for the prints, three for the threads). A short cell's single run is
-slowed by what came just before it: after the 100,000
-prints, whose output was still leaving the kernel, 1,000 threads took ~92 ms against
-~77. With one run a round, the threads line gave 0.96–1.08× over five `make bench`
-runs; five kernels side by side running that cell alone (six probes, 25–40 rounds)
-put the loaded one at 0.96–1.02× of an untouched one, a second untouched one at
-0.98–1.01×. With two or three runs a round, three runs of this script gave 1.00–1.03×.
+slowed by what came just before it: after the 100,000 prints, whose output was still
+leaving the kernel, 1,000 threads took ~92 ms against ~77. With one run a round, the
+threads line gave 0.96–1.08× over five `make bench` runs; five kernels side by side
+running that cell alone (six probes, 25–40 rounds) put the loaded one at 0.96–1.02× of
+an untouched one, a second untouched one at 0.98–1.01×. With two or three runs a round,
+three runs of this script gave 1.00–1.03×.
 
 How far that figure moves with no cost at all is measured beside it: C's time against
 B's, after against before, the same way (the null ratio). A figure as far from 1× as
@@ -107,7 +107,7 @@ def _time(kernel, body, runs=1):
     return best
 
 
-def _rounds(kernels, runs):
+def _rounds(kernels):
     """Each workload's times per kernel: {name: ([A...], [B...], [C...])}."""
     times = {name: tuple([] for _ in kernels) for name in WORKLOADS}
     for r in range(ROUNDS):
@@ -115,7 +115,7 @@ def _rounds(kernels, runs):
             # Each kernel goes first, second and last in turn.
             order = [(i + r) % len(kernels) for i in range(len(kernels))]
             for i in order:
-                times[name][i].append(_time(kernels[i], body, runs[name]))
+                times[name][i].append(_time(kernels[i], body, RUNS[name]))
     return times
 
 
@@ -130,12 +130,12 @@ def main():
             for _, setup, body in WORKLOADS.values():
                 kernel.ok(setup)
                 _time(kernel, body)  # warm-up
-        before = _rounds((a, b, c), RUNS)
+        before = _rounds((a, b, c))
         a.bootstrap()
         a.ok(LOAD)
         for _, _, body in WORKLOADS.values():
             _time(a, body)  # warm-up, loaded
-        after = _rounds((a, b, c), RUNS)
+        after = _rounds((a, b, c))
         assert _loaded(a) and not _loaded(b) and not _loaded(c)
     finally:
         for kernel in (a, b, c):
